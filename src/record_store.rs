@@ -1,0 +1,169 @@
+//! The record store: records kept in DynamoDB (`pk` = bucket, `sk` = object key), behind a
+//! small trait so the pipeline can also run against an in-memory fake.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::record::{Record, State, TagStatus};
+use crate::store_error::{StoreError, classify};
+
+/// Reads and writes object records.
+pub trait RecordStore: Send + Sync {
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+    fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// [`RecordStore`] on a DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoRecords {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoRecords {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> DynamoRecords {
+        DynamoRecords {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl RecordStore for DynamoRecords {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Record>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(bucket.to_string()))
+            .key("sk", AttributeValue::S(key.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB GetItem", e))?;
+        Ok(output.item().and_then(from_item))
+    }
+
+    async fn put(&self, record: &Record) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(record)))
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB PutItem", e))?;
+        Ok(())
+    }
+}
+
+/// The DynamoDB item of a record; absent fields are left out.
+pub fn to_item(r: &Record) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::new();
+    let mut s = |name: &str, value: Option<&str>| {
+        if let Some(v) = value {
+            item.insert(name.to_string(), AttributeValue::S(v.to_string()));
+        }
+    };
+    s("pk", Some(&r.bucket));
+    s("sk", Some(&r.key));
+    s("state", Some(r.state.as_str()));
+    s("alt_text", r.alt_text.as_deref());
+    s("tag_value", r.tag_value.as_deref());
+    s("tag_status", r.tag_status.map(TagStatus::as_str));
+    s("provider", r.provider.as_deref());
+    s("provider_request_id", r.provider_request_id.as_deref());
+    s("lang", r.lang.as_deref());
+    s("etag", r.etag.as_deref());
+    s("version_id", r.version_id.as_deref());
+    s("content_type", r.content_type.as_deref());
+    s("sequencer", r.sequencer.as_deref());
+    s("updated_at", Some(&r.updated_at));
+    s("reason", r.reason.as_deref());
+    s("error", r.error.as_deref());
+    if let Some(size) = r.size {
+        item.insert("size".into(), AttributeValue::N(size.to_string()));
+    }
+    if let Some(retryable) = r.retryable {
+        item.insert("retryable".into(), AttributeValue::Bool(retryable));
+    }
+    item
+}
+
+/// The record of a DynamoDB item, or `None` if it lacks the key or a known state.
+pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Record> {
+    let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let mut record = Record::new(&s("pk")?, &s("sk")?, State::parse(&s("state")?)?);
+    record.alt_text = s("alt_text");
+    record.tag_value = s("tag_value");
+    record.tag_status = s("tag_status").and_then(|t| TagStatus::parse(&t));
+    record.provider = s("provider");
+    record.provider_request_id = s("provider_request_id");
+    record.lang = s("lang");
+    record.etag = s("etag");
+    record.version_id = s("version_id");
+    record.content_type = s("content_type");
+    record.sequencer = s("sequencer");
+    record.updated_at = s("updated_at").unwrap_or_default();
+    record.reason = s("reason");
+    record.error = s("error");
+    record.size = item
+        .get("size")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok());
+    record.retryable = item
+        .get("retryable")
+        .and_then(|v| v.as_bool().ok())
+        .copied();
+    Some(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_round_trip() {
+        let mut r = Record::new("photos", "uploads/été/café crème.jpg", State::Captioned);
+        r.alt_text = Some("A cup of café crème, on a \"wooden\" table".into());
+        r.tag_value = Some("A cup of café crème on a wooden table".into());
+        r.tag_status = Some(TagStatus::Written);
+        r.provider = Some("alttextlab".into());
+        r.provider_request_id = Some("req-1".into());
+        r.lang = Some("en".into());
+        r.etag = Some("abc".into());
+        r.version_id = Some("v1".into());
+        r.size = Some(65153);
+        r.content_type = Some("image/jpeg".into());
+        r.sequencer = Some("0055AED6DCD90281E5".into());
+        r.retryable = Some(false);
+        let item = to_item(&r);
+        assert_eq!(item["pk"], AttributeValue::S("photos".into()));
+        assert_eq!(
+            item["sk"],
+            AttributeValue::S("uploads/été/café crème.jpg".into())
+        );
+        assert_eq!(item["size"], AttributeValue::N("65153".into()));
+        assert_eq!(from_item(&item), Some(r));
+    }
+
+    #[test]
+    fn absent_fields_are_not_written() {
+        let item = to_item(&Record::new("b", "k", State::Skipped));
+        let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["pk", "sk", "state", "updated_at"]);
+    }
+
+    #[test]
+    fn unknown_items_are_ignored() {
+        let mut item = to_item(&Record::new("b", "k", State::Skipped));
+        item.insert("state".into(), AttributeValue::S("in_progress_v9".into()));
+        assert_eq!(from_item(&item), None);
+    }
+}
