@@ -5,6 +5,8 @@
 //! tag and a DynamoDB record. `main.rs` only builds the clients and starts the runtime.
 
 pub mod app;
+#[cfg(test)]
+mod fakes;
 pub mod config;
 pub mod event;
 pub mod handler;

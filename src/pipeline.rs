@@ -480,3 +480,7 @@ impl<S: ObjectStore> ImageSource for ObjectSource<'_, S> {
         Box::pin(self.store.presign_get(self.id, self.ttl))
     }
 }
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod tests;

@@ -1,0 +1,200 @@
+//! In-memory fakes of the object store, the record store and a provider, for unit tests.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+
+use crate::object_store::{ObjectHead, ObjectId, ObjectStore};
+use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
+use crate::record::Record;
+use crate::record_store::RecordStore;
+use crate::secret::PresignedUrl;
+use crate::store_error::StoreError;
+use crate::tags::Tag;
+
+#[derive(Debug, Clone)]
+pub struct StoredObject {
+    pub bytes: Bytes,
+    pub etag: String,
+    pub content_type: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+/// Objects in memory, with per-operation call counts and injectable failures.
+#[derive(Default)]
+pub struct MemoryStore {
+    pub objects: Mutex<HashMap<(String, String), StoredObject>>,
+    pub calls: Mutex<HashMap<&'static str, usize>>,
+    /// Errors returned by the next calls of an operation.
+    pub failures: Mutex<HashMap<&'static str, VecDeque<StoreError>>>,
+}
+
+impl MemoryStore {
+    pub fn put(&self, bucket: &str, key: &str, bytes: &[u8], content_type: Option<&str>, tags: Vec<Tag>) {
+        let etag = format!("etag-{}-{}", bytes.len(), bytes.iter().map(|&b| b as usize).sum::<usize>());
+        self.objects.lock().unwrap().insert(
+            (bucket.into(), key.into()),
+            StoredObject {
+                bytes: Bytes::copy_from_slice(bytes),
+                etag,
+                content_type: content_type.map(String::from),
+                tags,
+            },
+        );
+    }
+
+    pub fn object(&self, bucket: &str, key: &str) -> StoredObject {
+        self.objects.lock().unwrap()[&(bucket.to_string(), key.to_string())].clone()
+    }
+
+    pub fn calls(&self, op: &'static str) -> usize {
+        self.calls.lock().unwrap().get(op).copied().unwrap_or(0)
+    }
+
+    pub fn fail_next(&self, op: &'static str, err: StoreError) {
+        self.failures.lock().unwrap().entry(op).or_default().push_back(err);
+    }
+
+    fn enter(&self, op: &'static str, id: &ObjectId) -> Result<StoredObject, StoreError> {
+        *self.calls.lock().unwrap().entry(op).or_default() += 1;
+        if let Some(err) = self.failures.lock().unwrap().get_mut(op).and_then(VecDeque::pop_front) {
+            return Err(err);
+        }
+        self.objects
+            .lock()
+            .unwrap()
+            .get(&(id.bucket.clone(), id.key.clone()))
+            .cloned()
+            .ok_or(StoreError::NotFound { op })
+    }
+}
+
+impl ObjectStore for MemoryStore {
+    async fn read_head(&self, id: &ObjectId, len: u64) -> Result<ObjectHead, StoreError> {
+        let o = self.enter("read_head", id)?;
+        let end = (len as usize).min(o.bytes.len());
+        Ok(ObjectHead {
+            bytes: o.bytes.slice(..end),
+            size: o.bytes.len() as u64,
+            etag: Some(o.etag),
+            version_id: None,
+            content_type: o.content_type,
+        })
+    }
+
+    async fn read_range(&self, id: &ObjectId, etag: Option<&str>, start: u64, len: u64) -> Result<Bytes, StoreError> {
+        let o = self.enter("read_range", id)?;
+        if etag.is_some_and(|e| e != o.etag) {
+            return Err(StoreError::Changed { op: "read_range" });
+        }
+        let start = (start as usize).min(o.bytes.len());
+        let end = (start + len as usize).min(o.bytes.len());
+        Ok(o.bytes.slice(start..end))
+    }
+
+    async fn presign_get(&self, id: &ObjectId, ttl: Duration) -> Result<PresignedUrl, StoreError> {
+        self.enter("presign_get", id)?;
+        Ok(PresignedUrl::new(format!(
+            "http://s3.local/{}/{}?X-Amz-Expires={}&X-Amz-Signature=fake",
+            id.bucket,
+            id.key,
+            ttl.as_secs()
+        )))
+    }
+
+    async fn get_tags(&self, id: &ObjectId) -> Result<Vec<Tag>, StoreError> {
+        Ok(self.enter("get_tags", id)?.tags)
+    }
+
+    async fn put_tags(&self, id: &ObjectId, tags: &[Tag]) -> Result<(), StoreError> {
+        self.enter("put_tags", id)?;
+        let mut objects = self.objects.lock().unwrap();
+        let object = objects.get_mut(&(id.bucket.clone(), id.key.clone())).ok_or(StoreError::NotFound { op: "put_tags" })?;
+        object.tags = tags.to_vec();
+        Ok(())
+    }
+}
+
+/// Records in memory.
+#[derive(Default)]
+pub struct MemoryRecords {
+    pub records: Mutex<HashMap<(String, String), Record>>,
+    pub puts: AtomicUsize,
+    pub fail_puts: Mutex<VecDeque<StoreError>>,
+}
+
+impl MemoryRecords {
+    pub fn record(&self, bucket: &str, key: &str) -> Option<Record> {
+        self.records.lock().unwrap().get(&(bucket.to_string(), key.to_string())).cloned()
+    }
+}
+
+impl RecordStore for MemoryRecords {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.record(bucket, key))
+    }
+
+    async fn put(&self, record: &Record) -> Result<(), StoreError> {
+        self.puts.fetch_add(1, Ordering::SeqCst);
+        if let Some(err) = self.fail_puts.lock().unwrap().pop_front() {
+            return Err(err);
+        }
+        self.records
+            .lock()
+            .unwrap()
+            .insert((record.bucket.clone(), record.key.clone()), record.clone());
+        Ok(())
+    }
+}
+
+/// A provider that answers from a script and counts its calls.
+pub struct ScriptedProvider {
+    pub name: &'static str,
+    pub answers: Mutex<VecDeque<Result<Caption, ProviderError>>>,
+    pub calls: AtomicUsize,
+}
+
+impl ScriptedProvider {
+    pub fn new(name: &'static str, answers: Vec<Result<Caption, ProviderError>>) -> ScriptedProvider {
+        ScriptedProvider { name, answers: Mutex::new(answers.into()), calls: AtomicUsize::new(0) }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Provider for ScriptedProvider {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn caption<'a>(&'a self, _image: &'a ImageRequest<'a>) -> BoxFuture<'a, Result<Caption, ProviderError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let answer = self
+            .answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| Err(ProviderError::Permanent("script exhausted".into())));
+        Box::pin(async move { answer })
+    }
+}
+
+impl Provider for std::sync::Arc<ScriptedProvider> {
+    fn name(&self) -> &'static str {
+        self.as_ref().name()
+    }
+
+    fn caption<'a>(&'a self, image: &'a ImageRequest<'a>) -> BoxFuture<'a, Result<Caption, ProviderError>> {
+        self.as_ref().caption(image)
+    }
+}
+
+pub fn caption(text: &str) -> Caption {
+    Caption { text: text.into(), lang: "en".into(), request_id: Some("req-1".into()) }
+}
