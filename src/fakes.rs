@@ -34,8 +34,19 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
-    pub fn put(&self, bucket: &str, key: &str, bytes: &[u8], content_type: Option<&str>, tags: Vec<Tag>) {
-        let etag = format!("etag-{}-{}", bytes.len(), bytes.iter().map(|&b| b as usize).sum::<usize>());
+    pub fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: &[u8],
+        content_type: Option<&str>,
+        tags: Vec<Tag>,
+    ) {
+        let etag = format!(
+            "etag-{}-{}",
+            bytes.len(),
+            bytes.iter().map(|&b| b as usize).sum::<usize>()
+        );
         self.objects.lock().unwrap().insert(
             (bucket.into(), key.into()),
             StoredObject {
@@ -56,12 +67,23 @@ impl MemoryStore {
     }
 
     pub fn fail_next(&self, op: &'static str, err: StoreError) {
-        self.failures.lock().unwrap().entry(op).or_default().push_back(err);
+        self.failures
+            .lock()
+            .unwrap()
+            .entry(op)
+            .or_default()
+            .push_back(err);
     }
 
     fn enter(&self, op: &'static str, id: &ObjectId) -> Result<StoredObject, StoreError> {
         *self.calls.lock().unwrap().entry(op).or_default() += 1;
-        if let Some(err) = self.failures.lock().unwrap().get_mut(op).and_then(VecDeque::pop_front) {
+        if let Some(err) = self
+            .failures
+            .lock()
+            .unwrap()
+            .get_mut(op)
+            .and_then(VecDeque::pop_front)
+        {
             return Err(err);
         }
         self.objects
@@ -86,7 +108,13 @@ impl ObjectStore for MemoryStore {
         })
     }
 
-    async fn read_range(&self, id: &ObjectId, etag: Option<&str>, start: u64, len: u64) -> Result<Bytes, StoreError> {
+    async fn read_range(
+        &self,
+        id: &ObjectId,
+        etag: Option<&str>,
+        start: u64,
+        len: u64,
+    ) -> Result<Bytes, StoreError> {
         let o = self.enter("read_range", id)?;
         if etag.is_some_and(|e| e != o.etag) {
             return Err(StoreError::Changed { op: "read_range" });
@@ -113,7 +141,9 @@ impl ObjectStore for MemoryStore {
     async fn put_tags(&self, id: &ObjectId, tags: &[Tag]) -> Result<(), StoreError> {
         self.enter("put_tags", id)?;
         let mut objects = self.objects.lock().unwrap();
-        let object = objects.get_mut(&(id.bucket.clone(), id.key.clone())).ok_or(StoreError::NotFound { op: "put_tags" })?;
+        let object = objects
+            .get_mut(&(id.bucket.clone(), id.key.clone()))
+            .ok_or(StoreError::NotFound { op: "put_tags" })?;
         object.tags = tags.to_vec();
         Ok(())
     }
@@ -129,7 +159,11 @@ pub struct MemoryRecords {
 
 impl MemoryRecords {
     pub fn record(&self, bucket: &str, key: &str) -> Option<Record> {
-        self.records.lock().unwrap().get(&(bucket.to_string(), key.to_string())).cloned()
+        self.records
+            .lock()
+            .unwrap()
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
     }
 }
 
@@ -159,8 +193,15 @@ pub struct ScriptedProvider {
 }
 
 impl ScriptedProvider {
-    pub fn new(name: &'static str, answers: Vec<Result<Caption, ProviderError>>) -> ScriptedProvider {
-        ScriptedProvider { name, answers: Mutex::new(answers.into()), calls: AtomicUsize::new(0) }
+    pub fn new(
+        name: &'static str,
+        answers: Vec<Result<Caption, ProviderError>>,
+    ) -> ScriptedProvider {
+        ScriptedProvider {
+            name,
+            answers: Mutex::new(answers.into()),
+            calls: AtomicUsize::new(0),
+        }
     }
 
     pub fn calls(&self) -> usize {
@@ -173,7 +214,10 @@ impl Provider for ScriptedProvider {
         self.name
     }
 
-    fn caption<'a>(&'a self, _image: &'a ImageRequest<'a>) -> BoxFuture<'a, Result<Caption, ProviderError>> {
+    fn caption<'a>(
+        &'a self,
+        _image: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Caption, ProviderError>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let answer = self
             .answers
@@ -190,11 +234,18 @@ impl Provider for std::sync::Arc<ScriptedProvider> {
         self.as_ref().name()
     }
 
-    fn caption<'a>(&'a self, image: &'a ImageRequest<'a>) -> BoxFuture<'a, Result<Caption, ProviderError>> {
+    fn caption<'a>(
+        &'a self,
+        image: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Caption, ProviderError>> {
         self.as_ref().caption(image)
     }
 }
 
 pub fn caption(text: &str) -> Caption {
-    Caption { text: text.into(), lang: "en".into(), request_id: Some("req-1".into()) }
+    Caption {
+        text: text.into(),
+        lang: "en".into(),
+        request_id: Some("req-1".into()),
+    }
 }

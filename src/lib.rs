@@ -5,10 +5,10 @@
 //! tag and a DynamoDB record. `main.rs` only builds the clients and starts the runtime.
 
 pub mod app;
-#[cfg(test)]
-mod fakes;
 pub mod config;
 pub mod event;
+#[cfg(test)]
+mod fakes;
 pub mod handler;
 pub mod image;
 pub mod object_store;

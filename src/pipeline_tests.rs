@@ -16,7 +16,11 @@ fn sample(name: &str) -> Vec<u8> {
 }
 
 fn settings() -> Settings {
-    Settings { tag_key: "alt-text".into(), lang: "en".into(), presign_ttl: Duration::from_secs(60) }
+    Settings {
+        tag_key: "alt-text".into(),
+        lang: "en".into(),
+        presign_ttl: Duration::from_secs(60),
+    }
 }
 
 fn event(key: &str) -> ObjectEvent {
@@ -40,8 +44,14 @@ impl Harness {
     /// `embedded` then a scripted paid provider.
     fn new(paid_answers: Vec<Result<Caption, ProviderError>>) -> Harness {
         let paid = Arc::new(ScriptedProvider::new("paid", paid_answers));
-        let providers: Vec<Box<dyn Provider>> = vec![Box::new(Embedded), Box::new(Arc::clone(&paid))];
-        let pipeline = Pipeline::new(MemoryStore::default(), MemoryRecords::default(), providers, settings());
+        let providers: Vec<Box<dyn Provider>> =
+            vec![Box::new(Embedded), Box::new(Arc::clone(&paid))];
+        let pipeline = Pipeline::new(
+            MemoryStore::default(),
+            MemoryRecords::default(),
+            providers,
+            settings(),
+        );
         Harness { pipeline, paid }
     }
 
@@ -50,11 +60,16 @@ impl Harness {
     }
 
     async fn run(&self, key: &str) -> Outcome {
-        self.pipeline.process(&event(key), Instant::now() + Duration::from_secs(60)).await
+        self.pipeline
+            .process(&event(key), Instant::now() + Duration::from_secs(60))
+            .await
     }
 
     fn record(&self, key: &str) -> Record {
-        self.pipeline.records().record(BUCKET, key).expect("a record")
+        self.pipeline
+            .records()
+            .record(BUCKET, key)
+            .expect("a record")
     }
 
     fn tags(&self, key: &str) -> Vec<Tag> {
@@ -63,7 +78,9 @@ impl Harness {
 }
 
 fn user_tags(n: usize) -> Vec<Tag> {
-    (0..n).map(|i| Tag::new(format!("owner-{i}"), format!("team {i}"))).collect()
+    (0..n)
+        .map(|i| Tag::new(format!("owner-{i}"), format!("team {i}")))
+        .collect()
 }
 
 #[tokio::test]
@@ -71,15 +88,30 @@ async fn embedded_alt_text_is_used_without_paying() {
     let h = Harness::new(vec![]);
     h.upload("cat.jpg", &sample("cat.jpg"), vec![]);
     let outcome = h.run("cat.jpg").await;
-    assert_eq!(outcome, Outcome::Captioned { provider: "embedded".into(), tag: TagStatus::Written });
+    assert_eq!(
+        outcome,
+        Outcome::Captioned {
+            provider: "embedded".into(),
+            tag: TagStatus::Written
+        }
+    );
     assert_eq!(h.paid.calls(), 0);
     let record = h.record("cat.jpg");
     assert_eq!(record.state, State::Captioned);
-    assert_eq!(record.alt_text.as_deref(), Some("Close-up of a brown tabby cat's face with green eyes and a pink nose."));
+    assert_eq!(
+        record.alt_text.as_deref(),
+        Some("Close-up of a brown tabby cat's face with green eyes and a pink nose.")
+    );
     assert_eq!(record.provider.as_deref(), Some("embedded"));
     assert_eq!(record.content_type.as_deref(), Some("image/jpeg"));
     assert_eq!(record.size, Some(34618));
-    assert_eq!(h.tags("cat.jpg"), vec![Tag::new("alt-text", "Close-up of a brown tabby cats face with green eyes and a pink nose.")]);
+    assert_eq!(
+        h.tags("cat.jpg"),
+        vec![Tag::new(
+            "alt-text",
+            "Close-up of a brown tabby cats face with green eyes and a pink nose."
+        )]
+    );
 }
 
 #[tokio::test]
@@ -87,16 +119,40 @@ async fn images_without_embedded_text_go_to_the_paid_provider_once() {
     let h = Harness::new(vec![Ok(caption("A cup of coffee, on a saucer."))]);
     h.upload("coffee.jpg", &sample("coffee.jpg"), vec![]);
     let outcome = h.run("coffee.jpg").await;
-    assert_eq!(outcome, Outcome::Captioned { provider: "paid".into(), tag: TagStatus::Written });
+    assert_eq!(
+        outcome,
+        Outcome::Captioned {
+            provider: "paid".into(),
+            tag: TagStatus::Written
+        }
+    );
     assert_eq!(h.paid.calls(), 1);
-    assert_eq!(h.record("coffee.jpg").provider_request_id.as_deref(), Some("req-1"));
+    assert_eq!(
+        h.record("coffee.jpg").provider_request_id.as_deref(),
+        Some("req-1")
+    );
 
     // A replayed event costs nothing and writes nothing.
-    let puts = h.pipeline.records().puts.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(h.run("coffee.jpg").await, Outcome::Unchanged { tag_restored: false });
+    let puts = h
+        .pipeline
+        .records()
+        .puts
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        h.run("coffee.jpg").await,
+        Outcome::Unchanged {
+            tag_restored: false
+        }
+    );
     assert_eq!(h.paid.calls(), 1);
     assert_eq!(h.pipeline.store().calls("put_tags"), 1);
-    assert_eq!(h.pipeline.records().puts.load(std::sync::atomic::Ordering::SeqCst), puts);
+    assert_eq!(
+        h.pipeline
+            .records()
+            .puts
+            .load(std::sync::atomic::Ordering::SeqCst),
+        puts
+    );
 }
 
 #[tokio::test]
@@ -115,7 +171,13 @@ async fn ten_user_tags_are_left_alone_and_the_record_says_so() {
     let h = Harness::new(vec![]);
     h.upload("cat.jpg", &sample("cat.jpg"), user_tags(10));
     let outcome = h.run("cat.jpg").await;
-    assert_eq!(outcome, Outcome::Captioned { provider: "embedded".into(), tag: TagStatus::NoRoom });
+    assert_eq!(
+        outcome,
+        Outcome::Captioned {
+            provider: "embedded".into(),
+            tag: TagStatus::NoRoom
+        }
+    );
     assert_eq!(h.tags("cat.jpg"), user_tags(10));
     assert_eq!(h.pipeline.store().calls("put_tags"), 0);
     let record = h.record("cat.jpg");
@@ -127,9 +189,18 @@ async fn ten_user_tags_are_left_alone_and_the_record_says_so() {
 #[tokio::test]
 async fn non_images_are_skipped_without_provider_calls() {
     let h = Harness::new(vec![Ok(caption("never"))]);
-    h.pipeline.store().put(BUCKET, "photo.jpg", b"just text pretending\n", Some("image/jpeg"), vec![]);
+    h.pipeline.store().put(
+        BUCKET,
+        "photo.jpg",
+        b"just text pretending\n",
+        Some("image/jpeg"),
+        vec![],
+    );
     let outcome = h.run("photo.jpg").await;
-    assert!(matches!(&outcome, Outcome::Skipped { reason } if reason.starts_with("not an image")), "{outcome:?}");
+    assert!(
+        matches!(&outcome, Outcome::Skipped { reason } if reason.starts_with("not an image")),
+        "{outcome:?}"
+    );
     assert_eq!(h.paid.calls(), 0);
     assert_eq!(h.record("photo.jpg").state, State::Skipped);
     assert_eq!(h.tags("photo.jpg"), vec![]);
@@ -141,7 +212,12 @@ async fn folder_markers_touch_nothing() {
     let outcome = h.run("uploads/2026/").await;
     assert!(matches!(outcome, Outcome::Skipped { .. }));
     assert_eq!(h.pipeline.store().calls("read_head"), 0);
-    assert!(h.pipeline.records().record(BUCKET, "uploads/2026/").is_none());
+    assert!(
+        h.pipeline
+            .records()
+            .record(BUCKET, "uploads/2026/")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -155,17 +231,46 @@ async fn a_deleted_object_ends_skipped() {
 
 #[tokio::test]
 async fn a_transient_provider_error_is_retryable_and_stops_the_chain() {
-    let second = Arc::new(ScriptedProvider::new("second", vec![Ok(caption("should not be asked"))]));
-    let first = Arc::new(ScriptedProvider::new("first", vec![Err(ProviderError::transient("503 from upstream"))]));
-    let providers: Vec<Box<dyn Provider>> = vec![Box::new(Arc::clone(&first)), Box::new(Arc::clone(&second))];
-    let pipeline = Pipeline::new(MemoryStore::default(), MemoryRecords::default(), providers, settings());
-    pipeline.store().put(BUCKET, "coffee.jpg", &sample("coffee.jpg"), None, user_tags(2));
-    let outcome = pipeline.process(&event("coffee.jpg"), Instant::now() + Duration::from_secs(60)).await;
+    let second = Arc::new(ScriptedProvider::new(
+        "second",
+        vec![Ok(caption("should not be asked"))],
+    ));
+    let first = Arc::new(ScriptedProvider::new(
+        "first",
+        vec![Err(ProviderError::transient("503 from upstream"))],
+    ));
+    let providers: Vec<Box<dyn Provider>> =
+        vec![Box::new(Arc::clone(&first)), Box::new(Arc::clone(&second))];
+    let pipeline = Pipeline::new(
+        MemoryStore::default(),
+        MemoryRecords::default(),
+        providers,
+        settings(),
+    );
+    pipeline.store().put(
+        BUCKET,
+        "coffee.jpg",
+        &sample("coffee.jpg"),
+        None,
+        user_tags(2),
+    );
+    let outcome = pipeline
+        .process(
+            &event("coffee.jpg"),
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await;
     assert!(outcome.is_retryable_failure(), "{outcome:?}");
     assert_eq!(second.calls(), 0);
     let record = pipeline.records().record(BUCKET, "coffee.jpg").unwrap();
-    assert_eq!((record.state, record.retryable), (State::Failed, Some(true)));
-    assert_eq!(pipeline.store().object(BUCKET, "coffee.jpg").tags, user_tags(2));
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(true))
+    );
+    assert_eq!(
+        pipeline.store().object(BUCKET, "coffee.jpg").tags,
+        user_tags(2)
+    );
 }
 
 #[tokio::test]
@@ -173,27 +278,52 @@ async fn a_permanent_error_passes_to_the_next_provider() {
     let h = Harness::new(vec![Err(ProviderError::Permanent("out of credits".into()))]);
     h.upload("coffee.jpg", &sample("coffee.jpg"), vec![]);
     let outcome = h.run("coffee.jpg").await;
-    assert_eq!(outcome, Outcome::Failed { error: "paid: out of credits; embedded: the image has no embedded alt text".into(), retryable: false });
+    assert_eq!(
+        outcome,
+        Outcome::Failed {
+            error: "paid: out of credits; embedded: the image has no embedded alt text".into(),
+            retryable: false
+        }
+    );
     let record = h.record("coffee.jpg");
-    assert_eq!((record.state, record.retryable), (State::Failed, Some(false)));
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(false))
+    );
 }
 
 #[tokio::test]
 async fn when_every_provider_declines_the_object_is_skipped_with_the_reasons() {
-    let h = Harness::new(vec![Err(ProviderError::Declined("needs an API key: set ALT_TEXT_API_KEY".into()))]);
+    let h = Harness::new(vec![Err(ProviderError::Declined(
+        "needs an API key: set ALT_TEXT_API_KEY".into(),
+    ))]);
     h.upload("coffee.jpg", &sample("coffee.jpg"), vec![]);
     let outcome = h.run("coffee.jpg").await;
-    let Outcome::Skipped { reason } = outcome else { panic!("{outcome:?}") };
-    assert!(reason.contains("embedded: the image has no embedded alt text"), "{reason}");
+    let Outcome::Skipped { reason } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        reason.contains("embedded: the image has no embedded alt text"),
+        "{reason}"
+    );
     assert!(reason.contains("ALT_TEXT_API_KEY"), "{reason}");
-    assert_eq!(h.record("coffee.jpg").reason.as_deref(), Some(reason.as_str()));
+    assert_eq!(
+        h.record("coffee.jpg").reason.as_deref(),
+        Some(reason.as_str())
+    );
 }
 
 #[tokio::test]
 async fn a_failed_tag_write_keeps_the_caption_for_the_retry() {
     let h = Harness::new(vec![Ok(caption("A cup of coffee."))]);
     h.upload("coffee.jpg", &sample("coffee.jpg"), user_tags(3));
-    h.pipeline.store().fail_next("put_tags", StoreError::Transient { op: "PutObjectTagging", message: "SlowDown".into() });
+    h.pipeline.store().fail_next(
+        "put_tags",
+        StoreError::Transient {
+            op: "PutObjectTagging",
+            message: "SlowDown".into(),
+        },
+    );
     let outcome = h.run("coffee.jpg").await;
     assert!(outcome.is_retryable_failure(), "{outcome:?}");
     let record = h.record("coffee.jpg");
@@ -203,7 +333,13 @@ async fn a_failed_tag_write_keeps_the_caption_for_the_retry() {
 
     // The retry writes the caption already paid for.
     let outcome = h.run("coffee.jpg").await;
-    assert_eq!(outcome, Outcome::Captioned { provider: "paid".into(), tag: TagStatus::Written });
+    assert_eq!(
+        outcome,
+        Outcome::Captioned {
+            provider: "paid".into(),
+            tag: TagStatus::Written
+        }
+    );
     assert_eq!(h.paid.calls(), 1);
     assert_eq!(h.tags("coffee.jpg").len(), 4);
 }
@@ -212,7 +348,13 @@ async fn a_failed_tag_write_keeps_the_caption_for_the_retry() {
 async fn unreadable_tags_are_never_overwritten() {
     let h = Harness::new(vec![]);
     h.upload("cat.jpg", &sample("cat.jpg"), user_tags(4));
-    h.pipeline.store().fail_next("get_tags", StoreError::Transient { op: "GetObjectTagging", message: "503".into() });
+    h.pipeline.store().fail_next(
+        "get_tags",
+        StoreError::Transient {
+            op: "GetObjectTagging",
+            message: "503".into(),
+        },
+    );
     let outcome = h.run("cat.jpg").await;
     assert!(outcome.is_retryable_failure());
     assert_eq!(h.pipeline.store().calls("put_tags"), 0);
@@ -224,9 +366,25 @@ async fn a_replay_restores_a_missing_caption_tag_without_a_provider_call() {
     let h = Harness::new(vec![Ok(caption("A cup of coffee."))]);
     h.upload("coffee.jpg", &sample("coffee.jpg"), vec![]);
     h.run("coffee.jpg").await;
-    h.pipeline.store().objects.lock().unwrap().get_mut(&(BUCKET.into(), "coffee.jpg".into())).unwrap().tags = user_tags(1);
-    assert_eq!(h.run("coffee.jpg").await, Outcome::Unchanged { tag_restored: true });
-    assert_eq!(h.tags("coffee.jpg"), vec![user_tags(1)[0].clone(), Tag::new("alt-text", "A cup of coffee.")]);
+    h.pipeline
+        .store()
+        .objects
+        .lock()
+        .unwrap()
+        .get_mut(&(BUCKET.into(), "coffee.jpg".into()))
+        .unwrap()
+        .tags = user_tags(1);
+    assert_eq!(
+        h.run("coffee.jpg").await,
+        Outcome::Unchanged { tag_restored: true }
+    );
+    assert_eq!(
+        h.tags("coffee.jpg"),
+        vec![
+            user_tags(1)[0].clone(),
+            Tag::new("alt-text", "A cup of coffee.")
+        ]
+    );
     assert_eq!(h.paid.calls(), 1);
 }
 
@@ -238,7 +396,13 @@ async fn an_overwritten_object_is_captioned_again() {
     let mut changed = sample("coffee.jpg");
     changed.extend_from_slice(b"trailing bytes");
     h.upload("coffee.jpg", &changed, vec![]);
-    assert_eq!(h.run("coffee.jpg").await, Outcome::Captioned { provider: "paid".into(), tag: TagStatus::Written });
+    assert_eq!(
+        h.run("coffee.jpg").await,
+        Outcome::Captioned {
+            provider: "paid".into(),
+            tag: TagStatus::Written
+        }
+    );
     assert_eq!(h.paid.calls(), 2);
     assert_eq!(h.record("coffee.jpg").alt_text.as_deref(), Some("Second."));
 }
@@ -252,6 +416,9 @@ async fn a_record_store_outage_is_retryable() {
         .fail_puts
         .lock()
         .unwrap()
-        .push_back(StoreError::Transient { op: "DynamoDB PutItem", message: "ProvisionedThroughputExceeded".into() });
+        .push_back(StoreError::Transient {
+            op: "DynamoDB PutItem",
+            message: "ProvisionedThroughputExceeded".into(),
+        });
     assert!(h.run("cat.jpg").await.is_retryable_failure());
 }
