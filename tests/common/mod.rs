@@ -386,6 +386,8 @@ pub enum Answer {
     Describe,
     /// An error status, a JSON body and an optional `Retry-After`.
     Error(u16, Value, Option<u64>),
+    /// 400 with a message that quotes the `imageUrl` it was given, signature and all.
+    EchoUrl,
 }
 
 /// A fake AltTextLab: checks the key and the body like the real service, fetches the
@@ -503,6 +505,10 @@ async fn fake_alttextlab(
             let text = format!("A {kind} photograph of {} bytes.", bytes.len());
             HttpResponse::json(200, json!({"id": id, "result": text, "creditsUsed": 1}))
         }
+        Answer::EchoUrl => HttpResponse::json(
+            400,
+            json!({"message": format!("Could not process the image at {image_url}")}),
+        ),
         Answer::Error(code, body, retry_after) => {
             let mut response = HttpResponse::json(code, body);
             if let Some(secs) = retry_after {
