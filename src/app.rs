@@ -8,6 +8,7 @@ use aws_config::timeout::TimeoutConfig;
 
 use crate::config::Config;
 use crate::handler::Handler;
+use crate::key_store::{self, KeyError};
 use crate::object_store::S3Store;
 use crate::pipeline::{Pipeline, Settings};
 use crate::provider::alttextlab::AltTextLab;
@@ -19,8 +20,8 @@ use crate::record_store::DynamoRecords;
 pub type AppHandler = Handler<S3Store, DynamoRecords>;
 
 /// Loads the AWS configuration from the standard sources (`AWS_*` variables, the Lambda
-/// role) and builds the handler.
-pub async fn build(config: &Config) -> AppHandler {
+/// role), reads the API key from its store if one is configured, and builds the handler.
+pub async fn build(config: &Config) -> Result<AppHandler, KeyError> {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(20))
@@ -38,17 +39,17 @@ pub async fn build(config: &Config) -> AppHandler {
             .build(),
     );
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let mut config = config.clone();
+    if let Some(source) = &config.key_source {
+        config.api_key = Some(key_store::read(source, &sdk).await?);
+    }
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("s3-alt-text/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client builds with static settings");
-    build_with(
-        config,
-        S3Store::new(s3),
-        DynamoRecords::new(dynamodb, &config.table_name),
-        http,
-    )
+    let records = DynamoRecords::new(dynamodb, &config.table_name);
+    Ok(build_with(&config, S3Store::new(s3), records, http))
 }
 
 /// Builds the handler over the given stores.

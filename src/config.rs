@@ -52,6 +52,15 @@ impl Style {
     }
 }
 
+/// A store holding the API key, so that it never sits in the function's environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// An SSM Parameter Store parameter, normally a SecureString (`ALT_TEXT_API_KEY_PARAMETER`).
+    SsmParameter(String),
+    /// A Secrets Manager secret, by name or ARN (`ALT_TEXT_API_KEY_SECRET_ID`).
+    SecretsManager(String),
+}
+
 /// The validated configuration of the function.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -59,8 +68,11 @@ pub struct Config {
     pub table_name: String,
     /// Ordered provider chain (`ALT_TEXT_PROVIDER`).
     pub providers: Vec<ProviderKind>,
-    /// AltTextLab API key (`ALT_TEXT_API_KEY`); absent means AltTextLab declines every image.
+    /// AltTextLab API key (`ALT_TEXT_API_KEY`, or read at start from `key_source`); absent
+    /// means AltTextLab declines every image.
     pub api_key: Option<ApiKey>,
+    /// Where a deployed function reads the key from, once at start.
+    pub key_source: Option<KeySource>,
     /// AltTextLab base URL (`ALT_TEXT_API_URL`).
     pub api_url: String,
     /// Caption language (`ALT_TEXT_LANG`).
@@ -98,6 +110,31 @@ impl Config {
         )?;
 
         let api_key = get("ALT_TEXT_API_KEY").map(ApiKey::new);
+        let key_sources = [
+            ("ALT_TEXT_API_KEY", api_key.is_some()),
+            (
+                "ALT_TEXT_API_KEY_PARAMETER",
+                get("ALT_TEXT_API_KEY_PARAMETER").is_some(),
+            ),
+            (
+                "ALT_TEXT_API_KEY_SECRET_ID",
+                get("ALT_TEXT_API_KEY_SECRET_ID").is_some(),
+            ),
+        ];
+        let set: Vec<&str> = key_sources
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(name, _)| *name)
+            .collect();
+        if set.len() > 1 {
+            return Err(ConfigError::Invalid {
+                var: set[1],
+                reason: format!("set only one of {}", set.join(", ")),
+            });
+        }
+        let key_source = get("ALT_TEXT_API_KEY_PARAMETER")
+            .map(KeySource::SsmParameter)
+            .or_else(|| get("ALT_TEXT_API_KEY_SECRET_ID").map(KeySource::SecretsManager));
 
         let api_url = get("ALT_TEXT_API_URL").unwrap_or_else(|| DEFAULT_ALTTEXTLAB_URL.into());
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
@@ -156,6 +193,7 @@ impl Config {
             table_name,
             providers,
             api_key,
+            key_source,
             api_url,
             lang,
             style,
@@ -313,6 +351,39 @@ mod tests {
             }
             assert!(err.to_string().starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn the_key_can_come_from_one_store() {
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("ALT_TEXT_API_KEY_PARAMETER", "/s3-alt-text/api-key"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.key_source,
+            Some(KeySource::SsmParameter("/s3-alt-text/api-key".into()))
+        );
+        assert!(c.api_key.is_none());
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("ALT_TEXT_API_KEY_SECRET_ID", "alttextlab"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.key_source,
+            Some(KeySource::SecretsManager("alttextlab".into()))
+        );
+        let err = config(&[
+            ("TABLE_NAME", "t"),
+            ("ALT_TEXT_API_KEY", "k"),
+            ("ALT_TEXT_API_KEY_SECRET_ID", "alttextlab"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ALT_TEXT_API_KEY_SECRET_ID is invalid: set only one of ALT_TEXT_API_KEY, ALT_TEXT_API_KEY_SECRET_ID"
+        );
     }
 
     #[test]

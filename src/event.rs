@@ -1,9 +1,12 @@
-//! Event intake: turns an S3 event notification into the objects to caption.
+//! Event intake: turns an S3 event notification, or an EventBridge `Object Created` event
+//! from `aws.s3`, into the objects to caption.
 //!
 //! Pure parsing, no I/O. Each record is parsed on its own so that one malformed record
 //! never hides the others; object keys are form-URL-decoded as S3 sends them.
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::S3EventRecord;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -32,7 +35,9 @@ pub enum Intake {
 
 /// A payload that is not an S3 notification at all.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("unrecognised event: expected an S3 notification with Records or an s3:TestEvent, got {0}")]
+#[error(
+    "unrecognised event: expected an S3 notification with Records, an s3:TestEvent or an EventBridge event from aws.s3, got {0}"
+)]
 pub struct UnrecognisedEvent(pub String);
 
 /// A record that cannot be processed. Permanent: the same record will never parse.
@@ -46,7 +51,7 @@ pub enum RecordError {
         raw: String,
         reason: String,
     },
-    #[error("record {index} is a {event_name} event, not ObjectCreated")]
+    #[error("record {index} is a {event_name} event, not an object creation")]
     NotCreated { index: usize, event_name: String },
 }
 
@@ -54,6 +59,11 @@ pub enum RecordError {
 pub fn parse(payload: &Value) -> Result<Intake, UnrecognisedEvent> {
     if payload.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(Intake::TestEvent);
+    }
+    if payload.get("source").and_then(Value::as_str) == Some("aws.s3")
+        && payload.get("detail-type").is_some()
+    {
+        return Ok(Intake::Records(vec![parse_eventbridge(payload)]));
     }
     let Some(records) = payload.get("Records").and_then(Value::as_array) else {
         return Err(UnrecognisedEvent(describe(payload)));
@@ -109,6 +119,70 @@ fn parse_record(index: usize, value: &Value) -> Result<ObjectEvent, RecordError>
         size: record.s3.object.size.and_then(|s| u64::try_from(s).ok()),
         sequencer: record.s3.object.sequencer,
         event_name,
+    })
+}
+
+/// The `detail` of an EventBridge event from S3.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct S3Detail {
+    bucket: DetailBucket,
+    object: DetailObject,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct DetailBucket {
+    name: String,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct DetailObject {
+    key: String,
+    size: Option<u64>,
+    etag: Option<String>,
+    version_id: Option<String>,
+    sequencer: Option<String>,
+}
+
+/// An EventBridge event from S3 (the bucket has EventBridge notifications turned on).
+/// Its key is URL-encoded like a notification's.
+fn parse_eventbridge(payload: &Value) -> Result<ObjectEvent, RecordError> {
+    let index = 0;
+    let event: EventBridgeEvent<S3Detail> =
+        serde_json::from_value(payload.clone()).map_err(|e| RecordError::Malformed {
+            index,
+            reason: e.to_string(),
+        })?;
+    if event.detail_type != "Object Created" {
+        return Err(RecordError::NotCreated {
+            index,
+            event_name: event.detail_type,
+        });
+    }
+    let object = event.detail.object;
+    let key = decode_key(&object.key).map_err(|reason| RecordError::BadKey {
+        index,
+        raw: object.key.clone(),
+        reason,
+    })?;
+    if event.detail.bucket.name.is_empty() || key.is_empty() {
+        return Err(RecordError::Malformed {
+            index,
+            reason: "detail.bucket.name or detail.object.key is empty".into(),
+        });
+    }
+    Ok(ObjectEvent {
+        bucket: event.detail.bucket.name,
+        key,
+        version_id: object.version_id.filter(|v| !v.is_empty() && v != "null"),
+        etag: object
+            .etag
+            .map(|e| e.trim_matches('"').to_string())
+            .filter(|e| !e.is_empty()),
+        size: object.size,
+        sequencer: object.sequencer,
+        event_name: format!("{}:{}", event.source, event.detail_type),
     })
 }
 
@@ -257,13 +331,67 @@ mod tests {
 
     #[test]
     fn unrecognised_payloads_say_what_they_got() {
-        let err = parse(&json!({"detail-type": "Object Created", "source": "aws.s3"})).unwrap_err();
+        let err =
+            parse(&json!({"detail-type": "Object Created", "source": "aws.ec2"})).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unrecognised event: expected an S3 notification with Records or an s3:TestEvent, got an object with keys [detail-type, source]"
+            "unrecognised event: expected an S3 notification with Records, an s3:TestEvent or an EventBridge event from aws.s3, got an object with keys [detail-type, source]"
         );
         assert!(parse(&json!([1, 2])).unwrap_err().0.contains("an array"));
         assert!(parse(&json!({})).unwrap_err().0.contains("empty object"));
+    }
+
+    fn eventbridge(detail_type: &str, key: &str) -> Value {
+        json!({
+            "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103", "detail-type": detail_type,
+            "source": "aws.s3", "account": "111122223333", "time": "2026-11-20T09:12:45Z", "region": "eu-west-1",
+            "resources": ["arn:aws:s3:::photos"],
+            "detail": {
+                "version": "0", "bucket": {"name": "photos"},
+                "object": {"key": key, "size": 65153, "etag": "433e34237ead87dc980bac0c87d30daf", "version-id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e", "sequencer": "617f08299329d189"},
+                "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012", "source-ip-address": "1.2.3.4", "reason": "PutObject"
+            }
+        })
+    }
+
+    #[test]
+    fn parses_an_eventbridge_object_created_event() {
+        let Intake::Records(records) = parse(&eventbridge(
+            "Object Created",
+            "uploads/caf%C3%A9+cr%C3%A8me.jpg",
+        ))
+        .unwrap() else {
+            panic!("records expected")
+        };
+        assert_eq!(
+            records,
+            vec![Ok(ObjectEvent {
+                bucket: "photos".into(),
+                key: "uploads/café crème.jpg".into(),
+                version_id: Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e".into()),
+                etag: Some("433e34237ead87dc980bac0c87d30daf".into()),
+                size: Some(65153),
+                sequencer: Some("617f08299329d189".into()),
+                event_name: "aws.s3:Object Created".into(),
+            })]
+        );
+    }
+
+    #[test]
+    fn other_eventbridge_events_are_not_creations() {
+        let Intake::Records(records) = parse(&eventbridge("Object Deleted", "a.jpg")).unwrap()
+        else {
+            panic!()
+        };
+        assert!(
+            matches!(&records[0], Err(RecordError::NotCreated { event_name, .. }) if event_name == "Object Deleted")
+        );
+        let mut broken = eventbridge("Object Created", "a.jpg");
+        broken["detail"].as_object_mut().unwrap().remove("object");
+        let Intake::Records(records) = parse(&broken).unwrap() else {
+            panic!()
+        };
+        assert!(matches!(records[0], Err(RecordError::Malformed { .. })));
     }
 
     #[test]

@@ -25,7 +25,7 @@ From a terminal:
       Shows this text.
 
 Configuration comes from the environment: TABLE_NAME (required), ALT_TEXT_PROVIDER,
-ALT_TEXT_API_KEY, ALT_TEXT_API_URL, ALT_TEXT_LANG, ALT_TEXT_STYLE, ALT_TEXT_KEYWORDS,
+ALT_TEXT_API_KEY (or ALT_TEXT_API_KEY_PARAMETER / ALT_TEXT_API_KEY_SECRET_ID), ALT_TEXT_API_URL, ALT_TEXT_LANG, ALT_TEXT_STYLE, ALT_TEXT_KEYWORDS,
 ALT_TEXT_TAG_KEY, PRESIGN_TTL_SECS, MAX_CONCURRENCY, and the standard AWS_* variables.
 ";
 
@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
 async fn serve() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     warn_about(&config);
-    let handler = app::build(&config).await;
+    let handler = app::build(&config).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = handler.clone();
         async move {
@@ -82,7 +82,13 @@ async fn replay(files: &[String]) -> ExitCode {
         }
     };
     warn_about(&config);
-    let handler = app::build(&config).await;
+    let handler = match app::build(&config).await {
+        Ok(handler) => handler,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
     let mut failed = false;
     for file in files {
         let payload: Value = match std::fs::read(file)
@@ -119,7 +125,7 @@ fn warn_about(config: &Config) {
     let needs_key = config
         .providers
         .contains(&s3_alt_text::provider::ProviderKind::AltTextLab);
-    if needs_key && config.api_key.is_none() {
+    if needs_key && config.api_key.is_none() && config.key_source.is_none() {
         tracing::warn!("ALT_TEXT_API_KEY is not set: AltTextLab will decline every image");
     }
 }

@@ -115,6 +115,17 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
         serde_json::json!({"not": "an s3 event"}),
     ];
     let runtime = RuntimeApi::start(events).await;
+    // As deployed: the key is read at start from a SecureString parameter, not the environment.
+    let sdk = common::sdk_config(&stack.endpoint).await;
+    let parameter = format!("/{}/alttextlab-api-key", stack.bucket);
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name(&parameter)
+        .value(API_KEY)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
 
     let logs = tempfile::NamedTempFile::new().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
@@ -129,7 +140,7 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_REGION", REGION)
         .env("TABLE_NAME", &stack.table)
-        .env("ALT_TEXT_API_KEY", API_KEY)
+        .env("ALT_TEXT_API_KEY_PARAMETER", &parameter)
         .env("ALT_TEXT_API_URL", &fake.url)
         .stdout(Stdio::from(logs.reopen().unwrap()))
         .stderr(Stdio::from(logs.reopen().unwrap()))

@@ -171,6 +171,30 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
     );
     assert_eq!(stack.tags("gallery/rocket 1+1.webp").await.len(), 2);
 
+    // The EventBridge shape (existing-bucket mode), with its own URL-encoded key.
+    let bridge = stack.sample_event("eventbridge-object-created.json");
+    let summary = handler.handle(&bridge, far_deadline()).await.unwrap();
+    assert_eq!(
+        summary.objects[0].key.as_deref(),
+        Some("archive/2019/astronaut portrait.png")
+    );
+    assert_eq!(summary.objects[0].provider.as_deref(), Some("embedded"));
+    let record = stack
+        .record("archive/2019/astronaut portrait.png")
+        .await
+        .unwrap();
+    assert_eq!(
+        (record.state, record.sequencer.as_deref()),
+        (State::Captioned, Some("00673F5B4F1E2D3C4B"))
+    );
+    assert_eq!(
+        stack
+            .tags("archive/2019/astronaut portrait.png")
+            .await
+            .len(),
+        1
+    );
+
     // A text file: skipped, no provider call, tags untouched.
     let summary = handler
         .handle(&stack.sample_event("s3-put-non-image.json"), far_deadline())
@@ -198,6 +222,7 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
         "s3-put.json",
         "s3-put-encoded-key.json",
         "s3-put-multi.json",
+        "eventbridge-object-created.json",
     ] {
         let summary = handler
             .handle(&stack.sample_event(file), far_deadline())

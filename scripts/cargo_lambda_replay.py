@@ -1,0 +1,111 @@
+"""Replays every sample event with cargo-lambda against the local stack, and checks that
+each object ends as the integration tests expect.
+
+It starts the local stack on the port Cargo.toml's [package.metadata.lambda.env] names,
+a stand-in AltTextLab (scripts/fake_alttextlab.py), `cargo lambda watch`, then runs
+`cargo lambda invoke --data-file events/…` for each sample.
+
+Usage: cargo_lambda_replay.py   (after scripts/setup.sh deploy)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import local_stack as stack
+
+API_KEY = "local-replay-key"
+
+# What every sample object ends as: (outcome, provider or reason fragment), tag count.
+EXPECTED = {
+    "uploads/cat.jpg": ("captioned", "embedded", 3),
+    "uploads/été/café crème.jpg": ("captioned", "alttextlab", 1),
+    "gallery/astronaut.png": ("captioned", "embedded", 10),
+    "gallery/rocket 1+1.webp": ("captioned", "embedded", 2),
+    "docs/notes.txt": ("skipped", "not an image", 0),
+    "archive/2019/astronaut portrait.png": ("captioned", "embedded", 1),
+}
+
+
+def invoke(env: dict, port: int, event: Path) -> dict:
+    result = subprocess.run(
+        ["cargo", "lambda", "invoke", "--invoke-port", str(port), "--data-file", str(event), "--output-format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        sys.exit(f"cargo lambda invoke {event.name} failed:\n{result.stdout}\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+def main() -> int:
+    root = stack.ROOT
+    env = dict(os.environ)
+    env["PATH"] = f"{root / '.venv/bin'}:{env['PATH']}"
+    processes = []
+    try:
+        moto, endpoint = stack.start_moto(stack.WATCH_PORT)
+        processes.append(moto)
+        s3, dynamodb = stack.create_stack(endpoint)
+        stack.upload_samples(s3, quiet=True)
+
+        fake_port = stack.free_port()
+        fake = subprocess.Popen([sys.executable, str(root / "scripts/fake_alttextlab.py"), str(fake_port), API_KEY])
+        processes.append(fake)
+        stack.wait_for_port(fake_port, fake, "fake AltTextLab")
+
+        watch_port = stack.free_port()
+        watch_env = {**env, "ALT_TEXT_API_KEY": API_KEY, "ALT_TEXT_API_URL": f"http://127.0.0.1:{fake_port}"}
+        watch = subprocess.Popen(
+            ["cargo", "lambda", "watch", "--invoke-port", str(watch_port)],
+            cwd=root,
+            env=watch_env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(root / "target/cargo-lambda-watch.log", "w"),
+        )
+        processes.append(watch)
+        stack.wait_for_port(watch_port, watch, "cargo lambda watch", timeout=120)
+
+        outcomes = {}
+        events = sorted((root / "events").glob("*.json"))
+        for event in events:
+            started = time.time()
+            summary = invoke(env, watch_port, event)
+            print(f"{event.name}: {len(summary['objects'])} object(s) in {time.time() - started:.1f} s")
+            for obj in summary["objects"]:
+                outcomes[obj["key"]] = obj
+        failures = []
+        for key, (outcome, detail, tag_count) in EXPECTED.items():
+            got = outcomes.get(key, {})
+            shown = got.get("provider") or got.get("detail") or ""
+            tags = stack.tags(s3, key)
+            record = stack.record(dynamodb, key) or {}
+            ok = got.get("outcome") == outcome and detail in shown and len(tags) == tag_count
+            ok = ok and record.get("state") == outcome
+            print(f"  {'ok ' if ok else 'BAD'} {key}: {got.get('outcome')} {shown} ({len(tags)} tags)")
+            if not ok:
+                failures.append(key)
+        again = invoke(env, watch_port, root / "events/s3-put.json")
+        replay_ok = [o["outcome"] for o in again["objects"]] == ["unchanged"]
+        print(f"  {'ok ' if replay_ok else 'BAD'} s3-put.json replayed: {[o['outcome'] for o in again['objects']]}")
+        if failures or not replay_ok:
+            print(f"cargo-lambda replay: {len(failures) + (not replay_ok)} unexpected outcome(s)")
+            return 1
+        print(f"cargo-lambda replay: {len(events) + 1} events, every object as expected")
+        return 0
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
