@@ -60,13 +60,14 @@ def main() -> int:
         stack.wait_for_port(fake_port, fake, "fake AltTextLab")
 
         watch_port = stack.free_port()
+        log = open(root / "target/cargo-lambda-watch.log", "w")
         watch_env = {**env, "ALT_TEXT_API_KEY": API_KEY, "ALT_TEXT_API_URL": f"http://127.0.0.1:{fake_port}"}
         watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "--invoke-port", str(watch_port)],
             cwd=root,
             env=watch_env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(root / "target/cargo-lambda-watch.log", "w"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         processes.append(watch)
         stack.wait_for_port(watch_port, watch, "cargo lambda watch", timeout=120)

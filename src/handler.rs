@@ -5,7 +5,7 @@
 //! retries take over; permanent failures are in the records and not retried.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -17,8 +17,10 @@ use crate::object_store::ObjectStore;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::record_store::RecordStore;
 
-/// Time kept back from the invocation's deadline for writing results.
-pub const WRITE_RESERVE: Duration = Duration::from_secs(3);
+/// Time kept back from the invocation's deadline for writing results: a tenth of the time
+/// left, within these bounds (writes take tens of milliseconds; a 3 s function still gets
+/// its provider call).
+const WRITE_RESERVE: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(3));
 
 /// What the invocation did, object by object.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
@@ -44,8 +46,9 @@ pub struct ObjectSummary {
     pub retryable: bool,
 }
 
-/// An invocation that must be reported as failed.
-#[derive(Debug, Error)]
+/// An invocation that must be reported as failed. Its `Debug` form is its message: the
+/// runtime logs it, and each object was already logged once.
+#[derive(Error)]
 pub enum HandlerError {
     /// The payload is not an event this function handles. Retrying will not help.
     #[error(transparent)]
@@ -58,6 +61,12 @@ pub enum HandlerError {
         keys: String,
         summary: Box<Summary>,
     },
+}
+
+impl std::fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -120,7 +129,14 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
                 return Err(err.into());
             }
         };
-        let provider_deadline = deadline.checked_sub(WRITE_RESERVE).unwrap_or(deadline);
+        let left = deadline.saturating_duration_since(Instant::now());
+        let reserve = (left / 10).clamp(WRITE_RESERVE.0, WRITE_RESERVE.1);
+        let provider_deadline = deadline.checked_sub(reserve).unwrap_or(deadline);
+        tracing::debug!(
+            time_left_ms = left.as_millis() as u64,
+            records = records.len(),
+            "invocation"
+        );
         let objects: Vec<ObjectSummary> = futures_util::stream::iter(records)
             .map(|record| self.one(record, provider_deadline))
             .buffered(self.max_concurrency)
@@ -250,10 +266,39 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
     }
 }
 
-/// Converts the runtime's deadline (wall clock) into an `Instant`.
-pub fn deadline_instant(deadline: SystemTime) -> Instant {
-    let left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
-    Instant::now() + left
+/// Converts the runtime's `Lambda-Runtime-Deadline-Ms` into an `Instant`.
+///
+/// Lambda sends milliseconds since the epoch. Some local emulators send the timeout itself
+/// (e.g. `600000`); a value too small to be a date is read that way.
+pub fn deadline_instant(deadline_ms: u64) -> Instant {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    if deadline_ms < YEAR_2001_MS {
+        return Instant::now() + Duration::from_millis(deadline_ms);
+    }
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    Instant::now()
+        + deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_are_epoch_milliseconds_or_a_timeout() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let left = |i: Instant| i.saturating_duration_since(Instant::now()).as_millis();
+        assert!((59_000..=60_000).contains(&left(deadline_instant(now_ms + 60_000))));
+        assert_eq!(
+            left(deadline_instant(now_ms - 5_000)),
+            0,
+            "a past deadline leaves no time"
+        );
+        assert!((599_000..=600_000).contains(&left(deadline_instant(600_000))));
+    }
 }

@@ -66,7 +66,7 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = handler.clone();
         async move {
-            let deadline = deadline_instant(event.context.deadline());
+            let deadline = deadline_instant(event.context.deadline);
             handler.handle(&event.payload, deadline).await
         }
     }))
