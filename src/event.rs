@@ -1,5 +1,5 @@
-//! Event intake: turns an S3 event notification, or an EventBridge `Object Created` event
-//! from `aws.s3`, into the objects to caption.
+//! Object events: what S3 says happened to one object, read from an S3 notification record
+//! or an EventBridge event from `aws.s3`.
 //!
 //! Pure parsing, no I/O. Each record is parsed on its own so that one malformed record
 //! never hides the others; object keys are form-URL-decoded as S3 sends them.
@@ -10,9 +10,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
-/// One S3 object named by an event record.
+/// What happened to the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Created,
+    Removed,
+}
+
+/// One S3 object named by an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectEvent {
+    pub action: Action,
     pub bucket: String,
     /// The decoded object key.
     pub key: String,
@@ -23,22 +31,6 @@ pub struct ObjectEvent {
     pub sequencer: Option<String>,
     pub event_name: String,
 }
-
-/// What an invocation's payload asks for.
-#[derive(Debug)]
-pub enum Intake {
-    /// `s3:TestEvent`, sent by S3 when a notification is configured: nothing to do.
-    TestEvent,
-    /// The records of an S3 notification, each parsed on its own.
-    Records(Vec<Result<ObjectEvent, RecordError>>),
-}
-
-/// A payload that is not an S3 notification at all.
-#[derive(Debug, Error, PartialEq, Eq)]
-#[error(
-    "unrecognised event: expected an S3 notification with Records, an s3:TestEvent or an EventBridge event from aws.s3, got {0}"
-)]
-pub struct UnrecognisedEvent(pub String);
 
 /// A record that cannot be processed. Permanent: the same record will never parse.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -51,40 +43,38 @@ pub enum RecordError {
         raw: String,
         reason: String,
     },
-    #[error("record {index} is a {event_name} event, not an object creation")]
-    NotCreated { index: usize, event_name: String },
+    #[error("record {index} is a {event_name} event, neither a creation nor a removal")]
+    Ignored { index: usize, event_name: String },
 }
 
-/// Parses an invocation payload.
-pub fn parse(payload: &Value) -> Result<Intake, UnrecognisedEvent> {
-    if payload.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        return Ok(Intake::TestEvent);
+impl RecordError {
+    /// Whether the record is simply of no interest (as opposed to broken).
+    pub fn is_ignored(&self) -> bool {
+        matches!(self, RecordError::Ignored { .. })
     }
-    if payload.get("source").and_then(Value::as_str) == Some("aws.s3")
-        && payload.get("detail-type").is_some()
-    {
-        return Ok(Intake::Records(vec![parse_eventbridge(payload)]));
-    }
-    let Some(records) = payload.get("Records").and_then(Value::as_array) else {
-        return Err(UnrecognisedEvent(describe(payload)));
-    };
-    Ok(Intake::Records(
-        records
-            .iter()
-            .enumerate()
-            .map(|(index, record)| parse_record(index, record))
-            .collect(),
-    ))
 }
 
-fn parse_record(index: usize, value: &Value) -> Result<ObjectEvent, RecordError> {
+/// Parses the `Records` of an S3 event notification.
+pub fn s3_records(records: &[Value]) -> Vec<Result<ObjectEvent, RecordError>> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(index, record)| s3_record(index, record))
+        .collect()
+}
+
+fn s3_record(index: usize, value: &Value) -> Result<ObjectEvent, RecordError> {
     let malformed = |reason: String| RecordError::Malformed { index, reason };
     let record: S3EventRecord =
         serde_json::from_value(value.clone()).map_err(|e| malformed(e.to_string()))?;
     let event_name = record.event_name.clone().unwrap_or_default();
-    if !event_name.starts_with("ObjectCreated:") {
-        return Err(RecordError::NotCreated { index, event_name });
-    }
+    let action = if event_name.starts_with("ObjectCreated:") {
+        Action::Created
+    } else if event_name.starts_with("ObjectRemoved:") {
+        Action::Removed
+    } else {
+        return Err(RecordError::Ignored { index, event_name });
+    };
     let bucket = record
         .s3
         .bucket
@@ -97,25 +87,13 @@ fn parse_record(index: usize, value: &Value) -> Result<ObjectEvent, RecordError>
         .key
         .filter(|k| !k.is_empty())
         .ok_or_else(|| malformed("s3.object.key is missing".into()))?;
-    let key = decode_key(&raw_key).map_err(|reason| RecordError::BadKey {
-        index,
-        raw: raw_key.clone(),
-        reason,
-    })?;
+    let key = decode(index, &raw_key)?;
     Ok(ObjectEvent {
+        action,
         bucket,
         key,
-        version_id: record
-            .s3
-            .object
-            .version_id
-            .filter(|v| !v.is_empty() && v != "null"),
-        etag: record
-            .s3
-            .object
-            .e_tag
-            .map(|e| e.trim_matches('"').to_string())
-            .filter(|e| !e.is_empty()),
+        version_id: non_null(record.s3.object.version_id),
+        etag: unquote(record.s3.object.e_tag),
         size: record.s3.object.size.and_then(|s| u64::try_from(s).ok()),
         sequencer: record.s3.object.sequencer,
         event_name,
@@ -128,6 +106,8 @@ fn parse_record(index: usize, value: &Value) -> Result<ObjectEvent, RecordError>
 struct S3Detail {
     bucket: DetailBucket,
     object: DetailObject,
+    /// For `Object Deleted`: `Permanently Deleted` or `Delete Marker Created`.
+    deletion_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -145,27 +125,33 @@ struct DetailObject {
     sequencer: Option<String>,
 }
 
-/// An EventBridge event from S3 (the bucket has EventBridge notifications turned on).
-/// Its key is URL-encoded like a notification's.
-fn parse_eventbridge(payload: &Value) -> Result<ObjectEvent, RecordError> {
+/// Whether `payload` is an EventBridge event from S3.
+pub fn is_eventbridge(payload: &Value) -> bool {
+    payload.get("source").and_then(Value::as_str) == Some("aws.s3")
+        && payload.get("detail-type").is_some()
+}
+
+/// Parses an EventBridge event from S3 (the bucket has EventBridge notifications turned
+/// on). Its key is URL-encoded like a notification's.
+pub fn eventbridge(payload: &Value) -> Result<ObjectEvent, RecordError> {
     let index = 0;
     let event: EventBridgeEvent<S3Detail> =
         serde_json::from_value(payload.clone()).map_err(|e| RecordError::Malformed {
             index,
             reason: e.to_string(),
         })?;
-    if event.detail_type != "Object Created" {
-        return Err(RecordError::NotCreated {
-            index,
-            event_name: event.detail_type,
-        });
-    }
+    let action = match event.detail_type.as_str() {
+        "Object Created" => Action::Created,
+        "Object Deleted" => Action::Removed,
+        _ => {
+            return Err(RecordError::Ignored {
+                index,
+                event_name: event.detail_type,
+            });
+        }
+    };
     let object = event.detail.object;
-    let key = decode_key(&object.key).map_err(|reason| RecordError::BadKey {
-        index,
-        raw: object.key.clone(),
-        reason,
-    })?;
+    let key = decode(index, &object.key)?;
     if event.detail.bucket.name.is_empty() || key.is_empty() {
         return Err(RecordError::Malformed {
             index,
@@ -173,27 +159,55 @@ fn parse_eventbridge(payload: &Value) -> Result<ObjectEvent, RecordError> {
         });
     }
     Ok(ObjectEvent {
+        action,
         bucket: event.detail.bucket.name,
         key,
-        version_id: object.version_id.filter(|v| !v.is_empty() && v != "null"),
-        etag: object
-            .etag
-            .map(|e| e.trim_matches('"').to_string())
-            .filter(|e| !e.is_empty()),
+        version_id: non_null(object.version_id),
+        etag: unquote(object.etag),
         size: object.size,
         sequencer: object.sequencer,
-        event_name: format!("{}:{}", event.source, event.detail_type),
+        event_name: match event.detail.deletion_type {
+            Some(kind) => format!("{}:{}:{kind}", event.source, event.detail_type),
+            None => format!("{}:{}", event.source, event.detail_type),
+        },
     })
+}
+
+/// Orders two event sequencers as S3 documents it: the shorter is right-padded with zeros,
+/// then they compare as (hexadecimal) strings.
+pub fn sequencer_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let width = a.len().max(b.len());
+    let pad = |s: &str| format!("{:0<width$}", s.to_ascii_uppercase());
+    pad(a).cmp(&pad(b))
+}
+
+/// Decodes the key of record `index`.
+pub fn decode(index: usize, raw: &str) -> Result<String, RecordError> {
+    decode_key(raw).map_err(|reason| RecordError::BadKey {
+        index,
+        raw: raw.to_string(),
+        reason,
+    })
+}
+
+/// A version id, unless absent or the `null` of an unversioned bucket.
+pub fn non_null(version_id: Option<String>) -> Option<String> {
+    version_id.filter(|v| !v.is_empty() && v != "null")
+}
+
+fn unquote(etag: Option<String>) -> Option<String> {
+    etag.map(|e| e.trim_matches('"').to_string())
+        .filter(|e| !e.is_empty())
 }
 
 /// Decodes an object key as S3 event notifications encode it (form-URL encoding):
 /// `+` is a space and `%XX` are the bytes of UTF-8 text.
 pub fn decode_key(raw: &str) -> Result<String, String> {
-    let with_spaces = raw.replace('+', " ");
-    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&with_spaces).collect();
     if let Some(bad) = malformed_escape(raw) {
         return Err(format!("invalid percent escape at byte {bad}"));
     }
+    let with_spaces = raw.replace('+', " ");
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&with_spaces).collect();
     String::from_utf8(bytes).map_err(|_| "percent escapes are not UTF-8".to_string())
 }
 
@@ -208,34 +222,18 @@ fn malformed_escape(raw: &str) -> Option<usize> {
     })
 }
 
-/// A short description of an unrecognised payload: its type or top-level keys.
-fn describe(payload: &Value) -> String {
-    match payload {
-        Value::Object(map) if map.is_empty() => "an empty object".into(),
-        Value::Object(map) => {
-            let keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
-            format!("an object with keys [{}]", keys.join(", "))
-        }
-        Value::Array(_) => "an array".into(),
-        Value::String(_) => "a string".into(),
-        Value::Number(_) => "a number".into(),
-        Value::Bool(_) => "a boolean".into(),
-        Value::Null => "null".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn record(key: &str) -> Value {
+    pub(crate) fn record(name: &str, key: &str) -> Value {
         json!({
             "eventVersion": "2.1",
             "eventSource": "aws:s3",
             "awsRegion": "eu-west-1",
             "eventTime": "2026-11-20T10:15:30.123Z",
-            "eventName": "ObjectCreated:Put",
+            "eventName": name,
             "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
             "requestParameters": {"sourceIPAddress": "203.0.113.7"},
             "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8"},
@@ -269,12 +267,13 @@ mod tests {
     }
 
     #[test]
-    fn parses_a_put_record() {
-        let payload = json!({"Records": [record("my+photo.jpg")]});
-        let Intake::Records(records) = parse(&payload).unwrap() else {
-            panic!("records expected")
-        };
+    fn parses_put_and_remove_records() {
+        let records = s3_records(&[
+            record("ObjectCreated:Put", "my+photo.jpg"),
+            record("ObjectRemoved:DeleteMarkerCreated", "old.jpg"),
+        ]);
         let object = records[0].as_ref().unwrap();
+        assert_eq!(object.action, Action::Created);
         assert_eq!(object.bucket, "photos");
         assert_eq!(object.key, "my photo.jpg");
         assert_eq!(object.version_id.as_deref(), Some("3HL4kqtJlcpXroDTDmJ"));
@@ -284,30 +283,24 @@ mod tests {
         );
         assert_eq!(object.size, Some(1024));
         assert_eq!(object.sequencer.as_deref(), Some("0055AED6DCD90281E5"));
-    }
-
-    #[test]
-    fn test_event_is_recognised() {
-        let payload = json!({
-            "Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-20T10:15:30.123Z",
-            "Bucket": "photos", "RequestId": "5582815E1AEA5ADF", "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"
-        });
-        assert!(matches!(parse(&payload).unwrap(), Intake::TestEvent));
+        assert_eq!(records[1].as_ref().unwrap().action, Action::Removed);
     }
 
     #[test]
     fn one_bad_record_does_not_hide_the_others() {
-        let mut missing_key = record("x.jpg");
+        let mut missing_key = record("ObjectCreated:Put", "x.jpg");
         missing_key["s3"]["object"]
             .as_object_mut()
             .unwrap()
             .remove("key");
-        let mut removed = record("gone.jpg");
-        removed["eventName"] = json!("ObjectRemoved:Delete");
-        let payload = json!({"Records": [record("a.jpg"), {"eventName": 42}, missing_key, record("bad%zz"), removed, record("b.jpg")]});
-        let Intake::Records(records) = parse(&payload).unwrap() else {
-            panic!("records expected")
-        };
+        let records = s3_records(&[
+            record("ObjectCreated:Put", "a.jpg"),
+            json!({"eventName": 42}),
+            missing_key,
+            record("ObjectCreated:Put", "bad%zz"),
+            record("ObjectRestore:Completed", "cold.jpg"),
+            record("ObjectCreated:Copy", "b.jpg"),
+        ]);
         assert_eq!(records.len(), 6);
         assert_eq!(records[0].as_ref().unwrap().key, "a.jpg");
         assert!(matches!(
@@ -322,26 +315,11 @@ mod tests {
             records[3],
             Err(RecordError::BadKey { index: 3, .. })
         ));
-        assert!(matches!(
-            records[4],
-            Err(RecordError::NotCreated { index: 4, .. })
-        ));
+        assert!(matches!(&records[4], Err(e) if e.is_ignored()));
         assert_eq!(records[5].as_ref().unwrap().key, "b.jpg");
     }
 
-    #[test]
-    fn unrecognised_payloads_say_what_they_got() {
-        let err =
-            parse(&json!({"detail-type": "Object Created", "source": "aws.ec2"})).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unrecognised event: expected an S3 notification with Records, an s3:TestEvent or an EventBridge event from aws.s3, got an object with keys [detail-type, source]"
-        );
-        assert!(parse(&json!([1, 2])).unwrap_err().0.contains("an array"));
-        assert!(parse(&json!({})).unwrap_err().0.contains("empty object"));
-    }
-
-    fn eventbridge(detail_type: &str, key: &str) -> Value {
+    pub(crate) fn eventbridge_event(detail_type: &str, key: &str) -> Value {
         json!({
             "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103", "detail-type": detail_type,
             "source": "aws.s3", "account": "111122223333", "time": "2026-11-20T09:12:45Z", "region": "eu-west-1",
@@ -355,17 +333,16 @@ mod tests {
     }
 
     #[test]
-    fn parses_an_eventbridge_object_created_event() {
-        let Intake::Records(records) = parse(&eventbridge(
+    fn parses_eventbridge_created_and_deleted() {
+        let created = eventbridge(&eventbridge_event(
             "Object Created",
             "uploads/caf%C3%A9+cr%C3%A8me.jpg",
         ))
-        .unwrap() else {
-            panic!("records expected")
-        };
+        .unwrap();
         assert_eq!(
-            records,
-            vec![Ok(ObjectEvent {
+            created,
+            ObjectEvent {
+                action: Action::Created,
                 bucket: "photos".into(),
                 key: "uploads/café crème.jpg".into(),
                 version_id: Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e".into()),
@@ -373,34 +350,45 @@ mod tests {
                 size: Some(65153),
                 sequencer: Some("617f08299329d189".into()),
                 event_name: "aws.s3:Object Created".into(),
-            })]
+            }
         );
+        let deleted = eventbridge(&eventbridge_event("Object Deleted", "a.jpg")).unwrap();
+        assert_eq!(deleted.action, Action::Removed);
+        let restored = eventbridge(&eventbridge_event("Object Restore Completed", "a.jpg"));
+        assert!(matches!(restored, Err(e) if e.is_ignored()));
+        let mut broken = eventbridge_event("Object Created", "a.jpg");
+        broken["detail"].as_object_mut().unwrap().remove("object");
+        assert!(matches!(
+            eventbridge(&broken),
+            Err(RecordError::Malformed { .. })
+        ));
     }
 
     #[test]
-    fn other_eventbridge_events_are_not_creations() {
-        let Intake::Records(records) = parse(&eventbridge("Object Deleted", "a.jpg")).unwrap()
-        else {
-            panic!()
-        };
-        assert!(
-            matches!(&records[0], Err(RecordError::NotCreated { event_name, .. }) if event_name == "Object Deleted")
+    fn sequencers_compare_after_padding() {
+        use std::cmp::Ordering::*;
+        assert_eq!(
+            sequencer_order("0055AED6DCD90281E5", "0055AED6DCD90281E6"),
+            Less
         );
-        let mut broken = eventbridge("Object Created", "a.jpg");
-        broken["detail"].as_object_mut().unwrap().remove("object");
-        let Intake::Records(records) = parse(&broken).unwrap() else {
-            panic!()
-        };
-        assert!(matches!(records[0], Err(RecordError::Malformed { .. })));
+        assert_eq!(
+            sequencer_order("0055AED6DCD9028", "0055AED6DCD90281E5"),
+            Less
+        );
+        assert_eq!(
+            sequencer_order("0055AED6DCD90290", "0055AED6DCD90281E5"),
+            Greater
+        );
+        assert_eq!(
+            sequencer_order("617f08299329d189", "617F08299329D189"),
+            Equal
+        );
     }
 
     #[test]
     fn null_version_means_unversioned() {
-        let mut r = record("a.jpg");
-        r["s3"]["object"]["versionId"] = json!("null");
-        let Intake::Records(records) = parse(&json!({"Records": [r]})).unwrap() else {
-            panic!()
-        };
-        assert_eq!(records[0].as_ref().unwrap().version_id, None);
+        assert_eq!(non_null(Some("null".into())), None);
+        assert_eq!(non_null(Some(String::new())), None);
+        assert_eq!(non_null(Some("v1".into())).as_deref(), Some("v1"));
     }
 }

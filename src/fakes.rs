@@ -172,6 +172,16 @@ impl RecordStore for MemoryRecords {
         Ok(self.record(bucket, key))
     }
 
+    async fn delete(&self, bucket: &str, key: &str, updated_at: &str) -> Result<bool, StoreError> {
+        let mut records = self.records.lock().unwrap();
+        let id = (bucket.to_string(), key.to_string());
+        if records.get(&id).is_some_and(|r| r.updated_at == updated_at) {
+            records.remove(&id);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     async fn put(&self, record: &Record) -> Result<(), StoreError> {
         self.puts.fetch_add(1, Ordering::SeqCst);
         if let Some(err) = self.fail_puts.lock().unwrap().pop_front() {

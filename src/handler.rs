@@ -1,18 +1,23 @@
-//! The Lambda handler: one invocation's payload in, one outcome per object out.
+//! The Lambda handler: one invocation's payload in, one outcome per object out, and the
+//! answer each caller expects.
 //!
-//! Records are processed concurrently (bounded), each logged once with its outcome. The
-//! invocation fails only when some object failed in a way a retry can fix, so Lambda's own
-//! retries take over; permanent failures are in the records and not retried.
+//! Objects are processed concurrently (bounded), each logged once with its outcome. For
+//! asynchronous deliveries (S3, SNS, EventBridge) the invocation fails only when some object
+//! failed in a way a retry can fix, so Lambda's retries take over; SQS gets the messages to
+//! retry (`batchItemFailures`); S3 Batch Operations gets a result per task. Permanent
+//! failures are in the records and not retried.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aws_lambda_events::s3::batch_job::{S3BatchJobResponse, S3BatchJobResult};
+use aws_lambda_events::sqs::SqsBatchResponse;
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::event::{self, Intake, ObjectEvent, RecordError, UnrecognisedEvent};
+use crate::intake::{self, Invocation, Item, UnrecognisedEvent};
 use crate::object_store::ObjectStore;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::record_store::RecordStore;
@@ -21,6 +26,10 @@ use crate::record_store::RecordStore;
 /// left, within these bounds (writes take tens of milliseconds; a 3 s function still gets
 /// its provider call).
 const WRITE_RESERVE: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(3));
+/// No object is started with less time than this left before the provider deadline.
+const START_MARGIN: Duration = Duration::from_secs(2);
+/// Longest `resultString` returned to Batch Operations.
+const RESULT_STRING_CHARS: usize = 200;
 
 /// What the invocation did, object by object.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
@@ -28,8 +37,26 @@ pub struct Summary {
     pub captioned: usize,
     pub unchanged: usize,
     pub skipped: usize,
+    pub removed: usize,
     pub failed: usize,
     pub objects: Vec<ObjectSummary>,
+}
+
+impl Summary {
+    fn of(objects: Vec<ObjectSummary>) -> Summary {
+        let mut summary = Summary::default();
+        for o in &objects {
+            match o.outcome {
+                "captioned" => summary.captioned += 1,
+                "unchanged" => summary.unchanged += 1,
+                "removed" => summary.removed += 1,
+                "failed" => summary.failed += 1,
+                _ => summary.skipped += 1,
+            }
+        }
+        summary.objects = objects;
+        summary
+    }
 }
 
 /// One object's outcome.
@@ -44,6 +71,25 @@ pub struct ObjectSummary {
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retryable: bool,
+}
+
+/// The answer the invocation's caller expects.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Response {
+    /// Asynchronous deliveries: the summary (Lambda keeps it only for logs and destinations).
+    Summary(Summary),
+    /// SQS with `ReportBatchItemFailures`: the messages to deliver again.
+    Sqs(SqsBatchResponse),
+    /// S3 Batch Operations: a result per task.
+    BatchJob(S3BatchJobResponse),
+}
+
+/// A handled invocation: the response, and the summary of every object.
+#[derive(Debug, Clone)]
+pub struct Handled {
+    pub response: Response,
+    pub summary: Summary,
 }
 
 /// An invocation that must be reported as failed. Its `Debug` form is its message: the
@@ -114,16 +160,9 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
         &self,
         payload: &Value,
         deadline: Instant,
-    ) -> Result<Summary, HandlerError> {
-        let records = match event::parse(payload) {
-            Ok(Intake::TestEvent) => {
-                tracing::info!(
-                    outcome = "test event",
-                    "s3:TestEvent received; nothing to do"
-                );
-                return Ok(Summary::default());
-            }
-            Ok(Intake::Records(records)) => records,
+    ) -> Result<Handled, HandlerError> {
+        let invocation = match intake::parse(payload) {
+            Ok(invocation) => invocation,
             Err(err) => {
                 tracing::error!(error = %err, "event rejected");
                 return Err(err.into());
@@ -131,34 +170,33 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
         };
         let left = deadline.saturating_duration_since(Instant::now());
         let reserve = (left / 10).clamp(WRITE_RESERVE.0, WRITE_RESERVE.1);
-        let provider_deadline = deadline.checked_sub(reserve).unwrap_or(deadline);
-        tracing::debug!(
-            time_left_ms = left.as_millis() as u64,
-            records = records.len(),
-            "invocation"
-        );
-        let objects: Vec<ObjectSummary> = futures_util::stream::iter(records)
-            .map(|record| self.one(record, provider_deadline))
-            .buffered(self.max_concurrency)
-            .collect()
-            .await;
-
-        let mut summary = Summary {
-            objects,
-            ..Summary::default()
-        };
-        for o in &summary.objects {
-            match o.outcome {
-                "captioned" => summary.captioned += 1,
-                "unchanged" => summary.unchanged += 1,
-                "failed" => summary.failed += 1,
-                _ => summary.skipped += 1,
-            }
+        let deadline = deadline.checked_sub(reserve).unwrap_or(deadline);
+        match invocation {
+            Invocation::Async(items) => self.handle_async(items, deadline).await,
+            Invocation::Sqs(messages) => Ok(self.handle_sqs(messages, deadline).await),
+            Invocation::BatchJob(job) => Ok(self.handle_batch_job(job, deadline).await),
         }
+    }
+
+    async fn handle_async(
+        &self,
+        items: Vec<Item>,
+        deadline: Instant,
+    ) -> Result<Handled, HandlerError> {
+        if items.is_empty() {
+            tracing::info!(
+                outcome = "nothing to do",
+                "event names no object (s3:TestEvent)"
+            );
+        }
+        let summary = Summary::of(self.run(items, deadline).await);
         let retryable: Vec<&ObjectSummary> =
             summary.objects.iter().filter(|o| o.retryable).collect();
         if retryable.is_empty() {
-            return Ok(summary);
+            return Ok(Handled {
+                response: Response::Summary(summary.clone()),
+                summary,
+            });
         }
         let keys = retryable
             .iter()
@@ -173,17 +211,85 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
         })
     }
 
-    async fn one(
-        &self,
-        record: Result<ObjectEvent, RecordError>,
-        deadline: Instant,
-    ) -> ObjectSummary {
-        let object = match record {
+    /// A message is delivered again when it cannot be read (SQS then moves it to its
+    /// dead-letter queue after the redrive policy's receive count, so it is never lost) or
+    /// when one of its objects failed in a way a retry can fix.
+    async fn handle_sqs(&self, messages: Vec<intake::SqsMessage>, deadline: Instant) -> Handled {
+        let mut retry = vec![false; messages.len()];
+        let mut ids = Vec::with_capacity(messages.len());
+        let mut owners = Vec::new();
+        let mut items = Vec::new();
+        for (index, message) in messages.into_iter().enumerate() {
+            match message.items {
+                Ok(message_items) => {
+                    owners.extend(std::iter::repeat_n(index, message_items.len()));
+                    items.extend(message_items);
+                }
+                Err(err) => {
+                    tracing::warn!(message_id = message.message_id.as_str(), outcome = "failed", error = %err, "SQS message unreadable");
+                    retry[index] = true;
+                }
+            }
+            ids.push(message.message_id);
+        }
+        let objects = self.run(items, deadline).await;
+        for (owner, object) in owners.iter().zip(&objects) {
+            retry[*owner] |= object.retryable;
+        }
+        let mut response = SqsBatchResponse::default();
+        for (id, retry) in ids.into_iter().zip(retry) {
+            if retry {
+                response.add_failure(id);
+            }
+        }
+        Handled {
+            response: Response::Sqs(response),
+            summary: Summary::of(objects),
+        }
+    }
+
+    async fn handle_batch_job(&self, job: intake::BatchJob, deadline: Instant) -> Handled {
+        let (task_ids, items): (Vec<String>, Vec<Item>) =
+            job.tasks.into_iter().map(|t| (t.task_id, t.item)).unzip();
+        let objects = self.run(items, deadline).await;
+        let mut response = S3BatchJobResponse::default();
+        response.invocation_schema_version = Some(job.schema_version);
+        response.invocation_id = Some(job.invocation_id);
+        response.treat_missing_keys_as = Some("PermanentFailure".into());
+        response.results = task_ids
+            .into_iter()
+            .zip(&objects)
+            .map(|(task_id, object)| {
+                let mut result = S3BatchJobResult::default();
+                result.task_id = Some(task_id);
+                result.result_code = Some(batch_result_code(object).into());
+                result.result_string = Some(batch_result_string(object));
+                result
+            })
+            .collect();
+        Handled {
+            response: Response::BatchJob(response),
+            summary: Summary::of(objects),
+        }
+    }
+
+    /// Processes every item concurrently (bounded), keeping their order.
+    async fn run(&self, items: Vec<Item>, deadline: Instant) -> Vec<ObjectSummary> {
+        futures_util::stream::iter(items)
+            .map(|item| self.one(item, deadline))
+            .buffered(self.max_concurrency)
+            .collect()
+            .await
+    }
+
+    async fn one(&self, item: Item, deadline: Instant) -> ObjectSummary {
+        let object = match item {
             Ok(object) => object,
             Err(err) => {
-                let outcome = match err {
-                    RecordError::NotCreated { .. } => "skipped",
-                    _ => "failed",
+                let outcome = if err.is_ignored() {
+                    "skipped"
+                } else {
+                    "failed"
                 };
                 tracing::warn!(outcome, error = %err, "event record not processed");
                 return ObjectSummary {
@@ -197,7 +303,14 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
             }
         };
         let started = Instant::now();
-        let outcome = self.pipeline.process(&object, deadline).await;
+        let outcome = if started + START_MARGIN > deadline {
+            Outcome::Failed {
+                error: "not started: the invocation is close to its timeout".into(),
+                retryable: true,
+            }
+        } else {
+            self.pipeline.process(&object, deadline).await
+        };
         let duration_ms = started.elapsed().as_millis() as u64;
         let bucket = object.bucket.as_str();
         let key = object.key.as_str();
@@ -234,6 +347,16 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
                     "object skipped"
                 );
             }
+            Outcome::Removed { record_deleted } => {
+                tracing::info!(
+                    bucket,
+                    key,
+                    outcome = label,
+                    record_deleted,
+                    duration_ms,
+                    "object removed"
+                );
+            }
             Outcome::Failed { error, retryable } => {
                 tracing::warn!(
                     bucket,
@@ -252,6 +375,10 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
                 (None, Some("caption tag restored from the record".into()))
             }
             Outcome::Unchanged { .. } => (None, None),
+            Outcome::Removed {
+                record_deleted: true,
+            } => (None, Some("record deleted".into())),
+            Outcome::Removed { .. } => (None, Some("no record to delete".into())),
             Outcome::Skipped { reason } => (None, Some(reason.clone())),
             Outcome::Failed { error, .. } => (None, Some(error.clone())),
         };
@@ -264,6 +391,23 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
             retryable: outcome.is_retryable_failure(),
         }
     }
+}
+
+fn batch_result_code(object: &ObjectSummary) -> &'static str {
+    match (object.outcome, object.retryable) {
+        ("failed", true) => "TemporaryFailure",
+        ("failed", false) => "PermanentFailure",
+        _ => "Succeeded",
+    }
+}
+
+fn batch_result_string(object: &ObjectSummary) -> String {
+    let text = match (&object.provider, &object.detail) {
+        (Some(provider), _) => format!("{} by {provider}", object.outcome),
+        (None, Some(detail)) => format!("{}: {detail}", object.outcome),
+        (None, None) => object.outcome.to_string(),
+    };
+    text.chars().take(RESULT_STRING_CHARS).collect()
 }
 
 /// Converts the runtime's `Lambda-Runtime-Deadline-Ms` into an `Instant`.
@@ -300,5 +444,40 @@ mod tests {
             "a past deadline leaves no time"
         );
         assert!((599_000..=600_000).contains(&left(deadline_instant(600_000))));
+    }
+
+    fn object(outcome: &'static str, retryable: bool) -> ObjectSummary {
+        ObjectSummary {
+            bucket: Some("b".into()),
+            key: Some("k".into()),
+            outcome,
+            provider: (outcome == "captioned").then(|| "embedded".into()),
+            detail: (outcome != "captioned").then(|| "x".repeat(500)),
+            retryable,
+        }
+    }
+
+    #[test]
+    fn batch_results_follow_the_outcome() {
+        assert_eq!(batch_result_code(&object("captioned", false)), "Succeeded");
+        assert_eq!(batch_result_code(&object("skipped", false)), "Succeeded");
+        assert_eq!(
+            batch_result_code(&object("failed", true)),
+            "TemporaryFailure"
+        );
+        assert_eq!(
+            batch_result_code(&object("failed", false)),
+            "PermanentFailure"
+        );
+        assert_eq!(
+            batch_result_string(&object("captioned", false)),
+            "captioned by embedded"
+        );
+        assert_eq!(
+            batch_result_string(&object("failed", false))
+                .chars()
+                .count(),
+            RESULT_STRING_CHARS
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod event;
 mod fakes;
 pub mod handler;
 pub mod image;
+pub mod intake;
 pub mod key_store;
 pub mod object_store;
 pub mod pipeline;

@@ -67,7 +67,10 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
         let handler = handler.clone();
         async move {
             let deadline = deadline_instant(event.context.deadline);
-            handler.handle(&event.payload, deadline).await
+            handler
+                .handle(&event.payload, deadline)
+                .await
+                .map(|handled| handled.response)
         }
     }))
     .await
@@ -106,7 +109,11 @@ async fn replay(files: &[String]) -> ExitCode {
             .handle(&payload, Instant::now() + REPLAY_TIMEOUT)
             .await
         {
-            Ok(summary) => serde_json::json!({ "event": file, "result": summary }),
+            Ok(handled) => serde_json::json!({
+                "event": file,
+                "result": handled.summary,
+                "response": handled.response,
+            }),
             Err(err) => {
                 failed = true;
                 serde_json::json!({ "event": file, "error": err.to_string() })

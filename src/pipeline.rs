@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-use crate::event::ObjectEvent;
+use crate::event::{self, Action, ObjectEvent};
 use crate::image;
 use crate::object_store::{ObjectHead, ObjectId, ObjectStore};
 use crate::provider::{Caption, ImageRequest, ImageSource, Provider, ProviderError};
@@ -33,6 +33,8 @@ pub enum Outcome {
     Unchanged { tag_restored: bool },
     /// Not captioned on purpose (not an image, no provider could take it, …).
     Skipped { reason: String },
+    /// The object was deleted; `record_deleted` says whether its record was removed.
+    Removed { record_deleted: bool },
     /// Something failed; `retryable` says whether a later attempt can succeed.
     Failed { error: String, retryable: bool },
 }
@@ -43,6 +45,7 @@ impl Outcome {
             Outcome::Captioned { .. } => "captioned",
             Outcome::Unchanged { .. } => "unchanged",
             Outcome::Skipped { .. } => "skipped",
+            Outcome::Removed { .. } => "removed",
             Outcome::Failed { .. } => "failed",
         }
     }
@@ -119,8 +122,53 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         &self.records
     }
 
-    /// Processes one object. No provider call starts after `deadline`.
+    /// Processes one object event. No provider call starts after `deadline`.
     pub async fn process(&self, event: &ObjectEvent, deadline: Instant) -> Outcome {
+        match event.action {
+            Action::Created => self.caption(event, deadline).await,
+            Action::Removed => self.forget(event).await,
+        }
+    }
+
+    /// A deleted object: its record goes too, unless it describes a newer upload or
+    /// another version than the one deleted.
+    async fn forget(&self, event: &ObjectEvent) -> Outcome {
+        let record = match self.records.get(&event.bucket, &event.key).await {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return Outcome::Removed {
+                    record_deleted: false,
+                };
+            }
+            Err(err) => return Outcome::failed(&err),
+        };
+        let newer_upload = match (&record.sequencer, &event.sequencer) {
+            (Some(recorded), Some(deleted)) => event::sequencer_order(recorded, deleted).is_gt(),
+            _ => false,
+        };
+        let marker =
+            event.event_name.contains("DeleteMarker") || event.event_name.contains("Delete Marker");
+        let other_version = !marker
+            && matches!((&event.version_id, &record.version_id), (Some(a), Some(b)) if a != b);
+        if newer_upload || other_version {
+            return Outcome::Removed {
+                record_deleted: false,
+            };
+        }
+        match self
+            .records
+            .delete(&event.bucket, &event.key, &record.updated_at)
+            .await
+        {
+            Ok(deleted) => Outcome::Removed {
+                record_deleted: deleted,
+            },
+            Err(err) => Outcome::failed(&err),
+        }
+    }
+
+    /// Captions a created object.
+    async fn caption(&self, event: &ObjectEvent, deadline: Instant) -> Outcome {
         if event.key.ends_with('/') {
             return Outcome::Skipped {
                 reason: "folder marker, not an object".into(),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::event::ObjectEvent;
+use crate::event::{Action, ObjectEvent};
 use crate::fakes::{MemoryRecords, MemoryStore, ScriptedProvider, caption};
 use crate::provider::embedded::Embedded;
 use crate::tags::Tag;
@@ -25,6 +25,7 @@ fn settings() -> Settings {
 
 fn event(key: &str) -> ObjectEvent {
     ObjectEvent {
+        action: Action::Created,
         bucket: BUCKET.into(),
         key: key.into(),
         version_id: None,
@@ -421,4 +422,46 @@ async fn a_record_store_outage_is_retryable() {
             message: "ProvisionedThroughputExceeded".into(),
         });
     assert!(h.run("cat.jpg").await.is_retryable_failure());
+}
+
+#[tokio::test]
+async fn a_deletion_removes_the_record_unless_a_newer_upload_is_recorded() {
+    let h = Harness::new(vec![]);
+    h.upload("cat.jpg", &sample("cat.jpg"), vec![]);
+    h.run("cat.jpg").await;
+    let older = ObjectEvent {
+        action: Action::Removed,
+        sequencer: Some("0055AED6DCD90281E4".into()),
+        event_name: "ObjectRemoved:Delete".into(),
+        ..event("cat.jpg")
+    };
+    let far = Instant::now() + Duration::from_secs(60);
+    assert_eq!(
+        h.pipeline.process(&older, far).await,
+        Outcome::Removed {
+            record_deleted: false
+        }
+    );
+    assert!(
+        h.pipeline.records().record(BUCKET, "cat.jpg").is_some(),
+        "the newer caption stays"
+    );
+
+    let newer = ObjectEvent {
+        sequencer: Some("0055AED6DCD90281F0".into()),
+        ..older
+    };
+    assert_eq!(
+        h.pipeline.process(&newer, far).await,
+        Outcome::Removed {
+            record_deleted: true
+        }
+    );
+    assert!(h.pipeline.records().record(BUCKET, "cat.jpg").is_none());
+    assert_eq!(
+        h.pipeline.process(&newer, far).await,
+        Outcome::Removed {
+            record_deleted: false
+        }
+    );
 }

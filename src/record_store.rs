@@ -17,6 +17,14 @@ pub trait RecordStore: Send + Sync {
         key: &str,
     ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
     fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes the record if it is still the one written at `updated_at`; `false` if it
+    /// changed (or went) in the meantime.
+    fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+        updated_at: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// [`RecordStore`] on a DynamoDB table.
@@ -48,6 +56,30 @@ impl RecordStore for DynamoRecords {
             .await
             .map_err(|e| classify("DynamoDB GetItem", e))?;
         Ok(output.item().and_then(from_item))
+    }
+
+    async fn delete(&self, bucket: &str, key: &str, updated_at: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(bucket.to_string()))
+            .key("sk", AttributeValue::S(key.to_string()))
+            .condition_expression("updated_at = :seen")
+            .expression_attribute_values(":seen", AttributeValue::S(updated_at.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(classify("DynamoDB DeleteItem", err)),
+        }
     }
 
     async fn put(&self, record: &Record) -> Result<(), StoreError> {

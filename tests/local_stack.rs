@@ -66,7 +66,7 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
     assert_eq!(event_object(&put, 0)["eTag"].as_str().unwrap(), etags[0].1);
 
     // A plain put of an image with embedded alt text and two user tags.
-    let summary = handler.handle(&put, far_deadline()).await.unwrap();
+    let summary = handler.handle(&put, far_deadline()).await.unwrap().summary;
     assert_eq!((summary.captioned, summary.failed), (1, 0));
     let mut tags = stack.tags("uploads/cat.jpg").await;
     tags.sort();
@@ -102,7 +102,11 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
         event_object(&encoded, 0)["eTag"].as_str().unwrap(),
         etags[1].1
     );
-    let summary = handler.handle(&encoded, far_deadline()).await.unwrap();
+    let summary = handler
+        .handle(&encoded, far_deadline())
+        .await
+        .unwrap()
+        .summary;
     assert_eq!(
         summary.objects[0].key.as_deref(),
         Some("uploads/été/café crème.jpg")
@@ -144,7 +148,11 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
 
     // Two records: a PNG whose ten user tags leave no room, and a WebP with `+` in its key.
     let multi = stack.sample_event("s3-put-multi.json");
-    let summary = handler.handle(&multi, far_deadline()).await.unwrap();
+    let summary = handler
+        .handle(&multi, far_deadline())
+        .await
+        .unwrap()
+        .summary;
     assert_eq!(summary.captioned, 2);
     let astronaut_tags = stack.tags("gallery/astronaut.png").await;
     assert_eq!(astronaut_tags.len(), 10);
@@ -173,7 +181,11 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
 
     // The EventBridge shape (existing-bucket mode), with its own URL-encoded key.
     let bridge = stack.sample_event("eventbridge-object-created.json");
-    let summary = handler.handle(&bridge, far_deadline()).await.unwrap();
+    let summary = handler
+        .handle(&bridge, far_deadline())
+        .await
+        .unwrap()
+        .summary;
     assert_eq!(
         summary.objects[0].key.as_deref(),
         Some("archive/2019/astronaut portrait.png")
@@ -199,7 +211,8 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
     let summary = handler
         .handle(&stack.sample_event("s3-put-non-image.json"), far_deadline())
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     assert_eq!(summary.skipped, 1);
     let record = stack.record("docs/notes.txt").await.unwrap();
     assert_eq!(record.state, State::Skipped);
@@ -213,7 +226,8 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
     let summary = handler
         .handle(&stack.sample_event("s3-test-event.json"), far_deadline())
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     assert!(summary.objects.is_empty());
 
     // Replaying every event: no provider call, nothing rewritten.
@@ -227,7 +241,8 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
         let summary = handler
             .handle(&stack.sample_event(file), far_deadline())
             .await
-            .unwrap();
+            .unwrap()
+            .summary;
         assert_eq!(
             summary.unchanged,
             summary.objects.len(),
@@ -260,7 +275,8 @@ async fn nine_user_tags_are_kept_beside_the_caption() {
     handler
         .handle(&stack.event(&[("shop/rocket.webp", None)]), far_deadline())
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     let after = stack.tags("shop/rocket.webp").await;
     assert_eq!(after.len(), 10);
     for tag in &tags {
@@ -289,7 +305,8 @@ async fn without_a_key_images_lacking_embedded_text_are_skipped_with_the_reason(
             far_deadline(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     assert_eq!((summary.captioned, summary.skipped), (1, 1));
     let record = stack.record("coffee.jpg").await.unwrap();
     assert_eq!(record.state, State::Skipped);
@@ -319,7 +336,8 @@ async fn provider_errors_end_in_defined_states() {
     let summary = handler
         .handle(&stack.event(&[("bad-key.jpg", None)]), far_deadline())
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     assert_eq!(summary.failed, 1);
     assert_eq!(fake.calls().len(), 1, "a 401 is not retried");
     let record = stack.record("bad-key.jpg").await.unwrap();
@@ -349,7 +367,8 @@ async fn provider_errors_end_in_defined_states() {
     let summary = handler
         .handle(&stack.event(&[("no-funds.jpg", None)]), far_deadline())
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     assert_eq!(summary.failed, 1);
     assert!(
         stack
@@ -363,7 +382,8 @@ async fn provider_errors_end_in_defined_states() {
     handler
         .handle(&stack.event(&[("refused.jpg", None)]), far_deadline())
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     assert!(
         stack
             .record("refused.jpg")
@@ -417,7 +437,8 @@ async fn throttling_is_retried_with_a_fresh_url_and_server_errors_fail_the_invoc
     let summary = handler
         .handle(&stack.event(&[("busy.jpg", None)]), far_deadline())
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     assert_eq!(summary.captioned, 1);
     let calls = fake.calls();
     assert_eq!(calls.len(), 2);
@@ -462,7 +483,8 @@ async fn a_deleted_object_is_skipped_not_retried() {
     let summary = handler
         .handle(&stack.event(&[("vanished.jpg", None)]), far_deadline())
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     assert_eq!(summary.skipped, 1);
     let record = stack.record("vanished.jpg").await.unwrap();
     assert_eq!(record.state, State::Skipped);
@@ -481,7 +503,11 @@ async fn malformed_records_fail_alone_and_unknown_payloads_are_rejected() {
         .as_array_mut()
         .unwrap()
         .insert(0, json!({"eventName": "ObjectCreated:Put", "s3": {}}));
-    let summary = handler.handle(&event, far_deadline()).await.unwrap();
+    let summary = handler
+        .handle(&event, far_deadline())
+        .await
+        .unwrap()
+        .summary;
     assert_eq!((summary.failed, summary.captioned), (1, 1));
     assert!(
         summary.objects[0]
@@ -543,7 +569,8 @@ async fn a_version_id_pins_reads_url_and_tags_to_that_version() {
     let summary = handler
         .handle(&stack.event(&[("photo.jpg", Some(&v1))]), far_deadline())
         .await
-        .unwrap();
+        .unwrap()
+        .summary;
     assert_eq!(
         summary.objects[0].provider.as_deref(),
         Some("alttextlab"),
