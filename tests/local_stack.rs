@@ -8,37 +8,6 @@ use s3_alt_text::handler::HandlerError;
 use s3_alt_text::record::{State, TagStatus};
 use serde_json::{Value, json};
 
-/// Uploads the objects the sample events name (samples/uploads.json) and returns the
-/// ETag moto gave each, by key.
-async fn upload_samples(stack: &Stack) -> Vec<(String, String)> {
-    let uploads: Value = serde_json::from_slice(
-        &std::fs::read(common::project_dir().join("samples/uploads.json")).unwrap(),
-    )
-    .unwrap();
-    let mut etags = Vec::new();
-    for u in uploads.as_array().unwrap() {
-        let key = u["key"].as_str().unwrap();
-        let tags: Vec<(String, String)> = u["tags"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect();
-        let tag_refs: Vec<(&str, &str)> =
-            tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let etag = stack
-            .put(
-                key,
-                sample(u["file"].as_str().unwrap()),
-                u["content_type"].as_str().unwrap(),
-                &tag_refs,
-            )
-            .await;
-        etags.push((key.to_string(), etag));
-    }
-    etags
-}
-
 fn event_object(event: &Value, index: usize) -> &Value {
     &event["Records"][index]["s3"]["object"]
 }
@@ -46,7 +15,7 @@ fn event_object(event: &Value, index: usize) -> &Value {
 #[tokio::test]
 async fn sample_events_end_as_documented_and_replays_cost_nothing() {
     let stack = Stack::new("samples").await;
-    let etags = upload_samples(&stack).await;
+    let etags = stack.upload_samples().await;
     let fake = FakeAltTextLab::start(
         API_KEY,
         vec![Answer::Caption(

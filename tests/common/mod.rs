@@ -334,6 +334,35 @@ impl Stack {
         json!({ "Records": records })
     }
 
+    /// Uploads the objects the sample events name (samples/uploads.json), with their tags,
+    /// and returns the ETag moto gave each, by key.
+    pub async fn upload_samples(&self) -> Vec<(String, String)> {
+        let uploads: Value = serde_json::from_slice(
+            &std::fs::read(project_dir().join("samples/uploads.json")).unwrap(),
+        )
+        .unwrap();
+        let mut etags = Vec::new();
+        for u in uploads.as_array().unwrap() {
+            let key = u["key"].as_str().unwrap();
+            let tags: Vec<(&str, &str)> = u["tags"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+                .collect();
+            let etag = self
+                .put(
+                    key,
+                    sample(u["file"].as_str().unwrap()),
+                    u["content_type"].as_str().unwrap(),
+                    &tags,
+                )
+                .await;
+            etags.push((key.to_string(), etag));
+        }
+        etags
+    }
+
     /// A sample event file with its bucket replaced by this stack's.
     pub fn sample_event(&self, file: &str) -> Value {
         let text = std::fs::read_to_string(project_dir().join("events").join(file)).unwrap();
