@@ -19,7 +19,7 @@ import local_stack as stack
 
 API_KEY = "local-replay-key"
 
-# What every sample object ends as: (outcome, provider or reason fragment), tag count.
+# What every sample object ends as: (record state, provider or reason fragment), tag count.
 EXPECTED = {
     "uploads/cat.jpg": ("captioned", "embedded", 3),
     "uploads/été/café crème.jpg": ("captioned", "alttextlab", 1),
@@ -72,30 +72,37 @@ def main() -> int:
         processes.append(watch)
         stack.wait_for_port(watch_port, watch, "cargo lambda watch", timeout=120)
 
-        outcomes = {}
         events = sorted((root / "events").glob("*.json"))
+        bad = []
         for event in events:
             started = time.time()
-            summary = invoke(env, watch_port, event)
-            print(f"{event.name}: {len(summary['objects'])} object(s) in {time.time() - started:.1f} s")
-            for obj in summary["objects"]:
-                outcomes[obj["key"]] = obj
-        failures = []
-        for key, (outcome, detail, tag_count) in EXPECTED.items():
-            got = outcomes.get(key, {})
-            shown = got.get("provider") or got.get("detail") or ""
+            response = invoke(env, watch_port, event)
+            took = time.time() - started
+            if "batchItemFailures" in response:
+                ok = response["batchItemFailures"] == []
+                shown = f"SQS: {len(response['batchItemFailures'])} message(s) to retry"
+            elif "results" in response:
+                ok = all(r["resultCode"] == "Succeeded" for r in response["results"])
+                shown = "Batch Operations: " + ", ".join(r["resultCode"] for r in response["results"])
+            else:
+                ok = response["failed"] == 0
+                shown = ", ".join(f"{o['key']} {o['outcome']}" for o in response["objects"]) or "no object"
+            print(f"  {'ok ' if ok else 'BAD'} {event.name} ({took:.1f} s): {shown}")
+            if not ok:
+                bad.append(event.name)
+        for key, (state, detail, tag_count) in EXPECTED.items():
             tags = stack.tags(s3, key)
             record = stack.record(dynamodb, key) or {}
-            ok = got.get("outcome") == outcome and detail in shown and len(tags) == tag_count
-            ok = ok and record.get("state") == outcome
-            print(f"  {'ok ' if ok else 'BAD'} {key}: {got.get('outcome')} {shown} ({len(tags)} tags)")
+            shown = record.get("provider") or record.get("reason") or ""
+            ok = record.get("state") == state and detail in shown and len(tags) == tag_count
+            print(f"  {'ok ' if ok else 'BAD'} {key}: {record.get('state')} {shown} ({len(tags)} tags)")
             if not ok:
-                failures.append(key)
+                bad.append(key)
         again = invoke(env, watch_port, root / "events/s3-put.json")
         replay_ok = [o["outcome"] for o in again["objects"]] == ["unchanged"]
         print(f"  {'ok ' if replay_ok else 'BAD'} s3-put.json replayed: {[o['outcome'] for o in again['objects']]}")
-        if failures or not replay_ok:
-            print(f"cargo-lambda replay: {len(failures) + (not replay_ok)} unexpected outcome(s)")
+        if bad or not replay_ok:
+            print(f"cargo-lambda replay: {len(bad) + (not replay_ok)} unexpected outcome(s)")
             return 1
         print(f"cargo-lambda replay: {len(events) + 1} events, every object as expected")
         return 0

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-use crate::object_store::{ObjectHead, ObjectId, ObjectStore};
+use crate::object_store::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 use crate::record::Record;
 use crate::record_store::RecordStore;
@@ -136,6 +136,34 @@ impl ObjectStore for MemoryStore {
 
     async fn get_tags(&self, id: &ObjectId) -> Result<Vec<Tag>, StoreError> {
         Ok(self.enter("get_tags", id)?.tags)
+    }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        start: Option<String>,
+    ) -> Result<Page, StoreError> {
+        let mut keys: Vec<Listed> = self
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((b, k), _)| b == bucket && k.starts_with(prefix.unwrap_or_default()))
+            .map(|((_, k), o)| Listed {
+                key: k.clone(),
+                etag: Some(o.etag.clone()),
+                size: o.bytes.len() as u64,
+            })
+            .collect();
+        keys.sort_by(|a, b| a.key.cmp(&b.key));
+        // Pages of two, so tests see more than one.
+        let from = start.map_or(0, |s| s.parse().unwrap());
+        let next = (from + 2 < keys.len()).then(|| (from + 2).to_string());
+        Ok(Page {
+            objects: keys.into_iter().skip(from).take(2).collect(),
+            next,
+        })
     }
 
     async fn put_tags(&self, id: &ObjectId, tags: &[Tag]) -> Result<(), StoreError> {

@@ -5,6 +5,8 @@
 //! tag and a DynamoDB record. `main.rs` only builds the clients and starts the runtime.
 
 pub mod app;
+pub mod backfill;
+pub mod cli;
 pub mod config;
 pub mod event;
 #[cfg(test)]

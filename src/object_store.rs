@@ -32,6 +32,22 @@ pub struct ObjectHead {
     pub content_type: Option<String>,
 }
 
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    /// ETag without quotes.
+    pub etag: Option<String>,
+    pub size: u64,
+}
+
+/// One page of a listing, and where the next one starts.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub objects: Vec<Listed>,
+    pub next: Option<String>,
+}
+
 /// The S3 operations of the pipeline.
 pub trait ObjectStore: Send + Sync {
     /// Reads the first `len` bytes of the object (fewer if it is smaller).
@@ -66,6 +82,13 @@ pub trait ObjectStore: Send + Sync {
         id: &ObjectId,
         tags: &[Tag],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// One page of the keys under `prefix` (the backfill's listing).
+    fn list(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        start: Option<String>,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send;
 }
 
 /// [`ObjectStore`] on Amazon S3.
@@ -195,6 +218,42 @@ impl ObjectStore for S3Store {
             .iter()
             .map(|t| Tag::new(t.key(), t.value()))
             .collect())
+    }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        start: Option<String>,
+    ) -> Result<Page, StoreError> {
+        let output = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .set_prefix(prefix.map(String::from))
+            .set_continuation_token(start)
+            .send()
+            .await
+            .map_err(|e| classify("ListObjectsV2", e))?;
+        let objects = output
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_string(),
+                    etag: o.e_tag().map(|e| e.trim_matches('"').to_string()),
+                    size: o
+                        .size()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect();
+        let next = output
+            .next_continuation_token()
+            .map(String::from)
+            .filter(|_| output.is_truncated() == Some(true));
+        Ok(Page { objects, next })
     }
 
     async fn put_tags(&self, id: &ObjectId, tags: &[Tag]) -> Result<(), StoreError> {

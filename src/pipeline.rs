@@ -4,13 +4,14 @@
 //! Generic over the object store and the record store, so it runs against S3 and DynamoDB
 //! in production and against in-memory fakes in unit tests.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use crate::event::{self, Action, ObjectEvent};
-use crate::image;
+use crate::image::{self, ImageFormat};
 use crate::object_store::{ObjectHead, ObjectId, ObjectStore};
 use crate::provider::{Caption, ImageRequest, ImageSource, Provider, ProviderError};
 use crate::record::{Record, State, TagStatus};
@@ -82,6 +83,7 @@ pub struct Pipeline<S, R> {
     records: R,
     providers: Vec<Box<dyn Provider>>,
     settings: Settings,
+    paid_calls: AtomicU64,
 }
 
 /// What the provider chain produced.
@@ -111,6 +113,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             records,
             providers,
             settings,
+            paid_calls: AtomicU64::new(0),
         }
     }
 
@@ -169,30 +172,21 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 
     /// Captions a created object.
     async fn caption(&self, event: &ObjectEvent, deadline: Instant) -> Outcome {
-        if event.key.ends_with('/') {
-            return Outcome::Skipped {
-                reason: "folder marker, not an object".into(),
-            };
-        }
-        let id = ObjectId {
-            bucket: event.bucket.clone(),
-            key: event.key.clone(),
-            version_id: event.version_id.clone(),
-        };
-
+        let id = object_id(event);
         let existing = match self.records.get(&id.bucket, &id.key).await {
             Ok(existing) => existing,
             Err(err) => return Outcome::failed(&err),
         };
-        if let Some(record) = &existing
-            && record.is_captioned_for(event.etag.as_deref(), event.version_id.as_deref())
-        {
-            return self.keep(&id, record).await;
-        }
-
-        let head = match self.store.read_head(&id, HEAD_BYTES).await {
-            Ok(head) => head,
-            Err(StoreError::NotFound { .. }) => {
+        let (head, format) = match self.inspect(event, &id, existing.as_ref()).await {
+            Inspection::Folder => {
+                return Outcome::Skipped {
+                    reason: "folder marker, not an object".into(),
+                };
+            }
+            Inspection::Captioned => {
+                return self.keep(&id, existing.as_ref().expect("a record")).await;
+            }
+            Inspection::Gone => {
                 let record = self.base_record(event, None, State::Skipped);
                 let reason = "the object no longer exists (deleted before it could be captioned)";
                 return self
@@ -202,7 +196,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                     })
                     .await;
             }
-            Err(err) => {
+            Inspection::Unreadable(err) => {
                 let record = self.base_record(event, None, State::Failed);
                 let outcome = Outcome::failed(&err);
                 let record = Record {
@@ -214,35 +208,18 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 let _ = self.records.put(&record).await;
                 return outcome;
             }
+            Inspection::NotImage(head, reason) => {
+                let record = self.base_record(event, Some(&head), State::Skipped);
+                return self
+                    .finish(Record {
+                        reason: Some(reason),
+                        ..record
+                    })
+                    .await;
+            }
+            Inspection::Image(head, format) => (head, format),
         };
-        // The event may not carry the ETag; the object does.
-        if let Some(record) = &existing
-            && record.is_captioned_for(head.etag.as_deref(), event.version_id.as_deref())
-        {
-            return self.keep(&id, record).await;
-        }
-
         let record = self.base_record(event, Some(&head), State::Skipped);
-        if head.size == 0 {
-            return self
-                .finish(Record {
-                    reason: Some("empty object".into()),
-                    ..record
-                })
-                .await;
-        }
-        let Some(format) = image::detect(&head.bytes, head.content_type.as_deref()) else {
-            let reason = format!(
-                "not an image (content type {})",
-                head.content_type.as_deref().unwrap_or("unknown")
-            );
-            return self
-                .finish(Record {
-                    reason: Some(reason),
-                    ..record
-                })
-                .await;
-        };
         let record = Record {
             content_type: Some(format.mime_type().into()),
             ..record
@@ -309,11 +286,104 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
     }
 
+    /// Reads what is needed to decide what to do with an object: its record and head.
+    async fn inspect(
+        &self,
+        event: &ObjectEvent,
+        id: &ObjectId,
+        existing: Option<&Record>,
+    ) -> Inspection {
+        if event.key.ends_with('/') {
+            return Inspection::Folder;
+        }
+        let captioned_for = |etag: Option<&str>| {
+            existing.is_some_and(|r| r.is_captioned_for(etag, event.version_id.as_deref()))
+        };
+        if captioned_for(event.etag.as_deref()) {
+            return Inspection::Captioned;
+        }
+        let head = match self.store.read_head(id, HEAD_BYTES).await {
+            Ok(head) => head,
+            Err(StoreError::NotFound { .. }) => return Inspection::Gone,
+            Err(err) => return Inspection::Unreadable(err),
+        };
+        // The event may not carry the ETag; the object does.
+        if captioned_for(head.etag.as_deref()) {
+            return Inspection::Captioned;
+        }
+        if head.size == 0 {
+            return Inspection::NotImage(head, "empty object".into());
+        }
+        match image::detect(&head.bytes, head.content_type.as_deref()) {
+            Some(format) => Inspection::Image(head, format),
+            None => {
+                let reason = format!(
+                    "not an image (content type {})",
+                    head.content_type.as_deref().unwrap_or("unknown")
+                );
+                Inspection::NotImage(head, reason)
+            }
+        }
+    }
+
+    /// What processing `event` would do, without any paid call or write: free providers
+    /// (embedded alt text) are asked, paid ones only whether they take the image.
+    pub async fn plan(&self, event: &ObjectEvent) -> Result<Plan, StoreError> {
+        let id = object_id(event);
+        let existing = self.records.get(&id.bucket, &id.key).await?;
+        let (head, format) = match self.inspect(event, &id, existing.as_ref()).await {
+            Inspection::Captioned => return Ok(Plan::AlreadyCaptioned),
+            Inspection::Folder => return Ok(Plan::Skip("folder marker".into())),
+            Inspection::Gone => return Ok(Plan::Skip("the object no longer exists".into())),
+            Inspection::Unreadable(err) => return Err(err),
+            Inspection::NotImage(_, reason) => return Ok(Plan::Skip(reason)),
+            Inspection::Image(head, format) => (head, format),
+        };
+        let source = ObjectSource {
+            store: &self.store,
+            id: &id,
+            etag: head.etag.clone(),
+            ttl: self.settings.presign_ttl,
+        };
+        let request = ImageRequest {
+            bucket: &id.bucket,
+            key: &id.key,
+            format,
+            size: head.size,
+            head: head.bytes.clone(),
+            lang: &self.settings.lang,
+            deadline: Instant::now() + Duration::from_secs(60),
+            source: &source,
+        };
+        let mut reasons = Vec::new();
+        for provider in &self.providers {
+            let answer = if provider.is_free() {
+                provider.caption(&request).await.map(|_| ())
+            } else {
+                provider.accepts(&request)
+            };
+            match (answer, provider.is_free()) {
+                (Ok(()), true) => return Ok(Plan::Free(provider.name().into())),
+                (Ok(()), false) => return Ok(Plan::Paid(provider.name().into())),
+                (Err(err), _) => reasons.push(format!("{}: {err}", provider.name())),
+            }
+        }
+        Ok(Plan::Skip(reasons.join("; ")))
+    }
+
+    /// Calls made so far to providers that are not free.
+    pub fn paid_calls(&self) -> u64 {
+        self.paid_calls.load(Ordering::Relaxed)
+    }
+
     /// Asks each provider in turn; the first caption wins.
     async fn run_chain(&self, request: &ImageRequest<'_>) -> ChainResult {
         let mut declined = Vec::new();
         let mut errors = Vec::new();
         for provider in &self.providers {
+            if !provider.is_free() {
+                self.paid_calls.fetch_add(1, Ordering::Relaxed);
+            }
             match provider.caption(request).await {
                 Ok(caption) => {
                     return ChainResult::Captioned {
@@ -504,6 +574,38 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         record.content_type = head.and_then(|h| h.content_type.clone());
         record.sequencer = event.sequencer.clone();
         record
+    }
+}
+
+/// What an object's record and head say, before any provider is asked.
+enum Inspection {
+    Folder,
+    /// Already captioned for this ETag or version.
+    Captioned,
+    /// Deleted since the event.
+    Gone,
+    Unreadable(StoreError),
+    /// Empty, or not an image: the reason.
+    NotImage(ObjectHead, String),
+    Image(ObjectHead, ImageFormat),
+}
+
+/// What processing an object would do (`Pipeline::plan`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    AlreadyCaptioned,
+    /// A free provider (named) captions it.
+    Free(String),
+    /// A paid provider (named) would be called.
+    Paid(String),
+    Skip(String),
+}
+
+fn object_id(event: &ObjectEvent) -> ObjectId {
+    ObjectId {
+        bucket: event.bucket.clone(),
+        key: event.key.clone(),
+        version_id: event.version_id.clone(),
     }
 }
 

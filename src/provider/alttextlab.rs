@@ -116,6 +116,29 @@ impl Provider for AltTextLab {
         "alttextlab"
     }
 
+    fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        if !matches!(
+            image.format,
+            ImageFormat::Jpeg
+                | ImageFormat::Png
+                | ImageFormat::Webp
+                | ImageFormat::Avif
+                | ImageFormat::Svg
+        ) {
+            return Err(ProviderError::Declined(format!(
+                "AltTextLab takes JPEG, PNG, WebP, AVIF and SVG, not {}",
+                image.format.name()
+            )));
+        }
+        if image.size > MAX_BYTES {
+            return Err(ProviderError::Declined(format!(
+                "AltTextLab takes images up to 16 MB; this one has {} bytes",
+                image.size
+            )));
+        }
+        Ok(())
+    }
+
     fn caption<'a>(
         &'a self,
         image: &'a ImageRequest<'a>,
@@ -126,25 +149,7 @@ impl Provider for AltTextLab {
                     "AltTextLab needs an API key: set ALT_TEXT_API_KEY".into(),
                 ));
             };
-            if !matches!(
-                image.format,
-                ImageFormat::Jpeg
-                    | ImageFormat::Png
-                    | ImageFormat::Webp
-                    | ImageFormat::Avif
-                    | ImageFormat::Svg
-            ) {
-                return Err(ProviderError::Declined(format!(
-                    "AltTextLab takes JPEG, PNG, WebP, AVIF and SVG, not {}",
-                    image.format.name()
-                )));
-            }
-            if image.size > MAX_BYTES {
-                return Err(ProviderError::Declined(format!(
-                    "AltTextLab takes images up to 16 MB; this one has {} bytes",
-                    image.size
-                )));
-            }
+            self.accepts(image)?;
             self.retry
                 .run(image.deadline, |budget| self.attempt(key, image, budget))
                 .await

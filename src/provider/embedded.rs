@@ -18,6 +18,10 @@ impl Provider for Embedded {
         "embedded"
     }
 
+    fn is_free(&self) -> bool {
+        true
+    }
+
     fn caption<'a>(
         &'a self,
         image: &'a ImageRequest<'a>,

@@ -108,6 +108,14 @@ impl ProviderError {
 pub trait Provider: Send + Sync {
     /// The provider's name, as in `ALT_TEXT_PROVIDER` and the record's `provider`.
     fn name(&self) -> &'static str;
+    /// Whether calling it costs nothing (no paid API behind it).
+    fn is_free(&self) -> bool {
+        false
+    }
+    /// Whether it can take this image at all (format, size), without calling anything.
+    fn accepts(&self, _image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        Ok(())
+    }
     /// Captions one image.
     fn caption<'a>(
         &'a self,
