@@ -98,7 +98,11 @@ def test_s3_access_is_the_six_object_actions_on_the_bucket_objects(template):
 
 def test_other_grants_are_scoped_to_their_one_resource(template):
     sids = by_sid(template)
-    assert set(sids) == {"ReadAndTagImages", "Records", "FailedEvents", "Logs", "ApiKeyParameter", "ApiKeySecret"}
+    assert set(sids) == {
+        "ReadAndTagImages", "Records", "FailedEvents", "Logs", "QueueMessages", "ApiKeyParameter", "ApiKeySecret",
+    }
+    assert set(sids["QueueMessages"]["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    assert sids["QueueMessages"]["Resource"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
     assert set(sids["Records"]["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem"}
     assert sids["Records"]["Resource"] == {"Fn::GetAtt": ["RecordsTable", "Arn"]}
     assert sids["FailedEvents"]["Action"] == "sqs:SendMessage"
@@ -116,7 +120,7 @@ def test_other_grants_are_scoped_to_their_one_resource(template):
 def test_key_grants_exist_only_when_a_key_store_is_named(template):
     policy = function_role(template)["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     conditional = {st["Fn::If"][1]["Sid"]: st["Fn::If"][0] for st in policy if "Fn::If" in st}
-    assert conditional == {"ApiKeyParameter": "HasKeyParameter", "ApiKeySecret": "HasKeySecret"}
+    assert conditional == {"QueueMessages": "UseQueue", "ApiKeyParameter": "HasKeyParameter", "ApiKeySecret": "HasKeySecret"}
 
 
 def test_the_api_key_is_never_in_the_environment_or_a_parameter(template):
@@ -181,13 +185,21 @@ def references(value):
     return found
 
 
-@pytest.mark.parametrize("mode", ["CreateBucket", "UseExistingBucket"])
+MODES = {
+    "direct": {"CreateBucket", "DirectToFunction"},
+    "queue": {"CreateBucket", "UseQueue"},
+    "existing bucket": {"UseExistingBucket"},
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_no_dependency_cycle(template, mode):
     res = template["Resources"]
-    present = {n for n, r in res.items() if r.get("Condition") in (None, mode)}
+    present = {n for n, r in res.items() if r.get("Condition") in {None} | MODES[mode]}
     graph = {}
     for name in present:
-        deps = references(res[name].get("Properties", {})) | set(as_list(res[name].get("DependsOn", [])))
+        deps = references(res[name].get("Properties", {})) | references(res[name].get("Metadata", {}))
+        deps |= set(as_list(res[name].get("DependsOn", [])))
         graph[name] = deps & present
     state = {}
 
@@ -202,5 +214,17 @@ def test_no_dependency_cycle(template, mode):
 
     for node in graph:
         visit(node, [])
-    if mode == "CreateBucket":
+    if mode == "direct":
         assert "UploadsInvokePermission" in graph["UploadsBucket"], "the bucket waits for its invoke permission"
+    if mode == "queue":
+        assert "UploadsQueuePolicy" in graph["UploadsBucket"], "the bucket waits for its queue policy"
+
+
+def test_queue_mode_follows_the_lambda_advice(template):
+    queue = template["Resources"]["UploadsQueue"]["Properties"]
+    timeout = template["Resources"]["CaptionFunction"]["Properties"]["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    mapping = template["Resources"]["UploadsQueueEventSource"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}

@@ -1,0 +1,168 @@
+//! `s3-alt-text backfill` on 500 objects against the local stack: a dry run that calls
+//! nothing, a run that captions everything with visible progress, and a second run that
+//! finds nothing left to pay for.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{ACCESS_KEY, API_KEY, FakeAltTextLab, REGION, SECRET_KEY, Stack, sample};
+
+fn backfill(stack: &Stack, fake: &FakeAltTextLab, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", &stack.endpoint)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", REGION)
+        .env("TABLE_NAME", &stack.table)
+        .env("ALT_TEXT_API_KEY", API_KEY)
+        .env("ALT_TEXT_API_URL", &fake.url)
+        .args(["backfill", "--bucket", &stack.bucket])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+// Multi-threaded: the fake AltTextLab answers on the runtime's workers while this test
+// waits for the command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_object_backfill_captions_all_once() {
+    let stack = Stack::new("backfill").await;
+    let (coffee, cat, notes) = (sample("coffee.jpg"), sample("cat.jpg"), sample("notes.txt"));
+    for i in 0..500 {
+        match i % 100 {
+            0..=1 => {
+                stack
+                    .put(
+                        &format!("catalog/{i:03} cat.jpg"),
+                        cat.clone(),
+                        "image/jpeg",
+                        &[],
+                    )
+                    .await
+            }
+            2..=3 => {
+                stack
+                    .put(
+                        &format!("catalog/{i:03} notes.txt"),
+                        notes.clone(),
+                        "text/plain",
+                        &[],
+                    )
+                    .await
+            }
+            _ => {
+                stack
+                    .put(
+                        &format!("catalog/{i:03} product.jpg"),
+                        coffee.clone(),
+                        "image/jpeg",
+                        &[("sku", "A-1")],
+                    )
+                    .await
+            }
+        };
+    }
+    stack
+        .put("elsewhere/other.jpg", coffee.clone(), "image/jpeg", &[])
+        .await;
+    let fake = FakeAltTextLab::start(API_KEY, vec![]).await;
+
+    let dry = backfill(&stack, &fake, &["--prefix", "catalog/", "--dry-run"]);
+    let out = text(&dry.stdout);
+    assert!(dry.status.success(), "{out}{}", text(&dry.stderr));
+    assert!(out.contains("dry run of s3://"), "{out}");
+    assert!(
+        out.contains("free captions      10 (embedded alt text)"),
+        "{out}"
+    );
+    assert!(out.contains("skipped            10"), "{out}");
+    assert!(
+        out.contains("provider calls a real run would make: 480"),
+        "{out}"
+    );
+    assert!(fake.calls().is_empty(), "a dry run calls no provider");
+    assert!(
+        stack.record("catalog/004 product.jpg").await.is_none(),
+        "a dry run writes nothing"
+    );
+
+    let run = backfill(
+        &stack,
+        &fake,
+        &["--prefix", "catalog/", "--concurrency", "16"],
+    );
+    let (out, err) = (text(&run.stdout), text(&run.stderr));
+    assert!(run.status.success(), "{out}{err}");
+    assert!(
+        out.contains("backfill of s3://") && out.contains(": 500 objects in"),
+        "{out}"
+    );
+    assert!(out.contains("captioned          490"), "{out}");
+    assert!(out.contains("skipped            10"), "{out}");
+    assert!(out.contains("failed             0"), "{out}");
+    assert!(out.contains("provider calls: 480"), "{out}");
+    assert!(err.contains("progress: 50/500 objects (10%)"), "{err}");
+    assert!(err.contains("progress: 500/500 objects (100%)"), "{err}");
+    assert_eq!(fake.calls().len(), 480);
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|c| c.image_status == 200 && c.image_len == 65153)
+    );
+    let tags = stack.tags("catalog/499 product.jpg").await;
+    assert_eq!(tags.len(), 2, "the user's tag and the caption: {tags:?}");
+    assert!(
+        stack.record("elsewhere/other.jpg").await.is_none(),
+        "outside the prefix"
+    );
+
+    let again = backfill(&stack, &fake, &["--prefix", "catalog/"]);
+    let out = text(&again.stdout);
+    assert!(again.status.success(), "{out}");
+    assert!(out.contains("already captioned  490"), "{out}");
+    assert!(out.contains("provider calls: 0"), "{out}");
+    assert_eq!(fake.calls().len(), 480, "the second run paid for nothing");
+}
+
+#[test]
+fn backfill_explains_itself_and_rejects_bad_arguments() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+            .env_clear()
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let help = run(&["backfill", "--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        text.contains("--dry-run") && text.contains("--concurrency N"),
+        "{text}"
+    );
+    for (args, message) in [
+        (&["backfill"][..], "--bucket is required"),
+        (
+            &["backfill", "--bucket", "b", "--concurrency", "0"][..],
+            "--concurrency takes a number from 1 to 256",
+        ),
+        (
+            &["backfill", "--bucket", "b", "--force"][..],
+            "unknown argument \"--force\"",
+        ),
+        (&["frobnicate"][..], "unknown command \"frobnicate\""),
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(message),
+            "{args:?}"
+        );
+    }
+}
