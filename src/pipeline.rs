@@ -230,22 +230,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             r.alt_text.is_some() && r.provider.is_some() && r.etag.is_some() && r.etag == head.etag
         });
 
-        let source = ObjectSource {
-            store: &self.store,
-            id: &id,
-            etag: head.etag.clone(),
-            ttl: self.settings.presign_ttl,
-        };
-        let request = ImageRequest {
-            bucket: &id.bucket,
-            key: &id.key,
-            format,
-            size: head.size,
-            head: head.bytes.clone(),
-            lang: &self.settings.lang,
-            deadline,
-            source: &source,
-        };
+        let source = self.source(&id, &head);
+        let request = self.request(&id, &head, format, deadline, &source);
         let chain = async {
             match paid {
                 Some(r) => ChainResult::Captioned {
@@ -339,22 +325,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Inspection::NotImage(_, reason) => return Ok(Plan::Skip(reason)),
             Inspection::Image(head, format) => (head, format),
         };
-        let source = ObjectSource {
-            store: &self.store,
-            id: &id,
-            etag: head.etag.clone(),
-            ttl: self.settings.presign_ttl,
-        };
-        let request = ImageRequest {
-            bucket: &id.bucket,
-            key: &id.key,
-            format,
-            size: head.size,
-            head: head.bytes.clone(),
-            lang: &self.settings.lang,
-            deadline: Instant::now() + Duration::from_secs(60),
-            source: &source,
-        };
+        let source = self.source(&id, &head);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let request = self.request(&id, &head, format, deadline, &source);
         let mut reasons = Vec::new();
         for provider in &self.providers {
             let answer = if provider.is_free() {
@@ -369,6 +342,37 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             }
         }
         Ok(Plan::Skip(reasons.join("; ")))
+    }
+
+    /// The object as providers read it: pinned to the ETag of its head.
+    fn source<'a>(&'a self, id: &'a ObjectId, head: &ObjectHead) -> ObjectSource<'a, S> {
+        ObjectSource {
+            store: &self.store,
+            id,
+            etag: head.etag.clone(),
+            ttl: self.settings.presign_ttl,
+        }
+    }
+
+    /// The request the providers get for an image.
+    fn request<'a>(
+        &'a self,
+        id: &'a ObjectId,
+        head: &ObjectHead,
+        format: ImageFormat,
+        deadline: Instant,
+        source: &'a dyn ImageSource,
+    ) -> ImageRequest<'a> {
+        ImageRequest {
+            bucket: &id.bucket,
+            key: &id.key,
+            format,
+            size: head.size,
+            head: head.bytes.clone(),
+            lang: &self.settings.lang,
+            deadline,
+            source,
+        }
     }
 
     /// Calls made so far to providers that are not free.
