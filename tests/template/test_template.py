@@ -103,7 +103,8 @@ def test_other_grants_are_scoped_to_their_one_resource(template):
     }
     assert set(sids["QueueMessages"]["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     assert sids["QueueMessages"]["Resource"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
-    assert set(sids["Records"]["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    # Read, write, and delete when the image is deleted: nothing else.
+    assert set(sids["Records"]["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert sids["Records"]["Resource"] == {"Fn::GetAtt": ["RecordsTable", "Arn"]}
     assert sids["FailedEvents"]["Action"] == "sqs:SendMessage"
     assert sids["FailedEvents"]["Resource"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
