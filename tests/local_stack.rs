@@ -566,3 +566,51 @@ async fn a_version_id_pins_reads_url_and_tags_to_that_version() {
         "the newer version is untouched"
     );
 }
+
+#[tokio::test]
+async fn a_hung_provider_times_out_within_the_deadline_and_is_retryable() {
+    let stack = Stack::new("timeout").await;
+    stack
+        .put(
+            "slow.jpg",
+            sample("coffee.jpg"),
+            "image/jpeg",
+            &[("owner", "me")],
+        )
+        .await;
+    let fake = FakeAltTextLab::start(API_KEY, vec![Answer::Hang, Answer::Hang]).await;
+    let handler = stack.handler(&stack.config(&[
+        ("ALT_TEXT_API_KEY", API_KEY),
+        ("ALT_TEXT_API_URL", &fake.url),
+    ]));
+    let started = std::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(8);
+    let err = handler
+        .handle(&stack.event(&[("slow.jpg", None)]), deadline)
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "the deadline was kept"
+    );
+    let HandlerError::Retryable { summary, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        summary.objects[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("timed out"),
+        "{summary:?}"
+    );
+    let record = stack.record("slow.jpg").await.unwrap();
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(true))
+    );
+    assert_eq!(
+        stack.tags("slow.jpg").await,
+        vec![("owner".into(), "me".into())]
+    );
+}

@@ -417,6 +417,8 @@ pub enum Answer {
     Error(u16, Value, Option<u64>),
     /// 400 with a message that quotes the `imageUrl` it was given, signature and all.
     EchoUrl,
+    /// No answer for a minute (a hung upstream).
+    Hang,
 }
 
 /// A fake AltTextLab: checks the key and the body like the real service, fetches the
@@ -533,6 +535,10 @@ async fn fake_alttextlab(
             };
             let text = format!("A {kind} photograph of {} bytes.", bytes.len());
             HttpResponse::json(200, json!({"id": id, "result": text, "creditsUsed": 1}))
+        }
+        Answer::Hang => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            HttpResponse::json(504, json!({"message": "too late"}))
         }
         Answer::EchoUrl => HttpResponse::json(
             400,
