@@ -1,7 +1,7 @@
 //! Reads the provider API key from SSM Parameter Store or Secrets Manager, once when the
 //! function starts; the key then lives in memory for the container's life.
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use thiserror::Error;
 
 use crate::config::KeySource;
@@ -38,12 +38,7 @@ pub async fn from_parameter(client: &aws_sdk_ssm::Client, name: &str) -> Result<
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| {
-            fail(
-                e.code()
-                    .map_or_else(|| DisplayErrorContext(&e).to_string(), String::from),
-            )
-        })?;
+        .map_err(|e| fail(error_code(&e)))?;
     let value = output
         .parameter()
         .and_then(|p| p.value())
@@ -66,12 +61,7 @@ pub async fn from_secret(
         .secret_id(id)
         .send()
         .await
-        .map_err(|e| {
-            fail(
-                e.code()
-                    .map_or_else(|| DisplayErrorContext(&e).to_string(), String::from),
-            )
-        })?;
+        .map_err(|e| fail(error_code(&e)))?;
     let value = output.secret_string().unwrap_or_default();
     if value.trim_start().starts_with('{') {
         let json: serde_json::Value =
@@ -84,6 +74,17 @@ pub async fn from_secret(
         });
     }
     key_from_value(value).ok_or_else(|| fail("the secret has no string value".into()))
+}
+
+/// The service's error code (`ParameterNotFound`, `AccessDeniedException`, …), or the whole
+/// error when it has none (a network failure).
+fn error_code<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    err.code()
+        .map_or_else(|| DisplayErrorContext(err).to_string(), String::from)
 }
 
 fn key_from_value(value: &str) -> Option<ApiKey> {
