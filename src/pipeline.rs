@@ -183,9 +183,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                     reason: "folder marker, not an object".into(),
                 };
             }
-            Inspection::Captioned => {
-                return self.keep(&id, existing.as_ref().expect("a record")).await;
-            }
+            Inspection::Captioned(record) => return self.keep(&id, record).await,
             Inspection::Gone => {
                 let record = self.base_record(event, None, State::Skipped);
                 let reason = "the object no longer exists (deleted before it could be captioned)";
@@ -273,20 +271,20 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 
     /// Reads what is needed to decide what to do with an object: its record and head.
-    async fn inspect(
+    async fn inspect<'r>(
         &self,
         event: &ObjectEvent,
         id: &ObjectId,
-        existing: Option<&Record>,
-    ) -> Inspection {
+        existing: Option<&'r Record>,
+    ) -> Inspection<'r> {
         if event.key.ends_with('/') {
             return Inspection::Folder;
         }
         let captioned_for = |etag: Option<&str>| {
-            existing.is_some_and(|r| r.is_captioned_for(etag, event.version_id.as_deref()))
+            existing.filter(|r| r.is_captioned_for(etag, event.version_id.as_deref()))
         };
-        if captioned_for(event.etag.as_deref()) {
-            return Inspection::Captioned;
+        if let Some(record) = captioned_for(event.etag.as_deref()) {
+            return Inspection::Captioned(record);
         }
         let head = match self.store.read_head(id, HEAD_BYTES).await {
             Ok(head) => head,
@@ -294,8 +292,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(err) => return Inspection::Unreadable(err),
         };
         // The event may not carry the ETag; the object does.
-        if captioned_for(head.etag.as_deref()) {
-            return Inspection::Captioned;
+        if let Some(record) = captioned_for(head.etag.as_deref()) {
+            return Inspection::Captioned(record);
         }
         if head.size == 0 {
             return Inspection::NotImage(head, "empty object".into());
@@ -318,7 +316,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let id = object_id(event);
         let existing = self.records.get(&id.bucket, &id.key).await?;
         let (head, format) = match self.inspect(event, &id, existing.as_ref()).await {
-            Inspection::Captioned => return Ok(Plan::AlreadyCaptioned),
+            Inspection::Captioned(_) => return Ok(Plan::AlreadyCaptioned),
             Inspection::Folder => return Ok(Plan::Skip("folder marker".into())),
             Inspection::Gone => return Ok(Plan::Skip("the object no longer exists".into())),
             Inspection::Unreadable(err) => return Err(err),
@@ -582,10 +580,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 }
 
 /// What an object's record and head say, before any provider is asked.
-enum Inspection {
+enum Inspection<'r> {
     Folder,
-    /// Already captioned for this ETag or version.
-    Captioned,
+    /// Already captioned for this ETag or version: the record that says so.
+    Captioned(&'r Record),
     /// Deleted since the event.
     Gone,
     Unreadable(StoreError),
