@@ -11,13 +11,50 @@ use crate::handler::Handler;
 use crate::key_store::{self, KeyError};
 use crate::object_store::S3Store;
 use crate::pipeline::{Pipeline, Settings};
+use crate::provider::alttextai::AltTextAi;
 use crate::provider::alttextlab::AltTextLab;
+use crate::provider::autoalt::AutoAlt;
+use crate::provider::bedrock::Bedrock;
 use crate::provider::embedded::Embedded;
+use crate::provider::openai::OpenAi;
 use crate::provider::{Provider, ProviderKind};
 use crate::record_store::DynamoRecords;
 
 /// The handler as deployed: S3, DynamoDB and the configured providers.
 pub type AppHandler = Handler<S3Store, DynamoRecords>;
+
+/// The clients providers call their services with.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub http: reqwest::Client,
+    /// For the Bedrock provider; `None` when the chain does not use it.
+    pub bedrock: Option<aws_sdk_bedrockruntime::Client>,
+}
+
+impl Services {
+    /// HTTP only (no Bedrock).
+    pub fn http(http: reqwest::Client) -> Services {
+        Services {
+            http,
+            bedrock: None,
+        }
+    }
+}
+
+/// A Bedrock client that leaves retries to the provider's own policy, which stops at the
+/// invocation's deadline. `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` points it elsewhere.
+pub fn bedrock_client(sdk: &aws_config::SdkConfig) -> aws_sdk_bedrockruntime::Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .build();
+    aws_sdk_bedrockruntime::Client::from_conf(
+        aws_sdk_bedrockruntime::config::Builder::from(sdk)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .timeout_config(timeouts)
+            .build(),
+    )
+}
 
 /// Loads the AWS configuration from the standard sources (`AWS_*` variables, the Lambda
 /// role), reads the API key from its store if one is configured, and builds the handler.
@@ -40,8 +77,10 @@ pub async fn build(config: &Config) -> Result<AppHandler, KeyError> {
     );
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let mut config = config.clone();
-    if let Some(source) = &config.key_source {
-        config.api_key = Some(key_store::read(source, &sdk).await?);
+    for provider in &mut config.providers {
+        if let Some(source) = &provider.key_source {
+            provider.api_key = Some(key_store::read(source, &sdk).await?);
+        }
     }
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
@@ -49,7 +88,16 @@ pub async fn build(config: &Config) -> Result<AppHandler, KeyError> {
         .build()
         .expect("the HTTP client builds with static settings");
     let records = DynamoRecords::new(dynamodb, &config.table_name);
-    Ok(build_with(&config, S3Store::new(s3), records, http))
+    let bedrock = config
+        .kinds()
+        .contains(&ProviderKind::Bedrock)
+        .then(|| bedrock_client(&sdk));
+    Ok(build_with(
+        &config,
+        S3Store::new(s3),
+        records,
+        Services { http, bedrock },
+    ))
 }
 
 /// Builds the handler over the given stores.
@@ -57,12 +105,13 @@ pub fn build_with(
     config: &Config,
     store: S3Store,
     records: DynamoRecords,
-    http: reqwest::Client,
+    services: Services,
 ) -> AppHandler {
-    let providers = providers(config, http);
+    let providers = providers(config, services);
     let settings = Settings {
         tag_key: config.tag_key.clone(),
-        lang: config.lang.clone(),
+        langs: config.langs.clone(),
+        max_chars: config.max_chars,
         presign_ttl: config.presign_ttl,
     };
     Handler::new(
@@ -72,14 +121,30 @@ pub fn build_with(
 }
 
 /// The provider chain named in the configuration, in order.
-pub fn providers(config: &Config, http: reqwest::Client) -> Vec<Box<dyn Provider>> {
+///
+/// # Panics
+/// If the chain names Bedrock and `services` has no Bedrock client.
+pub fn providers(config: &Config, services: Services) -> Vec<Box<dyn Provider>> {
+    let http = services.http;
     config
         .providers
         .iter()
-        .map(|kind| -> Box<dyn Provider> {
-            match kind {
+        .map(|settings| -> Box<dyn Provider> {
+            match settings.kind {
                 ProviderKind::Embedded => Box::new(Embedded),
-                ProviderKind::AltTextLab => Box::new(AltTextLab::new(http.clone(), config)),
+                ProviderKind::AltTextLab => {
+                    Box::new(AltTextLab::new(http.clone(), config, settings))
+                }
+                ProviderKind::AutoAlt => Box::new(AutoAlt::new(http.clone(), settings)),
+                ProviderKind::AltTextAi => Box::new(AltTextAi::new(http.clone(), config, settings)),
+                ProviderKind::OpenAi => Box::new(OpenAi::new(http.clone(), config, settings)),
+                ProviderKind::Bedrock => Box::new(Bedrock::new(
+                    services
+                        .bedrock
+                        .clone()
+                        .expect("a Bedrock client for a chain with bedrock"),
+                    config,
+                )),
             }
         })
         .collect()

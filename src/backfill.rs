@@ -180,7 +180,8 @@ mod tests {
             vec![Box::new(Embedded), Box::new(Arc::clone(&paid))];
         let settings = Settings {
             tag_key: "alt-text".into(),
-            lang: "en".into(),
+            langs: vec!["en".into()],
+            max_chars: None,
             presign_ttl: Duration::from_secs(60),
         };
         let pipeline = Pipeline::new(

@@ -110,11 +110,17 @@ async fn handler() -> Result<(Config, app::AppHandler), ExitCode> {
     Ok((config, handler))
 }
 
-/// Warns once when a paid provider is configured without a key.
+/// Warns once for each provider that needs a key and has none.
 pub fn warn_about(config: &Config) {
-    let needs_key = config.providers.contains(&ProviderKind::AltTextLab);
-    if needs_key && config.api_key.is_none() && config.key_source.is_none() {
-        tracing::warn!("ALT_TEXT_API_KEY is not set: AltTextLab will decline every image");
+    for p in &config.providers {
+        let needs_key = p.kind.takes_api_key() && p.kind != ProviderKind::OpenAi;
+        if needs_key && p.api_key.is_none() && p.key_source.is_none() {
+            tracing::warn!(
+                provider = p.kind.name(),
+                "no API key (ALT_TEXT_API_KEY or {}_API_KEY): it will decline every image",
+                p.kind.env_prefix()
+            );
+        }
     }
 }
 

@@ -254,8 +254,8 @@ impl Provider for ScriptedProvider {
 
     fn caption<'a>(
         &'a self,
-        _image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Caption, ProviderError>> {
+        image: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let answer = self
             .answers
@@ -263,7 +263,9 @@ impl Provider for ScriptedProvider {
             .unwrap()
             .pop_front()
             .unwrap_or_else(|| Err(ProviderError::Permanent("script exhausted".into())));
-        Box::pin(async move { answer })
+        // One caption, in the language asked for.
+        let lang = image.lang().to_string();
+        Box::pin(async move { answer.map(|c| vec![Caption { lang, ..c }]) })
     }
 }
 
@@ -275,15 +277,14 @@ impl Provider for std::sync::Arc<ScriptedProvider> {
     fn caption<'a>(
         &'a self,
         image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Caption, ProviderError>> {
+    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         self.as_ref().caption(image)
     }
 }
 
 pub fn caption(text: &str) -> Caption {
     Caption {
-        text: text.into(),
-        lang: "en".into(),
         request_id: Some("req-1".into()),
+        ..Caption::new(text, "en")
     }
 }

@@ -77,6 +77,52 @@ pub fn detect(head: &[u8], content_type: Option<&str>) -> Option<ImageFormat> {
     None
 }
 
+/// Width and height in pixels from the image's header, where `head` holds it.
+pub fn dimensions(head: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    let be16 = |at: usize| Some(u16::from_be_bytes(head.get(at..at + 2)?.try_into().ok()?) as u32);
+    let le16 = |at: usize| Some(u16::from_le_bytes(head.get(at..at + 2)?.try_into().ok()?) as u32);
+    let be32 = |at: usize| Some(u32::from_be_bytes(head.get(at..at + 4)?.try_into().ok()?));
+    let le32 = |at: usize| Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?));
+    let le24 = |at: usize| {
+        let b = head.get(at..at + 3)?;
+        Some(u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16)
+    };
+    let size = match format {
+        ImageFormat::Png => (be32(16)?, be32(20)?),
+        ImageFormat::Gif => (le16(6)?, le16(8)?),
+        ImageFormat::Bmp => (le32(18)?, (le32(22)? as i32).unsigned_abs()),
+        ImageFormat::Webp => match head.get(12..16)? {
+            b"VP8 " => (le16(26)? & 0x3FFF, le16(28)? & 0x3FFF),
+            b"VP8L" => {
+                let bits = le32(21)?;
+                ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+            }
+            b"VP8X" => (le24(24)? + 1, le24(27)? + 1),
+            _ => return None,
+        },
+        ImageFormat::Jpeg => {
+            // Walk the segments to the first start-of-frame marker.
+            let mut at = 2;
+            loop {
+                if *head.get(at)? != 0xFF {
+                    return None;
+                }
+                let marker = *head.get(at + 1)?;
+                match marker {
+                    0xFF => at += 1,
+                    0xD8 | 0x01 | 0xD0..=0xD7 => at += 2,
+                    0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                        break (be16(at + 7)?, be16(at + 5)?);
+                    }
+                    _ => at += 2 + be16(at + 2)? as usize,
+                }
+            }
+        }
+        _ => return None,
+    };
+    (size.0 > 0 && size.1 > 0).then_some(size)
+}
+
 /// AVIF and HEIF are ISO-BMFF files told apart by the brands in their `ftyp` box.
 fn iso_brand(head: &[u8]) -> Option<ImageFormat> {
     let box_len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
@@ -129,6 +175,33 @@ mod tests {
             let bytes = std::fs::read(format!("{dir}{file}")).unwrap();
             assert_eq!(detect(&bytes[..64], None), Some(format), "{file}");
         }
+    }
+
+    #[test]
+    fn reads_the_sample_images_dimensions() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/");
+        for (file, format, expected) in [
+            ("cat.jpg", ImageFormat::Jpeg, Some((451, 300))),
+            ("coffee.jpg", ImageFormat::Jpeg, Some((600, 400))),
+            ("astronaut.png", ImageFormat::Png, Some((512, 512))),
+            ("rocket.webp", ImageFormat::Webp, Some((640, 427))),
+        ] {
+            let bytes = std::fs::read(format!("{dir}{file}")).unwrap();
+            let head = &bytes[..bytes.len().min(64 * 1024)];
+            let (w, h) = dimensions(head, format).unwrap_or_else(|| panic!("{file}"));
+            if let Some(size) = expected {
+                assert_eq!((w, h), size, "{file}");
+            }
+            assert!(
+                (50..=10_000).contains(&w) && (50..=10_000).contains(&h),
+                "{file}: {w}×{h}"
+            );
+        }
+        assert_eq!(
+            dimensions(b"GIF89a\x20\x03\x58\x02", ImageFormat::Gif),
+            Some((800, 600))
+        );
+        assert_eq!(dimensions(b"\xff\xd8\xff", ImageFormat::Jpeg), None);
     }
 
     #[test]

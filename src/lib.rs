@@ -18,6 +18,7 @@ pub mod key_store;
 pub mod object_store;
 pub mod pipeline;
 pub mod provider;
+pub mod quality;
 pub mod record;
 pub mod record_store;
 pub mod retry;

@@ -14,11 +14,12 @@ use crate::event::{self, Action, ObjectEvent};
 use crate::image::{self, ImageFormat};
 use crate::object_store::{ObjectHead, ObjectId, ObjectStore};
 use crate::provider::{Caption, ImageRequest, ImageSource, Provider, ProviderError};
-use crate::record::{Record, State, TagStatus};
+use crate::quality;
+use crate::record::{LangCaption, Record, State, TagStatus};
 use crate::record_store::RecordStore;
 use crate::secret::PresignedUrl;
 use crate::store_error::StoreError;
-use crate::tags::{self, Merge, Tag};
+use crate::tags::{self, Tag};
 
 /// Bytes read at the start of every object: enough to recognise any image format and,
 /// for most JPEGs and PNGs, to hold the XMP packet too.
@@ -72,9 +73,24 @@ impl Outcome {
 /// Settings of the pipeline.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Tag key of the main language's caption; other languages get `{tag_key}-{lang}`.
     pub tag_key: String,
-    pub lang: String,
+    /// Caption languages, the main one first.
+    pub langs: Vec<String>,
+    /// Longest caption kept.
+    pub max_chars: Option<usize>,
     pub presign_ttl: Duration,
+}
+
+impl Settings {
+    /// The tag a language's caption is written to.
+    pub fn tag_key_for(&self, lang: &str) -> String {
+        if self.langs.first().is_none_or(|main| main == lang) {
+            self.tag_key.clone()
+        } else {
+            format!("{}-{lang}", self.tag_key)
+        }
+    }
 }
 
 /// Captions objects with a chain of providers, writing to an object store and a record store.
@@ -86,19 +102,24 @@ pub struct Pipeline<S, R> {
     paid_calls: AtomicU64,
 }
 
+/// A caption of one language and the provider that wrote it.
+#[derive(Debug, Clone)]
+struct Answer {
+    provider: String,
+    caption: Caption,
+}
+
 /// What the provider chain produced.
-enum ChainResult {
-    Captioned {
-        provider: String,
-        caption: Caption,
-    },
-    Declined {
-        reasons: Vec<String>,
-    },
-    Failed {
-        errors: Vec<String>,
-        retryable: bool,
-    },
+#[derive(Default)]
+struct ChainResult {
+    /// Accepted captions, one per language.
+    answers: Vec<Answer>,
+    /// Why providers passed (declined, or could not write a language).
+    declined: Vec<String>,
+    /// Permanent failures and rejected captions.
+    errors: Vec<String>,
+    /// The chain stopped on a transient failure.
+    transient: bool,
 }
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
@@ -223,51 +244,102 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             ..record
         };
 
-        // A caption already paid for this very object, whose write-back failed: reuse it.
-        let paid = existing.filter(|r| {
-            r.alt_text.is_some() && r.provider.is_some() && r.etag.is_some() && r.etag == head.etag
-        });
+        // Captions already paid for this very object (a write-back or a language failed
+        // before): reuse them, and ask only for the languages still missing.
+        let mut reused: Vec<Answer> = Vec::new();
+        if let Some(r) = existing.filter(|r| r.etag.is_some() && r.etag == head.etag) {
+            let mut captions = r.all_captions();
+            for lang in &self.settings.langs {
+                if let Some(c) = captions.remove(lang) {
+                    reused.push(Answer {
+                        provider: c.provider,
+                        caption: Caption {
+                            request_id: c.request_id,
+                            ..Caption::new(c.text, lang.clone())
+                        },
+                    });
+                }
+            }
+        }
+        let missing: Vec<String> = self
+            .settings
+            .langs
+            .iter()
+            .filter(|l| !reused.iter().any(|a| &a.caption.lang == *l))
+            .cloned()
+            .collect();
 
         let source = self.source(&id, &head);
         let request = self.request(&id, &head, format, deadline, &source);
         let chain = async {
-            match paid {
-                Some(r) => ChainResult::Captioned {
-                    provider: r.provider.unwrap_or_default(),
-                    caption: Caption {
-                        text: r.alt_text.unwrap_or_default(),
-                        lang: r.lang.unwrap_or_else(|| self.settings.lang.clone()),
-                        request_id: r.provider_request_id,
-                    },
-                },
-                None => self.run_chain(&request).await,
+            if missing.is_empty() {
+                ChainResult::default()
+            } else {
+                self.run_chain(&request, missing).await
             }
         };
         // Read the existing tags while the provider works.
-        let (chain, existing_tags) = tokio::join!(chain, self.store.get_tags(&id));
+        let (mut chain, existing_tags) = tokio::join!(chain, self.store.get_tags(&id));
+        let mut answers = reused;
+        answers.append(&mut chain.answers);
+        let order = |a: &Answer| {
+            self.settings
+                .langs
+                .iter()
+                .position(|l| *l == a.caption.lang)
+        };
+        answers.sort_by_key(order);
 
-        match chain {
-            ChainResult::Captioned { provider, caption } => {
-                self.write_back(&id, record, provider, caption, existing_tags)
-                    .await
-            }
-            ChainResult::Declined { reasons } => {
-                self.finish(Record {
-                    reason: Some(reasons.join("; ")),
-                    ..record
-                })
-                .await
-            }
-            ChainResult::Failed { errors, retryable } => {
-                let record = Record {
-                    state: State::Failed,
-                    error: Some(errors.join("; ")),
-                    retryable: Some(retryable),
-                    ..record
-                };
-                self.finish(record).await
-            }
+        if chain.transient {
+            // Keep what was paid for: the retry reuses it and asks only for the rest.
+            let record = Record {
+                state: State::Failed,
+                error: Some(chain.errors.join("; ")),
+                retryable: Some(true),
+                ..self.with_captions(record, &answers, None)
+            };
+            return self.finish(record).await;
         }
+        if answers.is_empty() {
+            if chain.errors.is_empty() {
+                return self
+                    .finish(Record {
+                        reason: Some(chain.declined.join("; ")),
+                        ..record
+                    })
+                    .await;
+            }
+            let mut errors = chain.errors;
+            errors.extend(chain.declined);
+            let record = Record {
+                state: State::Failed,
+                error: Some(errors.join("; ")),
+                retryable: Some(false),
+                ..record
+            };
+            return self.finish(record).await;
+        }
+        let missing: Vec<&String> = self
+            .settings
+            .langs
+            .iter()
+            .filter(|l| !answers.iter().any(|a| &a.caption.lang == *l))
+            .collect();
+        let note = (!missing.is_empty()).then(|| {
+            let mut why = chain.errors;
+            why.extend(chain.declined);
+            format!(
+                "no caption in {}: {}",
+                missing
+                    .iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                why.join("; ")
+            )
+        });
+        self.write_back(&id, record, &answers, note, existing_tags)
+            .await
     }
 
     /// Reads what is needed to decide what to do with an object: its record and head.
@@ -366,8 +438,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             key: &id.key,
             format,
             size: head.size,
+            dimensions: image::dimensions(&head.bytes, format),
             head: head.bytes.clone(),
-            lang: &self.settings.lang,
+            langs: &self.settings.langs,
+            main_lang: &self.settings.langs[0],
+            max_chars: self.settings.max_chars,
             deadline,
             source,
         }
@@ -378,123 +453,191 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         self.paid_calls.load(Ordering::Relaxed)
     }
 
-    /// Asks each provider in turn; the first caption wins.
-    async fn run_chain(&self, request: &ImageRequest<'_>) -> ChainResult {
-        let mut declined = Vec::new();
-        let mut errors = Vec::new();
+    /// Asks each provider in turn for the languages still missing; the first caption of
+    /// each language that passes the quality guard wins.
+    async fn run_chain(&self, request: &ImageRequest<'_>, mut missing: Vec<String>) -> ChainResult {
+        let mut result = ChainResult::default();
         for provider in &self.providers {
-            if !provider.is_free() {
-                self.paid_calls.fetch_add(1, Ordering::Relaxed);
+            if missing.is_empty() {
+                break;
             }
-            match provider.caption(request).await {
-                Ok(caption) => {
-                    return ChainResult::Captioned {
-                        provider: provider.name().into(),
-                        caption,
-                    };
+            let name = provider.name();
+            if let Err(err) = provider.accepts(request) {
+                match err {
+                    ProviderError::Declined(reason) => {
+                        result.declined.push(format!("{name}: {reason}"))
+                    }
+                    other => result.errors.push(format!("{name}: {other}")),
                 }
-                Err(ProviderError::Declined(reason)) => {
-                    declined.push(format!("{}: {reason}", provider.name()))
+                continue;
+            }
+            let (langs, unsupported): (Vec<String>, Vec<String>) = missing
+                .iter()
+                .cloned()
+                .partition(|l| provider.supports_lang(l));
+            if !unsupported.is_empty() {
+                result
+                    .declined
+                    .push(format!("{name}: does not write {}", unsupported.join(", ")));
+            }
+            for langs in langs.chunks(provider.languages_per_call().max(1)) {
+                let call = request.for_langs(langs);
+                if !provider.is_free() {
+                    self.paid_calls.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(ProviderError::Permanent(error)) => {
-                    errors.push(format!("{}: {error}", provider.name()))
-                }
-                Err(ProviderError::Transient { message, .. }) => {
-                    // Asking the next provider now could pay for a caption this one will
-                    // give on the retry.
-                    errors.push(format!("{}: {message}", provider.name()));
-                    return ChainResult::Failed {
-                        errors,
-                        retryable: true,
-                    };
+                match provider.caption(&call).await {
+                    Ok(captions) => {
+                        for caption in captions {
+                            if !missing.contains(&caption.lang) || !langs.contains(&caption.lang) {
+                                continue;
+                            }
+                            match quality::review(&caption.text, request.key, request.max_chars) {
+                                Ok(text) => {
+                                    missing.retain(|l| *l != caption.lang);
+                                    result.answers.push(Answer {
+                                        provider: name.into(),
+                                        caption: Caption { text, ..caption },
+                                    });
+                                }
+                                Err(reason) => result.errors.push(format!(
+                                    "{name}: {} caption rejected: {reason}",
+                                    caption.lang
+                                )),
+                            }
+                        }
+                    }
+                    Err(ProviderError::Declined(reason)) => {
+                        result.declined.push(format!("{name}: {reason}"))
+                    }
+                    Err(ProviderError::Permanent(error)) => {
+                        result.errors.push(format!("{name}: {error}"))
+                    }
+                    Err(ProviderError::Transient { message, .. }) => {
+                        // Asking the next provider now could pay for a caption this one
+                        // will give on the retry.
+                        result.errors.push(format!("{name}: {message}"));
+                        result.transient = true;
+                        return result;
+                    }
                 }
             }
         }
-        if errors.is_empty() {
-            ChainResult::Declined { reasons: declined }
-        } else {
-            errors.extend(declined);
-            ChainResult::Failed {
-                errors,
-                retryable: false,
-            }
+        result
+    }
+
+    /// `record` holding `answers`: the main caption at the top level, every language in
+    /// `captions`. `placed` says, per answer, whether its tag was written.
+    fn with_captions(&self, record: Record, answers: &[Answer], placed: Option<&[bool]>) -> Record {
+        let Some(main) = answers.first() else {
+            return record;
+        };
+        let captions = answers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let written = placed.is_some_and(|p| p.get(i) == Some(&true));
+                (
+                    a.caption.lang.clone(),
+                    LangCaption {
+                        text: a.caption.text.clone(),
+                        provider: a.provider.clone(),
+                        request_id: a.caption.request_id.clone(),
+                        tag_key: written.then(|| self.settings.tag_key_for(&a.caption.lang)),
+                    },
+                )
+            })
+            .collect();
+        Record {
+            alt_text: Some(main.caption.text.clone()),
+            tag_value: Some(tags::sanitize_value(&main.caption.text)),
+            provider: Some(main.provider.clone()),
+            provider_request_id: main.caption.request_id.clone(),
+            lang: Some(main.caption.lang.clone()),
+            captions,
+            ..record
         }
     }
 
-    /// Writes the caption to the object's tags and the record, at the same time.
+    /// Writes the captions to the object's tags and the record, at the same time.
     async fn write_back(
         &self,
         id: &ObjectId,
         record: Record,
-        provider: String,
-        caption: Caption,
+        answers: &[Answer],
+        note: Option<String>,
         existing_tags: Result<Vec<Tag>, StoreError>,
     ) -> Outcome {
-        let tag_value = tags::sanitize_value(&caption.text);
+        let provider = answers[0].provider.clone();
         let record = Record {
             state: State::Captioned,
-            alt_text: Some(caption.text),
-            tag_value: Some(tag_value.clone()),
-            provider: Some(provider.clone()),
-            provider_request_id: caption.request_id,
-            lang: Some(caption.lang),
+            reason: note,
             ..record
         };
         let existing_tags = match existing_tags {
             Ok(tags) => tags,
             Err(err) => {
-                // Without the current tags a write could drop the user's: keep the caption in
-                // the record so the retry reuses it, and touch no tag.
+                // Without the current tags a write could drop the user's: keep the captions
+                // in the record so the retry reuses them, and touch no tag.
+                let record = self.with_captions(record, answers, None);
                 return self.write_failure(record, &err).await;
             }
         };
-        match tags::merge(&existing_tags, &self.settings.tag_key, &tag_value) {
-            Merge::NoRoom => {
-                let reason = format!(
-                    "caption not tagged: the object already has {} tags and none is {}",
-                    tags::MAX_TAGS,
-                    self.settings.tag_key
-                );
+        let wanted: Vec<Tag> = answers
+            .iter()
+            .map(|a| {
+                Tag::new(
+                    self.settings.tag_key_for(&a.caption.lang),
+                    tags::sanitize_value(&a.caption.text),
+                )
+            })
+            .collect();
+        let (new_tags, placed) = tags::merge_all(&existing_tags, &wanted);
+        let unplaced: Vec<&str> = wanted
+            .iter()
+            .zip(&placed)
+            .filter(|(_, placed)| !**placed)
+            .map(|(t, _)| t.key.as_str())
+            .collect();
+        let tag = if placed[0] {
+            TagStatus::Written
+        } else {
+            TagStatus::NoRoom
+        };
+        let mut record = Record {
+            tag_status: Some(tag),
+            ..self.with_captions(record, answers, Some(&placed))
+        };
+        if !unplaced.is_empty() {
+            let no_room = format!(
+                "not tagged {}: the object already has {} tags",
+                unplaced.join(", "),
+                tags::MAX_TAGS
+            );
+            record.reason = Some(match record.reason.take() {
+                Some(note) => format!("{no_room}; {note}"),
+                None => no_room,
+            });
+        }
+        let Some(new_tags) = new_tags else {
+            return match self.records.put(&record).await {
+                Ok(()) => Outcome::Captioned { provider, tag },
+                Err(err) => Outcome::failed(&err),
+            };
+        };
+        let (tagged, stored) = tokio::join!(
+            self.store.put_tags(id, &new_tags),
+            self.records.put(&record)
+        );
+        match (tagged, stored) {
+            (Ok(()), Ok(())) => Outcome::Captioned { provider, tag },
+            (Err(err), _) => {
                 let record = Record {
-                    tag_status: Some(TagStatus::NoRoom),
-                    reason: Some(reason),
-                    ..record
+                    tag_status: None,
+                    ..self.with_captions(record, answers, None)
                 };
-                match self.records.put(&record).await {
-                    Ok(()) => Outcome::Captioned {
-                        provider,
-                        tag: TagStatus::NoRoom,
-                    },
-                    Err(err) => Outcome::failed(&err),
-                }
+                self.write_failure(record, &err).await
             }
-            Merge::Tags(new_tags) => {
-                let record = Record {
-                    tag_status: Some(TagStatus::Written),
-                    ..record
-                };
-                let (tagged, stored) = tokio::join!(
-                    self.store.put_tags(id, &new_tags),
-                    self.records.put(&record)
-                );
-                match (tagged, stored) {
-                    (Ok(()), Ok(())) => Outcome::Captioned {
-                        provider,
-                        tag: TagStatus::Written,
-                    },
-                    (Err(err), _) => {
-                        self.write_failure(
-                            Record {
-                                tag_status: None,
-                                ..record
-                            },
-                            &err,
-                        )
-                        .await
-                    }
-                    (Ok(()), Err(err)) => Outcome::failed(&err),
-                }
-            }
+            (Ok(()), Err(err)) => Outcome::failed(&err),
         }
     }
 
@@ -510,16 +653,29 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         Outcome::failed(err)
     }
 
-    /// An object already captioned for this version: put the tag back if it went missing
-    /// (a failed write, or removed by hand), without calling any provider.
+    /// An object already captioned for this version: put its tags back if they went missing
+    /// (a failed write, or removed by hand), without calling any provider. A tag that is
+    /// there is never overwritten: its value may be the user's edit.
     async fn keep(&self, id: &ObjectId, record: &Record) -> Outcome {
-        let (Some(TagStatus::Written), Some(value)) =
-            (record.tag_status, record.tag_value.as_deref())
-        else {
+        let mut wanted: Vec<Tag> = record
+            .captions
+            .values()
+            .filter_map(|c| {
+                let key = c.tag_key.clone()?;
+                Some(Tag::new(key, tags::sanitize_value(&c.text)))
+            })
+            .collect();
+        if wanted.is_empty()
+            && let (Some(TagStatus::Written), Some(value)) =
+                (record.tag_status, record.tag_value.as_deref())
+        {
+            wanted.push(Tag::new(self.settings.tag_key.clone(), value));
+        }
+        if wanted.is_empty() {
             return Outcome::Unchanged {
                 tag_restored: false,
             };
-        };
+        }
         let existing = match self.store.get_tags(id).await {
             Ok(tags) => tags,
             Err(StoreError::NotFound { .. }) => {
@@ -529,18 +685,14 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             }
             Err(err) => return Outcome::failed(&err),
         };
-        if existing.iter().any(|t| t.key == self.settings.tag_key) {
-            return Outcome::Unchanged {
-                tag_restored: false,
-            };
-        }
-        match tags::merge(&existing, &self.settings.tag_key, value) {
-            Merge::NoRoom => Outcome::Unchanged {
-                tag_restored: false,
-            },
-            Merge::Tags(new_tags) => match self.store.put_tags(id, &new_tags).await {
+        wanted.retain(|w| !existing.iter().any(|t| t.key == w.key));
+        match tags::merge_all(&existing, &wanted) {
+            (Some(new_tags), _) => match self.store.put_tags(id, &new_tags).await {
                 Ok(()) => Outcome::Unchanged { tag_restored: true },
                 Err(err) => Outcome::failed(&err),
+            },
+            (None, _) => Outcome::Unchanged {
+                tag_restored: false,
             },
         }
     }

@@ -18,7 +18,8 @@ fn sample(name: &str) -> Vec<u8> {
 fn settings() -> Settings {
     Settings {
         tag_key: "alt-text".into(),
-        lang: "en".into(),
+        langs: vec!["en".into()],
+        max_chars: None,
         presign_ttl: Duration::from_secs(60),
     }
 }
@@ -463,5 +464,229 @@ async fn a_deletion_removes_the_record_unless_a_newer_upload_is_recorded() {
         Outcome::Removed {
             record_deleted: false
         }
+    );
+}
+
+/// A pipeline over `providers` with `langs`.
+fn pipeline_with(
+    providers: Vec<Box<dyn Provider>>,
+    langs: &[&str],
+) -> Pipeline<MemoryStore, MemoryRecords> {
+    Pipeline::new(
+        MemoryStore::default(),
+        MemoryRecords::default(),
+        providers,
+        Settings {
+            langs: langs.iter().map(|l| l.to_string()).collect(),
+            ..settings()
+        },
+    )
+}
+
+async fn run_on(pipeline: &Pipeline<MemoryStore, MemoryRecords>, key: &str) -> Outcome {
+    pipeline
+        .process(&event(key), Instant::now() + Duration::from_secs(60))
+        .await
+}
+
+#[tokio::test]
+async fn two_languages_give_two_tags_and_a_two_entry_record() {
+    let paid = Arc::new(ScriptedProvider::new(
+        "paid",
+        vec![
+            Ok(caption("A cup of coffee.")),
+            Ok(caption("Eine Tasse Kaffee.")),
+        ],
+    ));
+    let p = pipeline_with(vec![Box::new(Arc::clone(&paid))], &["en", "de"]);
+    p.store().put(
+        BUCKET,
+        "coffee.jpg",
+        &sample("coffee.jpg"),
+        None,
+        user_tags(2),
+    );
+    let outcome = run_on(&p, "coffee.jpg").await;
+    assert_eq!(
+        outcome,
+        Outcome::Captioned {
+            provider: "paid".into(),
+            tag: TagStatus::Written
+        }
+    );
+    assert_eq!(paid.calls(), 2, "one call per language");
+    let tags = p.store().object(BUCKET, "coffee.jpg").tags;
+    assert_eq!(&tags[..2], &user_tags(2)[..]);
+    assert_eq!(
+        &tags[2..],
+        &[
+            Tag::new("alt-text", "A cup of coffee."),
+            Tag::new("alt-text-de", "Eine Tasse Kaffee.")
+        ]
+    );
+    let record = p.records().record(BUCKET, "coffee.jpg").unwrap();
+    assert_eq!(record.alt_text.as_deref(), Some("A cup of coffee."));
+    assert_eq!(record.lang.as_deref(), Some("en"));
+    let langs: Vec<(&str, &str, Option<&str>)> = record
+        .captions
+        .iter()
+        .map(|(l, c)| (l.as_str(), c.text.as_str(), c.tag_key.as_deref()))
+        .collect();
+    assert_eq!(
+        langs,
+        vec![
+            ("de", "Eine Tasse Kaffee.", Some("alt-text-de")),
+            ("en", "A cup of coffee.", Some("alt-text")),
+        ]
+    );
+    // A replay pays for neither language, and puts back a removed translation tag.
+    p.store().put(
+        BUCKET,
+        "coffee.jpg",
+        &sample("coffee.jpg"),
+        None,
+        tags[..3].to_vec(),
+    );
+    // (re-uploading resets the ETag in the fake only if the bytes differ)
+    assert_eq!(
+        run_on(&p, "coffee.jpg").await,
+        Outcome::Unchanged { tag_restored: true }
+    );
+    assert_eq!(paid.calls(), 2);
+    assert_eq!(p.store().object(BUCKET, "coffee.jpg").tags, tags);
+}
+
+#[tokio::test]
+async fn embedded_default_text_is_the_main_language_only() {
+    let paid = Arc::new(ScriptedProvider::new(
+        "paid",
+        vec![Ok(caption("Nahaufnahme einer Tigerkatze."))],
+    ));
+    let p = pipeline_with(
+        vec![Box::new(Embedded), Box::new(Arc::clone(&paid))],
+        &["en", "de"],
+    );
+    p.store()
+        .put(BUCKET, "cat.jpg", &sample("cat.jpg"), None, vec![]);
+    run_on(&p, "cat.jpg").await;
+    let record = p.records().record(BUCKET, "cat.jpg").unwrap();
+    assert_eq!(record.captions["en"].provider, "embedded");
+    assert_eq!(record.captions["de"].provider, "paid");
+    assert_eq!(record.captions["de"].text, "Nahaufnahme einer Tigerkatze.");
+    assert_eq!(
+        paid.calls(),
+        1,
+        "only the language the image lacks is paid for"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_caption_falls_to_the_next_provider() {
+    let first = Arc::new(ScriptedProvider::new(
+        "first",
+        vec![Ok(caption("I'm sorry, but I can't describe this image."))],
+    ));
+    let second = Arc::new(ScriptedProvider::new(
+        "second",
+        vec![Ok(caption("Image of a cup of coffee on a saucer."))],
+    ));
+    let p = pipeline_with(
+        vec![Box::new(Arc::clone(&first)), Box::new(Arc::clone(&second))],
+        &["en"],
+    );
+    p.store()
+        .put(BUCKET, "coffee.jpg", &sample("coffee.jpg"), None, vec![]);
+    let outcome = run_on(&p, "coffee.jpg").await;
+    assert_eq!(
+        outcome,
+        Outcome::Captioned {
+            provider: "second".into(),
+            tag: TagStatus::Written
+        }
+    );
+    let record = p.records().record(BUCKET, "coffee.jpg").unwrap();
+    assert_eq!(
+        record.alt_text.as_deref(),
+        Some("A cup of coffee on a saucer."),
+        "the boilerplate opening is dropped"
+    );
+    assert_eq!((first.calls(), second.calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn only_rejected_captions_end_in_a_failed_record() {
+    let only = Arc::new(ScriptedProvider::new(
+        "only",
+        vec![Ok(caption("coffee.jpg"))],
+    ));
+    let p = pipeline_with(vec![Box::new(Arc::clone(&only))], &["en"]);
+    p.store().put(
+        BUCKET,
+        "coffee.jpg",
+        &sample("coffee.jpg"),
+        None,
+        user_tags(1),
+    );
+    let outcome = run_on(&p, "coffee.jpg").await;
+    assert!(
+        matches!(&outcome, Outcome::Failed { retryable: false, error } if error.contains("file name")),
+        "{outcome:?}"
+    );
+    assert_eq!(p.store().object(BUCKET, "coffee.jpg").tags, user_tags(1));
+}
+
+#[tokio::test]
+async fn a_language_failing_for_now_keeps_the_others_for_the_retry() {
+    let paid = Arc::new(ScriptedProvider::new(
+        "paid",
+        vec![
+            Ok(caption("A cup of coffee.")),
+            Err(ProviderError::transient("503")),
+            Ok(caption("Eine Tasse Kaffee.")),
+        ],
+    ));
+    let p = pipeline_with(vec![Box::new(Arc::clone(&paid))], &["en", "de"]);
+    p.store().put(
+        BUCKET,
+        "coffee.jpg",
+        &sample("coffee.jpg"),
+        None,
+        user_tags(1),
+    );
+    let outcome = run_on(&p, "coffee.jpg").await;
+    assert!(outcome.is_retryable_failure(), "{outcome:?}");
+    assert_eq!(p.store().object(BUCKET, "coffee.jpg").tags, user_tags(1));
+    let record = p.records().record(BUCKET, "coffee.jpg").unwrap();
+    assert_eq!(record.state, State::Failed);
+    assert_eq!(record.captions["en"].text, "A cup of coffee.");
+
+    let outcome = run_on(&p, "coffee.jpg").await;
+    assert!(matches!(outcome, Outcome::Captioned { .. }), "{outcome:?}");
+    assert_eq!(paid.calls(), 3, "English is not paid for twice");
+    let tags = p.store().object(BUCKET, "coffee.jpg").tags;
+    assert_eq!(tags.len(), 3);
+    assert_eq!(tags[2], Tag::new("alt-text-de", "Eine Tasse Kaffee."));
+}
+
+#[tokio::test]
+async fn a_language_no_provider_writes_is_noted() {
+    let paid = Arc::new(ScriptedProvider::new(
+        "paid",
+        vec![
+            Ok(caption("A cup of coffee.")),
+            Err(ProviderError::Declined("no Klingon".into())),
+        ],
+    ));
+    let p = pipeline_with(vec![Box::new(Arc::clone(&paid))], &["en", "tlh"]);
+    p.store()
+        .put(BUCKET, "coffee.jpg", &sample("coffee.jpg"), None, vec![]);
+    let outcome = run_on(&p, "coffee.jpg").await;
+    assert!(matches!(outcome, Outcome::Captioned { .. }), "{outcome:?}");
+    let record = p.records().record(BUCKET, "coffee.jpg").unwrap();
+    assert_eq!(record.captions.len(), 1);
+    let reason = record.reason.unwrap();
+    assert!(
+        reason.contains("no caption in tlh") && reason.contains("no Klingon"),
+        "{reason}"
     );
 }

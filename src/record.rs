@@ -1,5 +1,6 @@
 //! The record kept for every processed object: what happened to it and why.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
@@ -59,13 +60,26 @@ impl TagStatus {
     }
 }
 
+/// The caption of one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LangCaption {
+    /// The caption as kept (after the quality guard).
+    pub text: String,
+    /// The provider that wrote it.
+    pub provider: String,
+    /// The provider's own id for the request, where it gives one.
+    pub request_id: Option<String>,
+    /// The object tag it was written to; `None` when the tag set had no room.
+    pub tag_key: Option<String>,
+}
+
 /// One object's record: partition key the bucket, sort key the decoded object key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub bucket: String,
     pub key: String,
     pub state: State,
-    /// The caption exactly as the provider returned it.
+    /// The caption of the main language (the first configured one that has a caption).
     pub alt_text: Option<String>,
     /// The value written to the tag (the caption made valid for S3).
     pub tag_value: Option<String>,
@@ -74,6 +88,8 @@ pub struct Record {
     /// The provider's own id for the request, where it gives one.
     pub provider_request_id: Option<String>,
     pub lang: Option<String>,
+    /// Every language's caption, by language code (the main one included).
+    pub captions: BTreeMap<String, LangCaption>,
     pub etag: Option<String>,
     pub version_id: Option<String>,
     pub size: Option<u64>,
@@ -102,6 +118,7 @@ impl Record {
             provider: None,
             provider_request_id: None,
             lang: None,
+            captions: BTreeMap::new(),
             etag: None,
             version_id: None,
             size: None,
@@ -111,6 +128,26 @@ impl Record {
             reason: None,
             error: None,
             retryable: None,
+        }
+    }
+
+    /// Every language's caption; for records written before captions were kept per
+    /// language, the one top-level caption.
+    pub fn all_captions(&self) -> BTreeMap<String, LangCaption> {
+        if !self.captions.is_empty() {
+            return self.captions.clone();
+        }
+        match (&self.alt_text, &self.provider) {
+            (Some(text), Some(provider)) => BTreeMap::from([(
+                self.lang.clone().unwrap_or_else(|| "en".into()),
+                LangCaption {
+                    text: text.clone(),
+                    provider: provider.clone(),
+                    request_id: self.provider_request_id.clone(),
+                    tag_key: None,
+                },
+            )]),
+            _ => BTreeMap::new(),
         }
     }
 

@@ -1,12 +1,12 @@
 //! The record store: records kept in DynamoDB (`pk` = bucket, `sk` = object key), behind a
 //! small trait so the pipeline can also run against an in-memory fake.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::record::{Record, State, TagStatus};
+use crate::record::{LangCaption, Record, State, TagStatus};
 use crate::store_error::{StoreError, classify};
 
 /// Reads and writes object records.
@@ -124,7 +124,52 @@ pub fn to_item(r: &Record) -> HashMap<String, AttributeValue> {
     if let Some(retryable) = r.retryable {
         item.insert("retryable".into(), AttributeValue::Bool(retryable));
     }
+    if !r.captions.is_empty() {
+        let captions = r
+            .captions
+            .iter()
+            .map(|(lang, c)| {
+                let mut m = HashMap::from([
+                    ("text".to_string(), AttributeValue::S(c.text.clone())),
+                    (
+                        "provider".to_string(),
+                        AttributeValue::S(c.provider.clone()),
+                    ),
+                ]);
+                if let Some(id) = &c.request_id {
+                    m.insert("request_id".into(), AttributeValue::S(id.clone()));
+                }
+                if let Some(tag) = &c.tag_key {
+                    m.insert("tag".into(), AttributeValue::S(tag.clone()));
+                }
+                (lang.clone(), AttributeValue::M(m))
+            })
+            .collect();
+        item.insert("captions".into(), AttributeValue::M(captions));
+    }
     item
+}
+
+/// The `captions` map of an item.
+fn captions_of(item: &HashMap<String, AttributeValue>) -> Option<BTreeMap<String, LangCaption>> {
+    let map = item.get("captions")?.as_m().ok()?;
+    let captions = map
+        .iter()
+        .filter_map(|(lang, v)| {
+            let m = v.as_m().ok()?;
+            let s = |name: &str| m.get(name).and_then(|v| v.as_s().ok()).cloned();
+            Some((
+                lang.clone(),
+                LangCaption {
+                    text: s("text")?,
+                    provider: s("provider")?,
+                    request_id: s("request_id"),
+                    tag_key: s("tag"),
+                },
+            ))
+        })
+        .collect();
+    Some(captions)
 }
 
 /// The record of a DynamoDB item, or `None` if it lacks the key or a known state.
@@ -152,6 +197,7 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Record> {
         .get("retryable")
         .and_then(|v| v.as_bool().ok())
         .copied();
+    record.captions = captions_of(item).unwrap_or_default();
     Some(record)
 }
 
@@ -174,6 +220,26 @@ mod tests {
         r.content_type = Some("image/jpeg".into());
         r.sequencer = Some("0055AED6DCD90281E5".into());
         r.retryable = Some(false);
+        r.captions = BTreeMap::from([
+            (
+                "en".to_string(),
+                LangCaption {
+                    text: "A cup of café crème, on a \"wooden\" table".into(),
+                    provider: "alttextlab".into(),
+                    request_id: Some("req-1".into()),
+                    tag_key: Some("alt-text".into()),
+                },
+            ),
+            (
+                "de".to_string(),
+                LangCaption {
+                    text: "Eine Tasse Milchkaffee".into(),
+                    provider: "bedrock".into(),
+                    request_id: None,
+                    tag_key: None,
+                },
+            ),
+        ]);
         let item = to_item(&r);
         assert_eq!(item["pk"], AttributeValue::S("photos".into()));
         assert_eq!(

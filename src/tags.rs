@@ -69,27 +69,28 @@ fn truncate_at_word(text: &str, max: usize) -> String {
         .to_string()
 }
 
-/// How the caption tag fits into an object's tag set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Merge {
-    /// The full new tag set: every existing tag, with ours added or replaced.
-    Tags(Vec<Tag>),
-    /// The object has the maximum number of tags and none is ours: leave them alone.
-    NoRoom,
-}
-
-/// Adds or replaces the tag `key` in `existing`, keeping every other tag and its order.
-pub fn merge(existing: &[Tag], key: &str, value: &str) -> Merge {
+/// Adds or replaces each of `wanted` in `existing`, keeping every other tag and its order.
+/// Tags already present are replaced in place; new ones are added in order while the
+/// object has room. Returns the new tag set (`None` if nothing changes) and, for each
+/// wanted tag, whether it is in it.
+pub fn merge_all(existing: &[Tag], wanted: &[Tag]) -> (Option<Vec<Tag>>, Vec<bool>) {
     let mut tags = existing.to_vec();
-    if let Some(ours) = tags.iter_mut().find(|t| t.key == key) {
-        ours.value = value.to_string();
-        return Merge::Tags(tags);
+    let mut placed = Vec::with_capacity(wanted.len());
+    let mut changed = false;
+    for tag in wanted {
+        if let Some(ours) = tags.iter_mut().find(|t| t.key == tag.key) {
+            changed |= ours.value != tag.value;
+            ours.value = tag.value.clone();
+            placed.push(true);
+        } else if tags.len() < MAX_TAGS {
+            tags.push(tag.clone());
+            changed = true;
+            placed.push(true);
+        } else {
+            placed.push(false);
+        }
     }
-    if tags.len() >= MAX_TAGS {
-        return Merge::NoRoom;
-    }
-    tags.push(Tag::new(key, value));
-    Merge::Tags(tags)
+    (changed.then_some(tags), placed)
 }
 
 #[cfg(test)]
@@ -155,9 +156,9 @@ mod tests {
     #[test]
     fn merge_adds_our_tag_after_the_users() {
         let existing = user_tags(9);
-        let Merge::Tags(tags) = merge(&existing, "alt-text", "A cat") else {
-            panic!("room expected")
-        };
+        let (tags, placed) = merge_all(&existing, &[Tag::new("alt-text", "A cat")]);
+        let tags = tags.unwrap();
+        assert_eq!(placed, [true]);
         assert_eq!(tags.len(), 10);
         assert_eq!(&tags[..9], &existing[..]);
         assert_eq!(tags[9], Tag::new("alt-text", "A cat"));
@@ -167,16 +168,49 @@ mod tests {
     fn merge_replaces_our_tag_in_place() {
         let mut existing = user_tags(10);
         existing[4] = Tag::new("alt-text", "old caption");
-        let Merge::Tags(tags) = merge(&existing, "alt-text", "new caption") else {
-            panic!("room expected")
-        };
+        let (tags, _) = merge_all(&existing, &[Tag::new("alt-text", "new caption")]);
+        let tags = tags.unwrap();
         assert_eq!(tags.len(), 10);
         assert_eq!(tags[4], Tag::new("alt-text", "new caption"));
         assert_eq!(tags.iter().filter(|t| t.key != "alt-text").count(), 9);
     }
 
     #[test]
+    fn merge_all_fills_the_room_in_order() {
+        let wanted = [
+            Tag::new("alt-text", "A cat"),
+            Tag::new("alt-text-de", "Eine Katze"),
+            Tag::new("alt-text-fr", "Un chat"),
+        ];
+        let existing = user_tags(8);
+        let (tags, placed) = merge_all(&existing, &wanted);
+        let tags = tags.unwrap();
+        assert_eq!(placed, [true, true, false]);
+        assert_eq!(tags.len(), 10);
+        assert_eq!(&tags[..8], &existing[..]);
+        assert_eq!(&tags[8..], &wanted[..2]);
+
+        // Ours are replaced in place even when the set is full.
+        let mut full = user_tags(9);
+        full.insert(3, Tag::new("alt-text-fr", "old"));
+        let (tags, placed) = merge_all(&full, &wanted);
+        assert_eq!(placed, [false, false, true]);
+        let tags = tags.unwrap();
+        assert_eq!(tags[3], Tag::new("alt-text-fr", "Un chat"));
+        assert_eq!(tags.len(), 10);
+
+        // Nothing to change: no write.
+        let (tags, placed) = merge_all(&user_tags(10), &wanted);
+        assert_eq!((tags, placed), (None, vec![false, false, false]));
+        let same = vec![Tag::new("alt-text", "A cat")];
+        assert_eq!(merge_all(&same, &same[..1]), (None, vec![true]));
+    }
+
+    #[test]
     fn merge_leaves_a_full_tag_set_alone() {
-        assert_eq!(merge(&user_tags(10), "alt-text", "A cat"), Merge::NoRoom);
+        assert_eq!(
+            merge_all(&user_tags(10), &[Tag::new("alt-text", "A cat")]),
+            (None, vec![false])
+        );
     }
 }

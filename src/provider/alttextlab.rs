@@ -7,16 +7,16 @@ use futures_util::future::BoxFuture;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::http::{self, Reply};
 use super::{Caption, ImageRequest, Provider, ProviderError};
-use crate::config::Config;
+use crate::config::{Config, ProviderSettings};
 use crate::image::ImageFormat;
 use crate::retry::RetryPolicy;
-use crate::secret::{ApiKey, redact_urls};
+use crate::secret::ApiKey;
 
 /// The largest image AltTextLab takes.
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
-/// Longest wait for one API call.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const SERVICE: &str = "AltTextLab";
 
 /// The AltTextLab API client.
 #[derive(Debug, Clone)]
@@ -26,6 +26,7 @@ pub struct AltTextLab {
     api_key: Option<ApiKey>,
     style: Option<&'static str>,
     keywords: Vec<String>,
+    ecommerce: Option<serde_json::Map<String, serde_json::Value>>,
     retry: RetryPolicy,
 }
 
@@ -38,6 +39,8 @@ struct GenerateRequest<'a> {
     style: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     keywords: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ecommerce: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -49,18 +52,17 @@ struct GenerateResponse {
 #[derive(Deserialize, Default)]
 struct ErrorBody {
     key: Option<String>,
-    message: Option<String>,
-    error: Option<String>,
 }
 
 impl AltTextLab {
-    pub fn new(http: reqwest::Client, config: &Config) -> AltTextLab {
+    pub fn new(http: reqwest::Client, config: &Config, settings: &ProviderSettings) -> AltTextLab {
         AltTextLab {
             http,
-            endpoint: format!("{}/api/v1/alt-text/generate", config.api_url),
-            api_key: config.api_key.clone(),
+            endpoint: format!("{}/api/v1/alt-text/generate", settings.url),
+            api_key: settings.api_key.clone(),
             style: config.style.map(|s| s.as_str()),
             keywords: config.keywords.clone(),
+            ecommerce: config.ecommerce.clone(),
             retry: RetryPolicy::default(),
         }
     }
@@ -85,29 +87,21 @@ impl AltTextLab {
             .map_err(ProviderError::from_store)?;
         let body = GenerateRequest {
             image_url: url.expose(),
-            lang: image.lang,
+            lang: image.lang(),
             style: self.style,
             keywords: &self.keywords,
+            ecommerce: self.ecommerce.as_ref(),
         };
-        let response = self
+        let request = self
             .http
             .post(&self.endpoint)
             .header("x-api-key", key.expose())
-            .json(&body)
-            .timeout(budget.min(REQUEST_TIMEOUT))
-            .send()
-            .await
-            .map_err(|e| ProviderError::transient(describe_http_error(e)))?;
-        let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let text = response
-            .text()
-            .await
-            .map_err(|e| ProviderError::transient(describe_http_error(e)))?;
-        if status.is_success() {
-            return parse_success(&text, image.lang);
+            .json(&body);
+        let reply = http::send(SERVICE, request, budget).await?;
+        if reply.status.is_success() {
+            return parse_success(&reply.body, image.lang());
         }
-        Err(classify_error(status, retry_after, &text))
+        Err(classify_error(&reply))
     }
 }
 
@@ -117,6 +111,11 @@ impl Provider for AltTextLab {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        if self.api_key.is_none() {
+            return Err(ProviderError::Declined(
+                "AltTextLab needs an API key: set ALT_TEXT_API_KEY or ALTTEXTLAB_API_KEY".into(),
+            ));
+        }
         if !matches!(
             image.format,
             ImageFormat::Jpeg
@@ -142,26 +141,24 @@ impl Provider for AltTextLab {
     fn caption<'a>(
         &'a self,
         image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Caption, ProviderError>> {
+    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
-            let Some(key) = &self.api_key else {
-                return Err(ProviderError::Declined(
-                    "AltTextLab needs an API key: set ALT_TEXT_API_KEY".into(),
-                ));
-            };
             self.accepts(image)?;
-            self.retry
+            let Some(key) = &self.api_key else {
+                unreachable!("accepts checked the key")
+            };
+            let caption = self
+                .retry
                 .run(image.deadline, |budget| self.attempt(key, image, budget))
-                .await
+                .await?;
+            Ok(vec![caption])
         })
     }
 }
 
 fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
-    let parsed: GenerateResponse = serde_json::from_str(text).map_err(|e| {
-        // The call may have been billed: do not repeat it.
-        ProviderError::Permanent(format!("AltTextLab answered with an unreadable body: {e}"))
-    })?;
+    let parsed: GenerateResponse =
+        serde_json::from_str(text).map_err(|e| http::unreadable(SERVICE, e))?;
     let caption = parsed.result.unwrap_or_default();
     if caption.trim().is_empty() {
         return Err(ProviderError::Permanent(
@@ -173,68 +170,38 @@ fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
         other => other.to_string(),
     });
     Ok(Caption {
-        text: caption,
-        lang: lang.to_string(),
         request_id,
+        ..Caption::new(caption, lang)
     })
 }
 
-fn classify_error(status: StatusCode, retry_after: Option<Duration>, text: &str) -> ProviderError {
-    let body: ErrorBody = serde_json::from_str(text).unwrap_or_default();
-    let detail = body
-        .message
-        .or(body.error)
-        .unwrap_or_else(|| text.chars().take(200).collect());
-    let detail = redact_urls(detail.trim());
-    let code = status.as_u16();
-    match code {
-        401 => ProviderError::Permanent(format!(
-            "AltTextLab rejected the API key (401): check ALT_TEXT_API_KEY. {detail}"
-        )),
-        403 if body.key.as_deref() == Some("NOT_ENOUGH_FUNDS") => ProviderError::Permanent(
-            "AltTextLab account is out of credits (403 NOT_ENOUGH_FUNDS): top up the account, then replay".into(),
-        ),
-        429 => ProviderError::Transient { message: format!("AltTextLab is rate limiting (429). {detail}"), retry_after },
-        500..=599 => ProviderError::Transient { message: format!("AltTextLab server error ({code}). {detail}"), retry_after },
-        _ => ProviderError::Permanent(format!("AltTextLab refused the image ({code}). {detail}")),
+fn classify_error(reply: &Reply) -> ProviderError {
+    let body: ErrorBody = serde_json::from_str(&reply.body).unwrap_or_default();
+    match reply.status {
+        StatusCode::FORBIDDEN if body.key.as_deref() == Some("NOT_ENOUGH_FUNDS") => {
+            ProviderError::Permanent(
+                "AltTextLab account is out of credits (403 NOT_ENOUGH_FUNDS): top up the account, then replay".into(),
+            )
+        }
+        _ => http::generic_error(SERVICE, reply),
     }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare for APIs and treated as absent).
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
-/// A transport error, without any URL (the endpoint is not secret, but keep lines short).
-fn describe_http_error(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "transport error"
-    };
-    let e = e.without_url();
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        source = s.source();
-    }
-    format!("AltTextLab {kind}: {}", redact_urls(&detail))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn classify_error(
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        body: &str,
+    ) -> ProviderError {
+        super::classify_error(&Reply {
+            status,
+            retry_after,
+            body: body.into(),
+        })
+    }
 
     #[test]
     fn success_bodies_give_the_caption() {
@@ -243,9 +210,8 @@ mod tests {
         assert_eq!(
             c,
             Caption {
-                text: "A cat.".into(),
-                lang: "en".into(),
-                request_id: Some("abc123".into())
+                request_id: Some("abc123".into()),
+                ..Caption::new("A cat.", "en")
             }
         );
         let c = parse_success(r#"{"id":42,"result":"A dog."}"#, "de").unwrap();
@@ -268,7 +234,7 @@ mod tests {
             r#"{"message":"Invalid API key"}"#,
         );
         assert!(
-            matches!(&e, ProviderError::Permanent(m) if m.contains("ALT_TEXT_API_KEY")),
+            matches!(&e, ProviderError::Permanent(m) if m.contains("API key")),
             "{e:?}"
         );
         let e = classify_error(

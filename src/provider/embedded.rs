@@ -25,7 +25,7 @@ impl Provider for Embedded {
     fn caption<'a>(
         &'a self,
         image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Caption, ProviderError>> {
+    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             if !matches!(
                 image.format,
@@ -42,27 +42,30 @@ impl Provider for Embedded {
                 image.format,
                 image.head.clone(),
                 image.size,
-                image.lang,
+                image.lang(),
             )
             .await
             .map_err(ProviderError::from_store)?;
             match lookup {
-                Lookup::Found(found) => Ok(Caption {
-                    text: found.text,
-                    lang: if found.lang.eq_ignore_ascii_case("x-default") {
-                        image.lang.to_string()
-                    } else {
-                        found.lang
-                    },
-                    request_id: None,
-                }),
+                // The default entry's language is unknown: it stands for the main language
+                // only, never for a translation.
+                Lookup::Found(found)
+                    if found.lang.eq_ignore_ascii_case("x-default")
+                        && !image.lang().eq_ignore_ascii_case(image.main_lang) =>
+                {
+                    Err(ProviderError::Declined(format!(
+                        "the image's embedded alt text has no {} entry",
+                        image.lang()
+                    )))
+                }
+                Lookup::Found(found) => Ok(vec![Caption::new(found.text, image.lang())]),
                 Lookup::Absent => Err(ProviderError::Declined(
                     "the image has no embedded alt text".into(),
                 )),
                 Lookup::OtherLanguages(langs) => Err(ProviderError::Declined(format!(
                     "the image's embedded alt text is in {} only, not {}",
                     langs.join(", "),
-                    image.lang
+                    image.lang()
                 ))),
             }
         })

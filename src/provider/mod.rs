@@ -4,8 +4,14 @@
 //! and the first caption wins. A provider that cannot take an image declines it, so the
 //! next one is asked; errors say whether a retry can help.
 
+pub mod alttextai;
 pub mod alttextlab;
+pub mod autoalt;
+pub mod bedrock;
 pub mod embedded;
+pub mod http;
+pub mod openai;
+pub mod prompt;
 
 use std::time::{Duration, Instant};
 
@@ -18,18 +24,74 @@ use crate::secret::PresignedUrl;
 use crate::store_error::StoreError;
 
 /// The providers that can be named in `ALT_TEXT_PROVIDER`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProviderKind {
     Embedded,
     AltTextLab,
+    AutoAlt,
+    AltTextAi,
+    Bedrock,
+    OpenAi,
 }
 
 impl ProviderKind {
+    pub const ALL: [ProviderKind; 6] = [
+        ProviderKind::Embedded,
+        ProviderKind::AltTextLab,
+        ProviderKind::AutoAlt,
+        ProviderKind::AltTextAi,
+        ProviderKind::Bedrock,
+        ProviderKind::OpenAi,
+    ];
+
     pub fn parse(name: &str) -> Option<ProviderKind> {
-        match name.to_ascii_lowercase().as_str() {
-            "embedded" => Some(ProviderKind::Embedded),
-            "alttextlab" => Some(ProviderKind::AltTextLab),
-            _ => None,
+        let name = name.to_ascii_lowercase();
+        ProviderKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The name used in `ALT_TEXT_PROVIDER` and in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderKind::Embedded => "embedded",
+            ProviderKind::AltTextLab => "alttextlab",
+            ProviderKind::AutoAlt => "autoalt",
+            ProviderKind::AltTextAi => "alttextai",
+            ProviderKind::Bedrock => "bedrock",
+            ProviderKind::OpenAi => "openai",
+        }
+    }
+
+    /// Prefix of the provider's own variables (`ALTTEXTLAB_API_KEY`, `OPENAI_MODEL`, …).
+    pub fn env_prefix(self) -> &'static str {
+        match self {
+            ProviderKind::Embedded => "EMBEDDED",
+            ProviderKind::AltTextLab => "ALTTEXTLAB",
+            ProviderKind::AutoAlt => "AUTOALT",
+            ProviderKind::AltTextAi => "ALTTEXTAI",
+            ProviderKind::Bedrock => "BEDROCK",
+            ProviderKind::OpenAi => "OPENAI",
+        }
+    }
+
+    /// Whether the service takes an API key (Bedrock uses the function's role instead).
+    pub fn takes_api_key(self) -> bool {
+        matches!(
+            self,
+            ProviderKind::AltTextLab
+                | ProviderKind::AutoAlt
+                | ProviderKind::AltTextAi
+                | ProviderKind::OpenAi
+        )
+    }
+
+    /// The service's base URL when none is configured; `None` for providers without one.
+    pub fn default_url(self) -> Option<&'static str> {
+        match self {
+            ProviderKind::AltTextLab => Some("https://app.alttextlab.com"),
+            ProviderKind::AutoAlt => Some("https://autoalt.app"),
+            ProviderKind::AltTextAi => Some("https://alttext.ai"),
+            ProviderKind::OpenAi => Some("https://api.openai.com"),
+            ProviderKind::Embedded | ProviderKind::Bedrock => None,
         }
     }
 }
@@ -49,23 +111,85 @@ pub struct ImageRequest<'a> {
     pub format: ImageFormat,
     /// Size in bytes.
     pub size: u64,
+    /// Width and height in pixels, where the image's header tells them.
+    pub dimensions: Option<(u32, u32)>,
     /// The first bytes of the image, already read.
     pub head: Bytes,
-    /// Language of the caption wanted.
-    pub lang: &'a str,
+    /// Languages of the captions wanted from this call: one, unless the provider
+    /// [captions several languages in one call](Provider::languages_per_call).
+    pub langs: &'a [String],
+    /// The first configured language: the one embedded `x-default` text is taken for.
+    pub main_lang: &'a str,
+    /// Longest caption wanted (`ALT_TEXT_MAX_CHARS`), for services that take a limit.
+    pub max_chars: Option<usize>,
     /// No provider call may start after this instant (the invocation's deadline, less the
     /// time needed to write the result).
     pub deadline: Instant,
     pub source: &'a dyn ImageSource,
 }
 
+impl<'a> ImageRequest<'a> {
+    /// The same request, for `langs`.
+    pub fn for_langs<'b>(&'b self, langs: &'b [String]) -> ImageRequest<'b> {
+        ImageRequest {
+            bucket: self.bucket,
+            key: self.key,
+            format: self.format,
+            size: self.size,
+            dimensions: self.dimensions,
+            head: self.head.clone(),
+            langs,
+            main_lang: self.main_lang,
+            max_chars: self.max_chars,
+            deadline: self.deadline,
+            source: self.source,
+        }
+    }
+
+    /// The language of a one-language call.
+    pub fn lang(&self) -> &str {
+        self.langs.first().map_or(self.main_lang, String::as_str)
+    }
+
+    /// Reads the whole image (for services that take its bytes), which must be at most
+    /// `max` bytes.
+    pub async fn read_all(&self, max: u64) -> Result<Bytes, ProviderError> {
+        if self.size > max {
+            return Err(ProviderError::Declined(format!(
+                "the image has {} bytes, more than the {max} this service takes",
+                self.size
+            )));
+        }
+        if self.head.len() as u64 >= self.size {
+            return Ok(self.head.slice(..self.size as usize));
+        }
+        self.source
+            .read_range(0, self.size)
+            .await
+            .map_err(ProviderError::from_store)
+    }
+}
+
 /// A caption and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Caption {
     pub text: String,
     pub lang: String,
     /// The provider's own id for the request, where it gives one.
     pub request_id: Option<String>,
+    /// Credits left on the account, where the service reports them.
+    pub credits_remaining: Option<f64>,
+}
+
+impl Caption {
+    pub fn new(text: impl Into<String>, lang: impl Into<String>) -> Caption {
+        Caption {
+            text: text.into(),
+            lang: lang.into(),
+            request_id: None,
+            credits_remaining: None,
+        }
+    }
 }
 
 /// Why a provider gave no caption.
@@ -112,13 +236,22 @@ pub trait Provider: Send + Sync {
     fn is_free(&self) -> bool {
         false
     }
-    /// Whether it can take this image at all (format, size), without calling anything.
+    /// Whether it can take this image at all (format, size, key), without calling anything.
     fn accepts(&self, _image: &ImageRequest<'_>) -> Result<(), ProviderError> {
         Ok(())
     }
-    /// Captions one image.
+    /// Whether it writes captions in `lang`.
+    fn supports_lang(&self, _lang: &str) -> bool {
+        true
+    }
+    /// How many languages one call can caption; the chain asks for more in one call only
+    /// from services that take them together.
+    fn languages_per_call(&self) -> usize {
+        1
+    }
+    /// Captions one image in `image.langs`: one caption per language it could write.
     fn caption<'a>(
         &'a self,
         image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Caption, ProviderError>>;
+    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>>;
 }

@@ -210,11 +210,16 @@ impl Stack {
 
     /// The function's handler over this stack.
     pub fn handler(&self, config: &Config) -> AppHandler {
+        self.handler_with(config, app::Services::http(reqwest::Client::new()))
+    }
+
+    /// The function's handler over this stack, its providers calling through `services`.
+    pub fn handler_with(&self, config: &Config, services: app::Services) -> AppHandler {
         app::build_with(
             config,
             S3Store::new(self.s3.clone()),
             DynamoRecords::new(self.dynamodb.clone(), &self.table),
-            reqwest::Client::new(),
+            services,
         )
     }
 

@@ -1,0 +1,283 @@
+//! AltText.ai (<https://alttext.ai>): captions an image from a presigned URL (or its bytes),
+//! in several languages in one call. `POST {base}/api/v1/images` with `X-API-Key`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{self, Reply};
+use super::{Caption, ImageRequest, Provider, ProviderError};
+use crate::config::{Config, ImageInput, ProviderSettings};
+use crate::image::ImageFormat;
+use crate::retry::RetryPolicy;
+use crate::secret::ApiKey;
+
+/// The largest image AltText.ai takes.
+pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// The smallest side it takes, in pixels.
+pub const MIN_SIDE: u32 = 50;
+/// Languages asked for in one call.
+const LANGS_PER_CALL: usize = 10;
+const SERVICE: &str = "AltText.ai";
+
+/// The AltText.ai API client.
+#[derive(Debug, Clone)]
+pub struct AltTextAi {
+    http: reqwest::Client,
+    endpoint: String,
+    api_key: Option<ApiKey>,
+    input: ImageInput,
+    keywords: Vec<String>,
+    retry: RetryPolicy,
+}
+
+#[derive(Deserialize)]
+struct ImageResponse {
+    asset_id: Option<serde_json::Value>,
+    alt_text: Option<String>,
+    #[serde(default)]
+    alt_texts: HashMap<String, Option<String>>,
+}
+
+impl AltTextAi {
+    pub fn new(http: reqwest::Client, config: &Config, settings: &ProviderSettings) -> AltTextAi {
+        AltTextAi {
+            http,
+            endpoint: format!("{}/api/v1/images", settings.url),
+            api_key: settings.api_key.clone(),
+            input: settings.image_input,
+            keywords: config.keywords.clone(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the retry policy (tests use short waits).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> AltTextAi {
+        self.retry = retry;
+        self
+    }
+
+    async fn attempt(
+        &self,
+        key: &ApiKey,
+        image: &ImageRequest<'_>,
+        raw: Option<&str>,
+        budget: Duration,
+    ) -> Result<Vec<Caption>, ProviderError> {
+        let image_field = match raw {
+            Some(base64) => json!({ "raw": base64 }),
+            None => {
+                // A fresh URL for every attempt: an earlier one may have expired.
+                let url = image
+                    .source
+                    .presigned_url()
+                    .await
+                    .map_err(ProviderError::from_store)?;
+                json!({ "url": url.expose() })
+            }
+        };
+        let mut body = json!({
+            "image": image_field,
+            "lang": image.langs.join(","),
+            "async": false,
+        });
+        if !self.keywords.is_empty() {
+            body["keywords"] = json!(self.keywords);
+        }
+        if let Some(max) = image.max_chars {
+            body["max_chars"] = json!(max);
+        }
+        let request = self
+            .http
+            .post(&self.endpoint)
+            .header("X-API-Key", key.expose())
+            .json(&body);
+        let reply = http::send(SERVICE, request, budget).await?;
+        if reply.status.is_success() {
+            return parse_success(&reply.body, image.langs);
+        }
+        Err(classify_error(&reply))
+    }
+}
+
+impl Provider for AltTextAi {
+    fn name(&self) -> &'static str {
+        "alttextai"
+    }
+
+    fn languages_per_call(&self) -> usize {
+        LANGS_PER_CALL
+    }
+
+    fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        if self.api_key.is_none() {
+            return Err(ProviderError::Declined(
+                "AltText.ai needs an API key: set ALTTEXTAI_API_KEY or ALT_TEXT_API_KEY".into(),
+            ));
+        }
+        if !matches!(
+            image.format,
+            ImageFormat::Jpeg
+                | ImageFormat::Png
+                | ImageFormat::Gif
+                | ImageFormat::Webp
+                | ImageFormat::Bmp
+        ) {
+            return Err(ProviderError::Declined(format!(
+                "AltText.ai takes JPEG, PNG, GIF, WebP and BMP, not {}",
+                image.format.name()
+            )));
+        }
+        if image.size > MAX_BYTES {
+            return Err(ProviderError::Declined(format!(
+                "AltText.ai takes images up to 16 MB; this one has {} bytes",
+                image.size
+            )));
+        }
+        if let Some((w, h)) = image.dimensions
+            && (w < MIN_SIDE || h < MIN_SIDE)
+        {
+            return Err(ProviderError::Declined(format!(
+                "AltText.ai takes images of at least 50×50 pixels; this one is {w}×{h}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn caption<'a>(
+        &'a self,
+        image: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
+        Box::pin(async move {
+            self.accepts(image)?;
+            let Some(key) = &self.api_key else {
+                unreachable!("accepts checked the key")
+            };
+            let raw = match self.input {
+                ImageInput::Url => None,
+                ImageInput::Data => {
+                    use base64::Engine;
+                    let bytes = image.read_all(MAX_BYTES).await?;
+                    Some(base64::engine::general_purpose::STANDARD.encode(&bytes))
+                }
+            };
+            self.retry
+                .run(image.deadline, |budget| {
+                    self.attempt(key, image, raw.as_deref(), budget)
+                })
+                .await
+        })
+    }
+}
+
+/// The captions of a success body: `alt_texts` per language when several were asked,
+/// `alt_text` for a single one.
+fn parse_success(text: &str, langs: &[String]) -> Result<Vec<Caption>, ProviderError> {
+    let parsed: ImageResponse =
+        serde_json::from_str(text).map_err(|e| http::unreadable(SERVICE, e))?;
+    let request_id = parsed.asset_id.map(|id| match id {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    });
+    let mut captions = Vec::new();
+    for (i, lang) in langs.iter().enumerate() {
+        let from_map = parsed
+            .alt_texts
+            .iter()
+            .find(|(l, _)| l.eq_ignore_ascii_case(lang))
+            .and_then(|(_, t)| t.clone());
+        let text = from_map.or_else(|| (i == 0).then(|| parsed.alt_text.clone()).flatten());
+        if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
+            captions.push(Caption {
+                request_id: request_id.clone(),
+                ..Caption::new(text, lang)
+            });
+        }
+    }
+    if captions.is_empty() {
+        return Err(ProviderError::Permanent(
+            "AltText.ai returned no caption".into(),
+        ));
+    }
+    Ok(captions)
+}
+
+/// AltText.ai's errors: out of credits is 422 with "insufficient credits" in `errors`.
+fn classify_error(reply: &Reply) -> ProviderError {
+    let detail = http::error_detail(&reply.body);
+    match reply.status.as_u16() {
+        422 if reply.body.to_lowercase().contains("insufficient credits") => {
+            ProviderError::Permanent(format!(
+                "AltText.ai account is out of credits (422): top up the account, then replay. {detail}"
+            ))
+        }
+        403 => ProviderError::Permanent(format!(
+            "AltText.ai refused the API key (403): check the key. {detail}"
+        )),
+        _ => http::generic_error(SERVICE, reply),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    fn langs(l: &[&str]) -> Vec<String> {
+        l.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn one_or_several_languages() {
+        let c = parse_success(r#"{"asset_id":"a1","alt_text":"A cat."}"#, &langs(&["en"])).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].text.as_str(), c[0].lang.as_str()), ("A cat.", "en"));
+        assert_eq!(c[0].request_id.as_deref(), Some("a1"));
+        let c = parse_success(
+            r#"{"asset_id":"a2","alt_text":"A cat.","alt_texts":{"en":"A cat.","de":"Eine Katze."}}"#,
+            &langs(&["en", "de", "fr"]),
+        )
+        .unwrap();
+        let got: Vec<(&str, &str)> = c
+            .iter()
+            .map(|c| (c.lang.as_str(), c.text.as_str()))
+            .collect();
+        assert_eq!(got, vec![("en", "A cat."), ("de", "Eine Katze.")]);
+        assert!(matches!(
+            parse_success(r#"{"asset_id":"a3","alt_text":""}"#, &langs(&["en"])),
+            Err(ProviderError::Permanent(_))
+        ));
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let reply = |status: u16, body: &str| Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            retry_after: None,
+            body: body.into(),
+        };
+        assert!(matches!(
+            classify_error(&reply(422, r#"{"errors":{"base":["Insufficient credits"]}}"#)),
+            ProviderError::Permanent(m) if m.contains("out of credits")
+        ));
+        assert!(matches!(
+            classify_error(&reply(422, r#"{"errors":{"image":["is too small"]}}"#)),
+            ProviderError::Permanent(m) if !m.contains("credits")
+        ));
+        assert!(matches!(
+            classify_error(&reply(401, "{}")),
+            ProviderError::Permanent(_)
+        ));
+        assert!(matches!(
+            classify_error(&reply(429, "{}")),
+            ProviderError::Transient { .. }
+        ));
+        assert!(matches!(
+            classify_error(&reply(502, "")),
+            ProviderError::Transient { .. }
+        ));
+    }
+}

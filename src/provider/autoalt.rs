@@ -1,0 +1,265 @@
+//! AutoAlt / AltTextAI (<https://autoalt.app>): captions an image sent in the request, as
+//! base64. `POST {base}/api/v1/generate` with `Authorization: Bearer KEY`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+
+use super::http::{self, Reply};
+use super::{Caption, ImageRequest, Provider, ProviderError};
+use crate::config::ProviderSettings;
+use crate::image::ImageFormat;
+use crate::retry::RetryPolicy;
+use crate::secret::ApiKey;
+
+/// The largest image sent (it travels base64 in the request body).
+pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// The languages AutoAlt writes.
+pub const LANGUAGES: [&str; 12] = [
+    "en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "ja", "ko", "zh",
+];
+const SERVICE: &str = "AutoAlt";
+
+/// The AutoAlt API client.
+#[derive(Debug, Clone)]
+pub struct AutoAlt {
+    http: reqwest::Client,
+    endpoint: String,
+    api_key: Option<ApiKey>,
+    retry: RetryPolicy,
+}
+
+#[derive(Deserialize)]
+struct GenerateResponse {
+    success: Option<bool>,
+    #[serde(default)]
+    results: Vec<GenerateResult>,
+    credits_remaining: Option<f64>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GenerateResult {
+    alt_text: Option<String>,
+    success: Option<bool>,
+    error: Option<String>,
+}
+
+impl AutoAlt {
+    pub fn new(http: reqwest::Client, settings: &ProviderSettings) -> AutoAlt {
+        AutoAlt {
+            http,
+            endpoint: format!("{}/api/v1/generate", settings.url),
+            api_key: settings.api_key.clone(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the retry policy (tests use short waits).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> AutoAlt {
+        self.retry = retry;
+        self
+    }
+
+    async fn attempt(
+        &self,
+        key: &ApiKey,
+        body: Bytes,
+        lang: &str,
+        budget: Duration,
+    ) -> Result<Caption, ProviderError> {
+        let request = self
+            .http
+            .post(&self.endpoint)
+            .bearer_auth(key.expose())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        let reply = http::send(SERVICE, request, budget).await?;
+        if reply.status.is_success() {
+            return parse_success(&reply.body, lang);
+        }
+        Err(classify_error(&reply))
+    }
+}
+
+impl Provider for AutoAlt {
+    fn name(&self) -> &'static str {
+        "autoalt"
+    }
+
+    fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        if self.api_key.is_none() {
+            return Err(ProviderError::Declined(
+                "AutoAlt needs an API key: set AUTOALT_API_KEY or ALT_TEXT_API_KEY".into(),
+            ));
+        }
+        if !matches!(
+            image.format,
+            ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::Webp
+        ) {
+            return Err(ProviderError::Declined(format!(
+                "AutoAlt takes JPEG, PNG, GIF and WebP, not {}",
+                image.format.name()
+            )));
+        }
+        if image.size > MAX_BYTES {
+            return Err(ProviderError::Declined(format!(
+                "AutoAlt is sent images up to 16 MB; this one has {} bytes",
+                image.size
+            )));
+        }
+        Ok(())
+    }
+
+    fn supports_lang(&self, lang: &str) -> bool {
+        let primary = lang.split('-').next().unwrap_or(lang);
+        LANGUAGES.iter().any(|l| l.eq_ignore_ascii_case(primary))
+    }
+
+    fn caption<'a>(
+        &'a self,
+        image: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
+        Box::pin(async move {
+            self.accepts(image)?;
+            let Some(key) = &self.api_key else {
+                unreachable!("accepts checked the key")
+            };
+            let lang = image.lang();
+            let code = lang.split('-').next().unwrap_or(lang).to_ascii_lowercase();
+            let bytes = image.read_all(MAX_BYTES).await?;
+            let suffix = format!(r#","language":{}}}"#, serde_json::Value::from(code));
+            let body = Bytes::from(http::json_with_base64(r#"{"image":"#, &bytes, &suffix));
+            drop(bytes);
+            let caption = self
+                .retry
+                .run(image.deadline, |budget| {
+                    self.attempt(key, body.clone(), lang, budget)
+                })
+                .await?;
+            Ok(vec![caption])
+        })
+    }
+}
+
+fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
+    let parsed: GenerateResponse =
+        serde_json::from_str(text).map_err(|e| http::unreadable(SERVICE, e))?;
+    let first = parsed.results.into_iter().next();
+    let ok =
+        parsed.success != Some(false) && first.as_ref().is_some_and(|r| r.success != Some(false));
+    let Some(result) = first.filter(|_| ok) else {
+        return Err(ProviderError::Permanent(format!(
+            "AutoAlt could not caption the image: {}",
+            parsed.error.unwrap_or_else(|| "no result".into())
+        )));
+    };
+    match result.alt_text {
+        Some(text) if !text.trim().is_empty() => Ok(Caption {
+            credits_remaining: parsed.credits_remaining,
+            ..Caption::new(text, lang)
+        }),
+        _ => Err(ProviderError::Permanent(format!(
+            "AutoAlt returned an empty caption{}",
+            result.error.map(|e| format!(": {e}")).unwrap_or_default()
+        ))),
+    }
+}
+
+/// AutoAlt's documented errors: 400 invalid input, 401 bad key, 403 out of credits *or*
+/// rate limited (told apart by the message), 404 image not accessible, 500 model error.
+fn classify_error(reply: &Reply) -> ProviderError {
+    let detail = http::error_detail(&reply.body);
+    let lower = detail.to_lowercase();
+    match reply.status.as_u16() {
+        403 if lower.contains("rate") || lower.contains("too many") => ProviderError::Transient {
+            message: format!("AutoAlt is rate limiting (403). {detail}"),
+            retry_after: reply.retry_after,
+        },
+        403 if lower.contains("credit") => ProviderError::Permanent(format!(
+            "AutoAlt account is out of credits (403): top up the account, then replay. {detail}"
+        )),
+        400 => ProviderError::Permanent(format!("AutoAlt rejected the input (400). {detail}")),
+        404 => ProviderError::Permanent(format!(
+            "AutoAlt could not access the image (404). {detail}"
+        )),
+        500 => ProviderError::Transient {
+            message: format!("AutoAlt model error (500). {detail}"),
+            retry_after: reply.retry_after,
+        },
+        _ => http::generic_error(SERVICE, reply),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    fn classify(status: u16, body: &str) -> ProviderError {
+        classify_error(&Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            retry_after: None,
+            body: body.into(),
+        })
+    }
+
+    #[test]
+    fn success_gives_the_caption_and_credits() {
+        let c = parse_success(
+            r#"{"success":true,"results":[{"alt_text":"A cat.","success":true}],"credits_remaining":41}"#,
+            "de",
+        )
+        .unwrap();
+        assert_eq!(c.text, "A cat.");
+        assert_eq!(c.lang, "de");
+        assert_eq!(c.credits_remaining, Some(41.0));
+        for failed in [
+            r#"{"success":true,"results":[]}"#,
+            r#"{"success":false,"results":[{"alt_text":"x"}],"error":"bad"}"#,
+            r#"{"success":true,"results":[{"alt_text":"","success":true}]}"#,
+            r#"{"success":true,"results":[{"success":false,"error":"model"}]}"#,
+            "not json",
+        ] {
+            assert!(
+                matches!(
+                    parse_success(failed, "en"),
+                    Err(ProviderError::Permanent(_))
+                ),
+                "{failed}"
+            );
+        }
+    }
+
+    #[test]
+    fn documented_errors_are_classified() {
+        assert!(
+            matches!(classify(400, r#"{"error":"Invalid image"}"#), ProviderError::Permanent(m) if m.contains("400"))
+        );
+        assert!(
+            matches!(classify(401, r#"{"error":"Invalid API key"}"#), ProviderError::Permanent(m) if m.contains("API key"))
+        );
+        assert!(matches!(
+            classify(403, r#"{"error":"Insufficient credits"}"#),
+            ProviderError::Permanent(m) if m.contains("out of credits")
+        ));
+        assert!(matches!(
+            classify(403, r#"{"error":"Rate limit exceeded, try again later"}"#),
+            ProviderError::Transient { .. }
+        ));
+        assert!(matches!(
+            classify(404, r#"{"error":"Image not accessible"}"#),
+            ProviderError::Permanent(_)
+        ));
+        assert!(matches!(
+            classify(500, r#"{"error":"Model error"}"#),
+            ProviderError::Transient { .. }
+        ));
+        assert!(matches!(
+            classify(429, "{}"),
+            ProviderError::Transient { .. }
+        ));
+    }
+}

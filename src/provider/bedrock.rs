@@ -1,0 +1,267 @@
+//! Amazon Bedrock: a vision model captions the image through the Converse API, with the
+//! function's IAM role and no API key. The image bytes travel in the request.
+
+use std::time::Duration;
+
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
+use aws_sdk_bedrockruntime::primitives::Blob;
+use aws_sdk_bedrockruntime::types::{
+    self as bedrock, ContentBlock, ConversationRole, InferenceConfiguration, Message, StopReason,
+};
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+
+use super::{Caption, ImageRequest, Provider, ProviderError, prompt};
+use crate::config::Config;
+use crate::image::ImageFormat;
+use crate::retry::RetryPolicy;
+
+/// The largest image the Converse API takes (3.75 MB).
+pub const MAX_BYTES: u64 = 3_932_160;
+/// The longest side it takes, in pixels.
+pub const MAX_SIDE: u32 = 8000;
+/// Enough for a two-sentence caption in any language.
+const MAX_TOKENS: i32 = 300;
+/// Longest wait for one model call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The Bedrock Converse client.
+#[derive(Debug, Clone)]
+pub struct Bedrock {
+    client: aws_sdk_bedrockruntime::Client,
+    model: String,
+    prompt: Option<String>,
+    retry: RetryPolicy,
+}
+
+impl Bedrock {
+    /// `client` should not retry by itself: [`RetryPolicy`] retries within the deadline.
+    pub fn new(client: aws_sdk_bedrockruntime::Client, config: &Config) -> Bedrock {
+        Bedrock {
+            client,
+            model: config.bedrock_model.clone(),
+            prompt: config.prompt.clone(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the retry policy (tests use short waits).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Bedrock {
+        self.retry = retry;
+        self
+    }
+
+    async fn attempt(
+        &self,
+        image: &ImageRequest<'_>,
+        bytes: &Bytes,
+        budget: Duration,
+    ) -> Result<Caption, ProviderError> {
+        let lang = image.lang();
+        let block = bedrock::ImageBlock::builder()
+            .format(format_of(image.format).expect("accepts checked the format"))
+            .source(bedrock::ImageSource::Bytes(Blob::new(bytes.to_vec())))
+            .build()
+            .map_err(|e| ProviderError::Permanent(format!("Bedrock request: {e}")))?;
+        let message = Message::builder()
+            .role(ConversationRole::User)
+            .content(ContentBlock::Image(block))
+            .content(ContentBlock::Text(prompt::prompt(
+                self.prompt.as_deref(),
+                lang,
+                image.max_chars,
+            )))
+            .build()
+            .map_err(|e| ProviderError::Permanent(format!("Bedrock request: {e}")))?;
+        let call = self
+            .client
+            .converse()
+            .model_id(&self.model)
+            .messages(message)
+            .inference_config(
+                InferenceConfiguration::builder()
+                    .max_tokens(MAX_TOKENS)
+                    .temperature(0.2)
+                    .build(),
+            )
+            .send();
+        let output = match tokio::time::timeout(budget.min(CALL_TIMEOUT), call).await {
+            Err(_) => return Err(ProviderError::transient("Bedrock timed out")),
+            Ok(result) => result.map_err(|e| classify_error(&self.model, e))?,
+        };
+        caption_of(&output, lang)
+    }
+}
+
+fn format_of(format: ImageFormat) -> Option<bedrock::ImageFormat> {
+    Some(match format {
+        ImageFormat::Jpeg => bedrock::ImageFormat::Jpeg,
+        ImageFormat::Png => bedrock::ImageFormat::Png,
+        ImageFormat::Gif => bedrock::ImageFormat::Gif,
+        ImageFormat::Webp => bedrock::ImageFormat::Webp,
+        _ => return None,
+    })
+}
+
+impl Provider for Bedrock {
+    fn name(&self) -> &'static str {
+        "bedrock"
+    }
+
+    fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        if format_of(image.format).is_none() {
+            return Err(ProviderError::Declined(format!(
+                "Bedrock takes JPEG, PNG, GIF and WebP, not {}",
+                image.format.name()
+            )));
+        }
+        if image.size > MAX_BYTES {
+            return Err(ProviderError::Declined(format!(
+                "Bedrock takes images up to 3.75 MB; this one has {} bytes",
+                image.size
+            )));
+        }
+        if let Some((w, h)) = image.dimensions
+            && (w > MAX_SIDE || h > MAX_SIDE)
+        {
+            return Err(ProviderError::Declined(format!(
+                "Bedrock takes images up to 8000 pixels a side; this one is {w}×{h}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn caption<'a>(
+        &'a self,
+        image: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
+        Box::pin(async move {
+            self.accepts(image)?;
+            let bytes = image.read_all(MAX_BYTES).await?;
+            let caption = self
+                .retry
+                .run(image.deadline, |budget| self.attempt(image, &bytes, budget))
+                .await?;
+            Ok(vec![caption])
+        })
+    }
+}
+
+/// The caption of a finished answer. One cut off by the token limit, or stopped by a
+/// guardrail or content filter, is not a caption.
+fn caption_of(output: &ConverseOutput, lang: &str) -> Result<Caption, ProviderError> {
+    match output.stop_reason() {
+        StopReason::EndTurn | StopReason::StopSequence => {}
+        StopReason::MaxTokens => {
+            return Err(ProviderError::Permanent(
+                "Bedrock's caption was cut off by its token limit".into(),
+            ));
+        }
+        StopReason::GuardrailIntervened | StopReason::ContentFiltered => {
+            return Err(ProviderError::Permanent(
+                "Bedrock's content filter withheld the caption".into(),
+            ));
+        }
+        other => {
+            return Err(ProviderError::Permanent(format!(
+                "Bedrock stopped for {}, not at the end of a caption",
+                other.as_str()
+            )));
+        }
+    }
+    let text = match output.output() {
+        Some(bedrock::ConverseOutput::Message(message)) => message
+            .content()
+            .iter()
+            .filter_map(|block| block.as_text().ok())
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    };
+    if text.trim().is_empty() {
+        return Err(ProviderError::Permanent(
+            "Bedrock returned an empty caption".into(),
+        ));
+    }
+    Ok(Caption::new(text, lang))
+}
+
+fn classify_error(
+    model: &str,
+    err: SdkError<ConverseError, aws_sdk_bedrockruntime::config::http::HttpResponse>,
+) -> ProviderError {
+    let err = match err {
+        SdkError::ServiceError(service) => service.into_err(),
+        SdkError::ConstructionFailure(_) => {
+            return ProviderError::Permanent("Bedrock request could not be built".into());
+        }
+        other => {
+            // Timeout, dispatch or response failures: the request may not have arrived.
+            let kind = match other {
+                SdkError::TimeoutError(_) => "timed out",
+                SdkError::DispatchFailure(_) => "could not connect",
+                _ => "answered unreadably",
+            };
+            return ProviderError::transient(format!("Bedrock {kind}"));
+        }
+    };
+    let code = err.code().unwrap_or("unknown").to_string();
+    let detail = crate::secret::redact_urls(err.message().unwrap_or_default());
+    match err {
+        ConverseError::ThrottlingException(_)
+        | ConverseError::ServiceUnavailableException(_)
+        | ConverseError::InternalServerException(_)
+        | ConverseError::ModelNotReadyException(_)
+        | ConverseError::ModelTimeoutException(_) => {
+            ProviderError::transient(format!("Bedrock {code}: {detail}"))
+        }
+        ConverseError::AccessDeniedException(_) => ProviderError::Permanent(format!(
+            "Bedrock denied access to model {model} ({code}): enable the model in the Bedrock console and allow bedrock:InvokeModel on it. {detail}"
+        )),
+        ConverseError::ResourceNotFoundException(_) => ProviderError::Permanent(format!(
+            "Bedrock has no model {model} here ({code}): check BEDROCK_MODEL_ID. {detail}"
+        )),
+        _ => ProviderError::Permanent(format!("Bedrock refused the image ({code}): {detail}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(stop: StopReason, text: &str) -> ConverseOutput {
+        let message = Message::builder()
+            .role(ConversationRole::Assistant)
+            .content(ContentBlock::Text(text.into()))
+            .build()
+            .unwrap();
+        ConverseOutput::builder()
+            .output(bedrock::ConverseOutput::Message(message))
+            .stop_reason(stop)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn only_finished_captions_are_taken() {
+        let c = caption_of(&output(StopReason::EndTurn, "A cat."), "fr").unwrap();
+        assert_eq!((c.text.as_str(), c.lang.as_str()), ("A cat.", "fr"));
+        for stop in [
+            StopReason::MaxTokens,
+            StopReason::ContentFiltered,
+            StopReason::GuardrailIntervened,
+            StopReason::ToolUse,
+        ] {
+            assert!(
+                matches!(
+                    caption_of(&output(stop.clone(), "A cat sitting on"), "en"),
+                    Err(ProviderError::Permanent(_))
+                ),
+                "{stop:?}"
+            );
+        }
+        assert!(caption_of(&output(StopReason::EndTurn, " "), "en").is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! What the HTTP-based providers share: sending one JSON request within a time budget,
+//! reading `Retry-After`, and turning transport errors and error bodies into messages that
+//! carry no URL query string and no key.
+
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::StatusCode;
+
+use super::ProviderError;
+use crate::secret::redact_urls;
+
+/// Longest wait for one API call.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A service's answer: status, `Retry-After` and body text.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub retry_after: Option<Duration>,
+    pub body: String,
+}
+
+/// Sends `request` (at most `budget`, at most [`REQUEST_TIMEOUT`]) and reads the answer.
+/// A transport failure is transient: the request may not have reached the service.
+pub async fn send(
+    service: &str,
+    request: reqwest::RequestBuilder,
+    budget: Duration,
+) -> Result<Reply, ProviderError> {
+    let response = request
+        .timeout(budget.min(REQUEST_TIMEOUT))
+        .send()
+        .await
+        .map_err(|e| ProviderError::transient(describe_http_error(service, e)))?;
+    let status = response.status();
+    let retry_after = retry_after(response.headers());
+    let body = response
+        .text()
+        .await
+        .map_err(|e| ProviderError::transient(describe_http_error(service, e)))?;
+    Ok(Reply {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+/// A success body that cannot be read. The call may have been billed: no retry.
+pub fn unreadable(service: &str, err: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Permanent(format!("{service} answered with an unreadable body: {err}"))
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare for APIs and treated as absent).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// The human part of an error body: the first of the usual message fields, or the start of
+/// the text; URL query strings redacted.
+pub fn error_detail(body: &str) -> String {
+    let parsed: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let field = |v: &serde_json::Value| -> Option<String> {
+        match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    };
+    let detail = ["message", "error", "errors", "detail"]
+        .iter()
+        .find_map(|name| match parsed.get(*name)? {
+            // OpenAI style: {"error": {"message": …}}
+            serde_json::Value::Object(o) if o.contains_key("message") => field(&o["message"]),
+            other => field(other),
+        })
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    let detail: String = detail.chars().take(300).collect();
+    redact_urls(detail.trim())
+}
+
+/// A transport error, without any URL.
+pub fn describe_http_error(service: &str, e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    let e = e.without_url();
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    format!("{service} {kind}: {}", redact_urls(&detail))
+}
+
+/// The classification every service shares for statuses it documents no differently:
+/// 429 and 5xx transient, every other status permanent.
+pub fn generic_error(service: &str, reply: &Reply) -> ProviderError {
+    let code = reply.status.as_u16();
+    let detail = error_detail(&reply.body);
+    match code {
+        401 => ProviderError::Permanent(format!(
+            "{service} rejected the API key (401): check the key. {detail}"
+        )),
+        429 => ProviderError::Transient {
+            message: format!("{service} is rate limiting (429). {detail}"),
+            retry_after: reply.retry_after,
+        },
+        500..=599 => ProviderError::Transient {
+            message: format!("{service} server error ({code}). {detail}"),
+            retry_after: reply.retry_after,
+        },
+        _ => ProviderError::Permanent(format!("{service} refused the image ({code}). {detail}")),
+    }
+}
+
+/// A JSON document `prefix"<base64 of bytes>"suffix`, built in one buffer: the image is
+/// encoded straight into the body instead of through an intermediate string.
+pub fn json_with_base64(prefix: &str, bytes: &[u8], suffix: &str) -> Vec<u8> {
+    let encoded_len = bytes.len().div_ceil(3) * 4;
+    let mut body = String::with_capacity(prefix.len() + encoded_len + suffix.len() + 2);
+    body.push_str(prefix);
+    body.push('"');
+    base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut body);
+    body.push('"');
+    body.push_str(suffix);
+    body.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            retry_after: Some(Duration::from_secs(3)),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn details_come_from_the_usual_fields() {
+        assert_eq!(error_detail(r#"{"message":"bad key"}"#), "bad key");
+        assert_eq!(
+            error_detail(r#"{"error":"Invalid input"}"#),
+            "Invalid input"
+        );
+        assert_eq!(
+            error_detail(r#"{"error":{"message":"quota","code":"insufficient_quota"}}"#),
+            "quota"
+        );
+        assert_eq!(
+            error_detail(r#"{"errors":{"base":["Insufficient credits"]}}"#),
+            r#"{"base":["Insufficient credits"]}"#
+        );
+        assert_eq!(error_detail("<html>502</html>"), "<html>502</html>");
+        assert!(
+            !error_detail(r#"{"message":"cannot fetch https://x/y.jpg?X-Amz-Signature=abc"}"#)
+                .contains("abc")
+        );
+    }
+
+    #[test]
+    fn generic_statuses_are_classified() {
+        assert!(matches!(
+            generic_error("S", &reply(401, "{}")),
+            ProviderError::Permanent(m) if m.contains("API key")
+        ));
+        assert_eq!(
+            generic_error("S", &reply(429, "{}")),
+            ProviderError::Transient {
+                message: "S is rate limiting (429). {}".into(),
+                retry_after: Some(Duration::from_secs(3))
+            }
+        );
+        assert!(matches!(
+            generic_error("S", &reply(503, "")),
+            ProviderError::Transient { .. }
+        ));
+        assert!(matches!(
+            generic_error("S", &reply(400, "")),
+            ProviderError::Permanent(_)
+        ));
+    }
+
+    #[test]
+    fn base64_bodies_are_valid_json() {
+        let body = json_with_base64(r#"{"image":"#, b"\xff\xd8\xffhello", r#","language":"en"}"#);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(v["image"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(decoded, b"\xff\xd8\xffhello");
+        assert_eq!(v["language"], "en");
+    }
+}

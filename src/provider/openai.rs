@@ -1,0 +1,352 @@
+//! OpenAI-compatible vision models (OpenAI, Ollama, vLLM, LM Studio):
+//! `POST {base}/v1/chat/completions` with a prompt and the image as an `image_url` part,
+//! the presigned URL or a `data:` URL. The key (`Authorization: Bearer`) is optional, for
+//! local servers.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{self, Reply};
+use super::{Caption, ImageRequest, Provider, ProviderError, prompt};
+use crate::config::{Config, ImageInput, ProviderSettings};
+use crate::image::ImageFormat;
+use crate::retry::RetryPolicy;
+use crate::secret::ApiKey;
+
+/// The largest image sent as a `data:` URL, or handed over by URL.
+pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Enough for a two-sentence caption in any language.
+const MAX_TOKENS: u32 = 300;
+const SERVICE: &str = "OpenAI-compatible server";
+
+/// A chat-completions client.
+#[derive(Debug, Clone)]
+pub struct OpenAi {
+    http: reqwest::Client,
+    endpoint: String,
+    api_key: Option<ApiKey>,
+    model: String,
+    prompt: Option<String>,
+    input: ImageInput,
+    retry: RetryPolicy,
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    id: Option<String>,
+    #[serde(default)]
+    choices: Vec<Choice>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: Option<Message>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    content: Option<serde_json::Value>,
+    refusal: Option<String>,
+}
+
+impl OpenAi {
+    pub fn new(http: reqwest::Client, config: &Config, settings: &ProviderSettings) -> OpenAi {
+        // Accept a base given with or without its /v1.
+        let base = settings.url.trim_end_matches("/v1");
+        OpenAi {
+            http,
+            endpoint: format!("{base}/v1/chat/completions"),
+            api_key: settings.api_key.clone(),
+            model: config.openai_model.clone(),
+            prompt: config.prompt.clone(),
+            input: settings.image_input,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the retry policy (tests use short waits).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> OpenAi {
+        self.retry = retry;
+        self
+    }
+
+    async fn attempt(
+        &self,
+        image: &ImageRequest<'_>,
+        data_url: Option<&Bytes>,
+        budget: Duration,
+    ) -> Result<Caption, ProviderError> {
+        let lang = image.lang();
+        let text = prompt::prompt(self.prompt.as_deref(), lang, image.max_chars);
+        let head = json!({
+            "model": self.model,
+            "max_tokens": MAX_TOKENS,
+            "temperature": 0.2,
+            "messages": [{
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": text},
+                    {"type": "image_url", "image_url": {"url": "", "detail": "low"}},
+                ],
+            }],
+        });
+        let body = match data_url {
+            // The data URL is spliced in as bytes, so the image is not copied again.
+            Some(url) => splice_url(&head, url),
+            None => {
+                // A fresh URL for every attempt: an earlier one may have expired.
+                let url = image
+                    .source
+                    .presigned_url()
+                    .await
+                    .map_err(ProviderError::from_store)?;
+                let mut body = head;
+                body["messages"][0]["content"][1]["image_url"]["url"] = json!(url.expose());
+                Bytes::from(body.to_string())
+            }
+        };
+        let mut request = self
+            .http
+            .post(&self.endpoint)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key.expose());
+        }
+        let reply = http::send(SERVICE, request, budget).await?;
+        if reply.status.is_success() {
+            return parse_success(&reply.body, lang);
+        }
+        Err(classify_error(&reply))
+    }
+}
+
+/// `head` serialised with its empty image URL replaced by `url` (a JSON string literal).
+fn splice_url(head: &serde_json::Value, url: &Bytes) -> Bytes {
+    let text = head.to_string();
+    let marker = r#""url":"""#;
+    let at = text.find(marker).expect("the request has an empty url") + r#""url":"#.len();
+    let mut body = Vec::with_capacity(text.len() + url.len());
+    body.extend_from_slice(&text.as_bytes()[..at]);
+    body.extend_from_slice(url);
+    body.extend_from_slice(&text.as_bytes()[at + 2..]);
+    Bytes::from(body)
+}
+
+impl Provider for OpenAi {
+    fn name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        if !matches!(
+            image.format,
+            ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::Webp
+        ) {
+            return Err(ProviderError::Declined(format!(
+                "OpenAI-compatible models take JPEG, PNG, GIF and WebP, not {}",
+                image.format.name()
+            )));
+        }
+        if image.size > MAX_BYTES {
+            return Err(ProviderError::Declined(format!(
+                "OpenAI-compatible models are sent images up to 16 MB; this one has {} bytes",
+                image.size
+            )));
+        }
+        Ok(())
+    }
+
+    fn caption<'a>(
+        &'a self,
+        image: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
+        Box::pin(async move {
+            self.accepts(image)?;
+            let data_url = match self.input {
+                ImageInput::Url => None,
+                ImageInput::Data => {
+                    let bytes = image.read_all(MAX_BYTES).await?;
+                    let prefix = format!("data:{};base64,", image.format.mime_type());
+                    // `"data:…;base64,<base64>"` as one JSON string literal.
+                    let literal = http::json_with_base64("", &bytes, "");
+                    let mut url = Vec::with_capacity(literal.len() + prefix.len());
+                    url.push(b'"');
+                    url.extend_from_slice(prefix.as_bytes());
+                    url.extend_from_slice(&literal[1..]);
+                    Some(Bytes::from(url))
+                }
+            };
+            let caption = self
+                .retry
+                .run(image.deadline, |budget| {
+                    self.attempt(image, data_url.as_ref(), budget)
+                })
+                .await?;
+            Ok(vec![caption])
+        })
+    }
+}
+
+fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
+    let parsed: Completion =
+        serde_json::from_str(text).map_err(|e| http::unreadable(SERVICE, e))?;
+    let Some(choice) = parsed.choices.into_iter().next() else {
+        return Err(ProviderError::Permanent(
+            "the model returned no choices".into(),
+        ));
+    };
+    match choice.finish_reason.as_deref() {
+        Some("stop") | Some("end_turn") | None => {}
+        Some("length") => {
+            return Err(ProviderError::Permanent(
+                "the model's caption was cut off by its token limit".into(),
+            ));
+        }
+        Some("content_filter") => {
+            return Err(ProviderError::Permanent(
+                "the model's content filter withheld the caption".into(),
+            ));
+        }
+        Some(other) => {
+            return Err(ProviderError::Permanent(format!(
+                "the model stopped for {other:?}, not at the end of a caption"
+            )));
+        }
+    }
+    let message = choice.message.unwrap_or(Message {
+        content: None,
+        refusal: None,
+    });
+    if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
+        return Err(ProviderError::Permanent(format!(
+            "the model refused: {}",
+            refusal.chars().take(120).collect::<String>()
+        )));
+    }
+    let text = match message.content {
+        Some(serde_json::Value::String(s)) => s,
+        // Some servers answer with content parts.
+        Some(serde_json::Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(|t| t.as_str()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    };
+    if text.trim().is_empty() {
+        return Err(ProviderError::Permanent(
+            "the model returned an empty caption".into(),
+        ));
+    }
+    Ok(Caption {
+        request_id: parsed.id,
+        ..Caption::new(text, lang)
+    })
+}
+
+/// OpenAI's statuses: 429 is a rate limit unless the quota is spent, 401/403 a key or
+/// permission problem, 400/404 a request the model will refuse again, 5xx transient.
+fn classify_error(reply: &Reply) -> ProviderError {
+    let detail = http::error_detail(&reply.body);
+    match reply.status.as_u16() {
+        429 if reply.body.contains("insufficient_quota") => ProviderError::Permanent(format!(
+            "the OpenAI account is out of credits (429 insufficient_quota): add credits, then replay. {detail}"
+        )),
+        404 => ProviderError::Permanent(format!(
+            "the model or endpoint was not found (404): check OPENAI_MODEL and OPENAI_API_URL. {detail}"
+        )),
+        _ => http::generic_error(SERVICE, reply),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    #[test]
+    fn finished_captions_are_accepted() {
+        let c = parse_success(
+            r#"{"id":"chatcmpl-1","choices":[{"index":0,"message":{"role":"assistant","content":"A cat."},"finish_reason":"stop"}]}"#,
+            "en",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.text.as_str(), c.request_id.as_deref()),
+            ("A cat.", Some("chatcmpl-1"))
+        );
+        let c = parse_success(
+            r#"{"choices":[{"message":{"content":[{"type":"text","text":"Eine Katze."}]},"finish_reason":"stop"}]}"#,
+            "de",
+        )
+        .unwrap();
+        assert_eq!(c.text, "Eine Katze.");
+    }
+
+    #[test]
+    fn cut_off_filtered_and_refused_captions_are_not() {
+        for body in [
+            r#"{"choices":[{"message":{"content":"A cat sitting on a"},"finish_reason":"length"}]}"#,
+            r#"{"choices":[{"message":{"content":""},"finish_reason":"content_filter"}]}"#,
+            r#"{"choices":[{"message":{"content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}"#,
+            r#"{"choices":[{"message":{"content":"  "},"finish_reason":"stop"}]}"#,
+            r#"{"choices":[]}"#,
+        ] {
+            assert!(
+                matches!(parse_success(body, "en"), Err(ProviderError::Permanent(_))),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let reply = |status: u16, body: &str| Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            retry_after: None,
+            body: body.into(),
+        };
+        assert!(matches!(
+            classify_error(&reply(429, r#"{"error":{"message":"You exceeded your current quota","code":"insufficient_quota"}}"#)),
+            ProviderError::Permanent(m) if m.contains("out of credits")
+        ));
+        assert!(matches!(
+            classify_error(&reply(
+                429,
+                r#"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#
+            )),
+            ProviderError::Transient { .. }
+        ));
+        assert!(matches!(
+            classify_error(&reply(401, "{}")),
+            ProviderError::Permanent(_)
+        ));
+        assert!(
+            matches!(classify_error(&reply(404, "{}")), ProviderError::Permanent(m) if m.contains("OPENAI_MODEL"))
+        );
+        assert!(matches!(
+            classify_error(&reply(500, "{}")),
+            ProviderError::Transient { .. }
+        ));
+    }
+
+    #[test]
+    fn data_urls_are_spliced_into_the_body() {
+        let head = json!({"content": [{"image_url": {"url": ""}}]});
+        let body = splice_url(
+            &head,
+            &Bytes::from_static(br#""data:image/png;base64,AAAA""#),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v["content"][0]["image_url"]["url"],
+            "data:image/png;base64,AAAA"
+        );
+    }
+}
