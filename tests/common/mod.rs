@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod services;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;

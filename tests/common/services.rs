@@ -1,0 +1,445 @@
+//! Fakes of the paid captioning services, one per wire format (AutoAlt, AltText.ai,
+//! OpenAI chat completions, Bedrock Converse). Each checks authentication and the request
+//! fields as the real service does, gets the image the way the real service would (decodes
+//! the base64 bytes, or fetches the presigned URL from the local S3), and answers from a
+//! script; with no script left it describes the image it received.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::http::{self, HttpRequest, HttpResponse};
+
+/// The services faked here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    AutoAlt,
+    AltTextAi,
+    OpenAi,
+    Bedrock,
+}
+
+/// What the fake answers to the next valid request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A success describing the image received (its format and byte count).
+    Describe,
+    /// A success with this caption (for every language asked).
+    Caption(String),
+    /// A success whose caption was cut off (OpenAI `length`, Bedrock `max_tokens`).
+    CutOff,
+    /// An error status, a JSON body and an optional `Retry-After`; for Bedrock, the body's
+    /// `__type` names the exception.
+    Error(u16, Value, Option<u64>),
+}
+
+/// One request a fake received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: Value,
+    /// The languages asked for.
+    pub langs: Vec<String>,
+    /// How the image came: "base64", "url" or "data-url".
+    pub image_via: &'static str,
+    /// The image bytes the fake got (decoded or fetched).
+    pub image_len: usize,
+}
+
+/// A fake service on a loopback port.
+pub struct FakeService {
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl FakeService {
+    /// Starts a fake of `wire`; `key` is the API key it expects (for Bedrock, the access key
+    /// id of the SigV4 credential; `None` for an OpenAI-compatible server without auth).
+    pub async fn start(wire: Wire, key: Option<&str>, script: Vec<Reply>) -> FakeService {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(VecDeque::from(script)));
+        let state = Arc::new(State {
+            wire,
+            key: key.map(String::from),
+            received: Arc::clone(&received),
+            script,
+            fetcher: reqwest::Client::new(),
+        });
+        let addr: SocketAddr = http::serve(move |req: HttpRequest| {
+            let state = Arc::clone(&state);
+            async move { Some(state.answer(req).await) }
+        })
+        .await;
+        FakeService {
+            url: format!("http://{addr}"),
+            received,
+        }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+struct State {
+    wire: Wire,
+    key: Option<String>,
+    received: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    fetcher: reqwest::Client,
+}
+
+/// A request refused before any work: the status and body the real service sends.
+type Refusal = (u16, Value);
+
+impl State {
+    async fn answer(&self, req: HttpRequest) -> HttpResponse {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let authorization = req.header("authorization").map(String::from);
+        let checked = match self.wire {
+            Wire::AutoAlt => self.autoalt(&req, &body),
+            Wire::AltTextAi => self.alttextai(&req, &body).await,
+            Wire::OpenAi => self.openai(&req, &body).await,
+            Wire::Bedrock => self.bedrock(&req, &body),
+        };
+        let (langs, image_via, image) = match checked {
+            Ok(found) => found,
+            Err((status, error)) => {
+                return self.error(status, error, None);
+            }
+        };
+        self.received.lock().unwrap().push(Received {
+            path: req.path.clone(),
+            authorization,
+            body: body.clone(),
+            langs: langs.clone(),
+            image_via,
+            image_len: image.len(),
+        });
+        let reply = self
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Reply::Describe);
+        let caption = |lang: &str| match &reply {
+            Reply::Caption(text) => text.clone(),
+            _ => describe(&image, lang),
+        };
+        match reply {
+            Reply::Error(status, body, retry_after) => self.error(status, body, retry_after),
+            Reply::CutOff => self.success(&langs, &|_| "A photograph of".into(), true),
+            _ => self.success(&langs, &caption, false),
+        }
+    }
+
+    fn error(&self, status: u16, body: Value, retry_after: Option<u64>) -> HttpResponse {
+        let mut response = HttpResponse::json(status, body.clone());
+        if self.wire == Wire::Bedrock {
+            // Bedrock names its exception in a header, as AWS JSON protocols do.
+            let kind = body["__type"].as_str().unwrap_or("ValidationException");
+            response
+                .headers
+                .push(("x-amzn-ErrorType".into(), kind.into()));
+        }
+        if let Some(secs) = retry_after {
+            response
+                .headers
+                .push(("Retry-After".into(), secs.to_string()));
+        }
+        response
+    }
+
+    fn success(
+        &self,
+        langs: &[String],
+        caption: &dyn Fn(&str) -> String,
+        cut: bool,
+    ) -> HttpResponse {
+        let first = caption(&langs[0]);
+        match self.wire {
+            Wire::AutoAlt => HttpResponse::json(
+                200,
+                json!({"success": true, "results": [{"alt_text": first, "success": true}], "credits_remaining": 99}),
+            ),
+            Wire::AltTextAi => {
+                let mut body =
+                    json!({"asset_id": "asset-1", "alt_text": first, "tags": [], "metadata": {}});
+                if langs.len() > 1 {
+                    let texts: serde_json::Map<String, Value> = langs
+                        .iter()
+                        .map(|l| (l.clone(), json!(caption(l))))
+                        .collect();
+                    body["alt_texts"] = Value::Object(texts);
+                }
+                HttpResponse::json(200, body)
+            }
+            Wire::OpenAi => HttpResponse::json(
+                200,
+                json!({
+                    "id": "chatcmpl-fake1", "object": "chat.completion", "model": "gpt-4o-mini",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": first},
+                                 "finish_reason": if cut { "length" } else { "stop" }}],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 12, "total_tokens": 112}
+                }),
+            ),
+            Wire::Bedrock => HttpResponse::json(
+                200,
+                json!({
+                    "output": {"message": {"role": "assistant", "content": [{"text": first}]}},
+                    "stopReason": if cut { "max_tokens" } else { "end_turn" },
+                    "usage": {"inputTokens": 1200, "outputTokens": 20, "totalTokens": 1220},
+                    "metrics": {"latencyMs": 250}
+                }),
+            ),
+        }
+    }
+
+    fn expect_key(&self, got: Option<&str>, refusal: Refusal) -> Result<(), Refusal> {
+        match &self.key {
+            Some(key) if got != Some(key.as_str()) => Err(refusal),
+            _ => Ok(()),
+        }
+    }
+
+    /// `POST /api/v1/generate`, `Authorization: Bearer`, `{"image": base64, "language"}`.
+    fn autoalt(
+        &self,
+        req: &HttpRequest,
+        body: &Value,
+    ) -> Result<(Vec<String>, &'static str, Vec<u8>), Refusal> {
+        if req.method != "POST" || req.path != "/api/v1/generate" {
+            return Err((404, json!({"error": "Not found"})));
+        }
+        let bearer = req
+            .header("authorization")
+            .and_then(|a| a.strip_prefix("Bearer "));
+        self.expect_key(bearer, (401, json!({"error": "Invalid API key"})))?;
+        let lang = body["language"].as_str().unwrap_or("en").to_string();
+        let known = [
+            "en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "ja", "ko", "zh",
+        ];
+        if !known.contains(&lang.as_str()) {
+            return Err((
+                400,
+                json!({"error": format!("Unsupported language: {lang}")}),
+            ));
+        }
+        let image = decode(body["image"].as_str())
+            .ok_or((400, json!({"error": "Invalid input: image must be base64"})))?;
+        Ok((vec![lang], "base64", image))
+    }
+
+    /// `POST /api/v1/images`, `X-API-Key`, `{"image": {"url"} | {"raw"}, "lang": "en,de"}`.
+    async fn alttextai(
+        &self,
+        req: &HttpRequest,
+        body: &Value,
+    ) -> Result<(Vec<String>, &'static str, Vec<u8>), Refusal> {
+        if req.method != "POST" || req.path != "/api/v1/images" {
+            return Err((404, json!({"error": "Not found"})));
+        }
+        self.expect_key(
+            req.header("x-api-key"),
+            (401, json!({"error": "Invalid API key"})),
+        )?;
+        if body["async"] != json!(false) {
+            return Err((
+                422,
+                json!({"errors": {"async": ["must be false for a synchronous answer"]}}),
+            ));
+        }
+        let langs: Vec<String> = body["lang"]
+            .as_str()
+            .unwrap_or("en")
+            .split(',')
+            .map(String::from)
+            .collect();
+        let (via, image) = if let Some(url) = body["image"]["url"].as_str() {
+            (
+                "url",
+                self.fetch(url).await.ok_or((
+                    422,
+                    json!({"errors": {"image": ["could not be downloaded"]}}),
+                ))?,
+            )
+        } else {
+            let raw = decode(body["image"]["raw"].as_str())
+                .ok_or((422, json!({"errors": {"image": ["is missing"]}})))?;
+            ("base64", raw)
+        };
+        Ok((langs, via, image))
+    }
+
+    /// `POST /v1/chat/completions`, optional `Authorization: Bearer`, a text and an
+    /// `image_url` part.
+    async fn openai(
+        &self,
+        req: &HttpRequest,
+        body: &Value,
+    ) -> Result<(Vec<String>, &'static str, Vec<u8>), Refusal> {
+        if req.method != "POST" || req.path != "/v1/chat/completions" {
+            return Err((
+                404,
+                json!({"error": {"message": "Unknown request URL", "code": "unknown_url"}}),
+            ));
+        }
+        let bearer = req
+            .header("authorization")
+            .and_then(|a| a.strip_prefix("Bearer "));
+        self.expect_key(bearer, (401, json!({"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}})))?;
+        let invalid = |m: &str| {
+            (
+                400,
+                json!({"error": {"message": m, "type": "invalid_request_error"}}),
+            )
+        };
+        if body["model"].as_str().is_none_or(str::is_empty) {
+            return Err(invalid("you must provide a model parameter"));
+        }
+        let parts = body["messages"][0]["content"]
+            .as_array()
+            .ok_or(invalid("messages[0].content must be an array"))?;
+        let prompt = parts
+            .iter()
+            .find_map(|p| (p["type"] == "text").then(|| p["text"].as_str()).flatten())
+            .ok_or(invalid("a text part is required"))?;
+        let url = parts
+            .iter()
+            .find_map(|p| {
+                (p["type"] == "image_url")
+                    .then(|| p["image_url"]["url"].as_str())
+                    .flatten()
+            })
+            .ok_or(invalid("an image_url part is required"))?;
+        // The language is asked for in the prompt: "(language code xx)".
+        let lang = prompt
+            .split("language code ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .unwrap_or("en")
+            .to_string();
+        let (via, image) = if let Some(data) = url.strip_prefix("data:") {
+            let (_, b64) = data
+                .split_once(";base64,")
+                .ok_or(invalid("invalid data URL"))?;
+            (
+                "data-url",
+                decode(Some(b64)).ok_or(invalid("invalid base64 in data URL"))?,
+            )
+        } else {
+            (
+                "url",
+                self.fetch(url)
+                    .await
+                    .ok_or(invalid("Failed to download image from url"))?,
+            )
+        };
+        Ok((vec![lang], via, image))
+    }
+
+    /// `POST /model/{id}/converse`, SigV4 for service `bedrock`, an image block with bytes.
+    fn bedrock(
+        &self,
+        req: &HttpRequest,
+        body: &Value,
+    ) -> Result<(Vec<String>, &'static str, Vec<u8>), Refusal> {
+        let denied = |m: &str| {
+            (
+                403,
+                json!({"__type": "AccessDeniedException", "message": m}),
+            )
+        };
+        let invalid = |m: &str| (400, json!({"__type": "ValidationException", "message": m}));
+        let model = req
+            .path
+            .strip_prefix("/model/")
+            .and_then(|p| p.strip_suffix("/converse"));
+        if req.method != "POST" || model.is_none_or(str::is_empty) {
+            return Err((
+                404,
+                json!({"__type": "ResourceNotFoundException", "message": "no such operation"}),
+            ));
+        }
+        let auth = req.header("authorization").unwrap_or_default();
+        let credential = auth
+            .strip_prefix("AWS4-HMAC-SHA256 Credential=")
+            .and_then(|c| c.split(',').next())
+            .unwrap_or_default();
+        let scope: Vec<&str> = credential.split('/').collect();
+        if scope.len() != 5
+            || scope[3] != "bedrock"
+            || scope[4] != "aws4_request"
+            || !auth.contains("Signature=")
+        {
+            return Err(denied(
+                "missing or malformed SigV4 authorization for bedrock",
+            ));
+        }
+        self.expect_key(
+            Some(scope[0]),
+            denied("The security token included in the request is invalid."),
+        )?;
+        let content = body["messages"][0]["content"]
+            .as_array()
+            .ok_or(invalid("messages[0].content is required"))?;
+        let image = content
+            .iter()
+            .find(|b| b.get("image").is_some())
+            .ok_or(invalid("an image block is required"))?;
+        let format = image["image"]["format"].as_str().unwrap_or_default();
+        if !["png", "jpeg", "gif", "webp"].contains(&format) {
+            return Err(invalid("image format must be png, jpeg, gif or webp"));
+        }
+        let bytes = decode(image["image"]["source"]["bytes"].as_str())
+            .ok_or(invalid("image bytes must be base64"))?;
+        if bytes.len() > 3_932_160 {
+            return Err(invalid("image exceeds 3.75 MB"));
+        }
+        let prompt = content
+            .iter()
+            .find_map(|b| b["text"].as_str())
+            .ok_or(invalid("a text block is required"))?;
+        let lang = prompt
+            .split("language code ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .unwrap_or("en")
+            .to_string();
+        Ok((vec![lang], "base64", bytes))
+    }
+
+    async fn fetch(&self, url: &str) -> Option<Vec<u8>> {
+        let response = self.fetcher.get(url).send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        Some(response.bytes().await.ok()?.to_vec())
+    }
+}
+
+fn decode(b64: Option<&str>) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(b64?).ok()
+}
+
+/// The caption the fakes give: the image's format and size, in a few languages.
+pub fn describe(image: &[u8], lang: &str) -> String {
+    let kind = match image.first() {
+        Some(0xFF) => "JPEG",
+        Some(0x89) => "PNG",
+        Some(b'R') => "WebP",
+        Some(b'G') => "GIF",
+        _ => "unknown",
+    };
+    let n = image.len();
+    match lang {
+        "de" => format!("Ein {kind}-Foto mit {n} Bytes."),
+        "fr" => format!("Une photo {kind} de {n} octets."),
+        "en" => format!("A {kind} photograph of {n} bytes."),
+        other => format!("({other}) A {kind} photograph of {n} bytes."),
+    }
+}
