@@ -100,6 +100,7 @@ def test_other_grants_are_scoped_to_their_one_resource(template):
     sids = by_sid(template)
     assert set(sids) == {
         "ReadAndTagImages", "Records", "FailedEvents", "Logs", "QueueMessages", "ApiKeyParameter", "ApiKeySecret",
+        "BedrockModel",
     }
     assert set(sids["QueueMessages"]["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     assert sids["QueueMessages"]["Resource"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
@@ -116,12 +117,33 @@ def test_other_grants_are_scoped_to_their_one_resource(template):
     }
     assert sids["ApiKeySecret"]["Action"] == "secretsmanager:GetSecretValue"
     assert sids["ApiKeySecret"]["Resource"] == {"Ref": "ApiKeySecretArn"}
+    assert sids["BedrockModel"]["Action"] == "bedrock:InvokeModel"
+    assert sids["BedrockModel"]["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${BedrockModelId}"},
+        {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/${BedrockModelId}"},
+    ]
 
 
 def test_key_grants_exist_only_when_a_key_store_is_named(template):
     policy = function_role(template)["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     conditional = {st["Fn::If"][1]["Sid"]: st["Fn::If"][0] for st in policy if "Fn::If" in st}
-    assert conditional == {"QueueMessages": "UseQueue", "ApiKeyParameter": "HasKeyParameter", "ApiKeySecret": "HasKeySecret"}
+    assert conditional == {
+        "QueueMessages": "UseQueue", "ApiKeyParameter": "HasKeyParameter", "ApiKeySecret": "HasKeySecret",
+        "BedrockModel": "UseBedrock",
+    }
+
+
+@pytest.mark.parametrize(
+    "chain, uses_bedrock",
+    [("embedded,alttextlab", False), ("bedrock", True), ("embedded,bedrock,openai", True), ("openai", False)],
+)
+def test_bedrock_is_granted_only_when_the_chain_names_it(template, chain, uses_bedrock):
+    # Evaluate the UseBedrock condition the way CloudFormation does.
+    condition = template["Conditions"]["UseBedrock"]
+    joined = condition["Fn::Not"][0]["Fn::Equals"][0]["Fn::Join"]
+    separator, (split_on, _) = joined[0], joined[1]["Fn::Split"]
+    removed = separator.join(chain.split(split_on))
+    assert (removed != chain) == uses_bedrock
 
 
 def test_the_api_key_is_never_in_the_environment_or_a_parameter(template):
@@ -229,3 +251,12 @@ def test_queue_mode_follows_the_lambda_advice(template):
     mapping = template["Resources"]["UploadsQueueEventSource"]["Properties"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
+
+
+def test_samconfig_overrides_name_template_parameters(template):
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    overrides = config["default"]["deploy"]["parameters"]["parameter_overrides"]
+    names = {o.split("=", 1)[0] for o in overrides}
+    assert names <= set(template["Parameters"]), names - set(template["Parameters"])
