@@ -4,7 +4,7 @@
 # events through the function and prints every object's tags and record.
 #
 # Without ALT_TEXT_API_KEY only the embedded provider captions; set it (and any other
-# ALT_TEXT_* variable) to call AltTextLab as well.
+# ALT_TEXT_* variable, such as ALT_TEXT_PROVIDER) to call a captioning service as well.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -37,7 +37,10 @@ pub struct Report {
     pub provider_calls: u64,
     /// Dry run: objects a free provider (embedded alt text) would caption.
     pub free: u64,
-    /// Dry run: objects that would need a paid provider call.
+    /// Dry run: objects that would need a paid provider.
+    pub need_provider: u64,
+    /// Dry run: the paid provider calls a real run would make (one per language, except
+    /// for providers that caption several languages in one call).
     pub would_call: u64,
 }
 
@@ -137,8 +140,9 @@ fn tally(report: &mut Report, done: Done) -> &'static str {
             report.free += 1;
             "free caption"
         }
-        Done::Planned(Ok(Plan::Paid(_))) => {
-            report.would_call += 1;
+        Done::Planned(Ok(Plan::Paid { calls, .. })) => {
+            report.need_provider += 1;
+            report.would_call += calls;
             "needs a provider call"
         }
     }

@@ -30,10 +30,13 @@ or through SNS, SQS or EventBridge, and S3 Batch Operations jobs. From a termina
   s3-alt-text --help
       Shows this text.
 
-Configuration comes from the environment: TABLE_NAME (required), ALT_TEXT_PROVIDER,
-ALT_TEXT_API_KEY (or ALT_TEXT_API_KEY_PARAMETER, ALT_TEXT_API_KEY_SECRET_ID), ALT_TEXT_API_URL,
-ALT_TEXT_LANG, ALT_TEXT_STYLE, ALT_TEXT_KEYWORDS, ALT_TEXT_TAG_KEY, PRESIGN_TTL_SECS,
-MAX_CONCURRENCY, and the standard AWS_* variables (AWS_ENDPOINT_URL for a local stack).
+Configuration comes from the environment: TABLE_NAME (required), ALT_TEXT_PROVIDER
+(embedded, alttextlab, autoalt, alttextai, bedrock, openai), ALT_TEXT_API_KEY (or
+ALT_TEXT_API_KEY_PARAMETER, ALT_TEXT_API_KEY_SECRET_ID, or per provider ALTTEXTLAB_API_KEY,
+AUTOALT_API_KEY, ...), ALT_TEXT_API_URL, ALT_TEXT_LANGS, ALT_TEXT_MAX_CHARS, ALT_TEXT_STYLE,
+ALT_TEXT_KEYWORDS, ALT_TEXT_PROMPT, BEDROCK_MODEL_ID, OPENAI_MODEL, ALT_TEXT_TAG_KEY,
+PRESIGN_TTL_SECS, MAX_CONCURRENCY, and the standard AWS_* variables (AWS_ENDPOINT_URL for
+a local stack). The README lists them all.
 ";
 
 pub const REPLAY_USAGE: &str = "\
@@ -253,7 +256,7 @@ fn print_report(options: &Options, report: &Report, took: Duration) {
         );
         println!("  already captioned  {}", report.already_captioned);
         println!("  free captions      {} (embedded alt text)", report.free);
-        println!("  need a provider    {}", report.would_call);
+        println!("  need a provider    {}", report.need_provider);
         println!("  skipped            {}", report.skipped);
         println!("  failed             {}", report.failed);
         println!(

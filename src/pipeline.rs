@@ -399,19 +399,48 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let request = self.request(&id, &head, format, deadline, &source);
         let mut reasons = Vec::new();
+        let mut missing = self.settings.langs.clone();
+        let mut free = None;
+        let mut paid: Option<(&str, u64)> = None;
         for provider in &self.providers {
-            let answer = if provider.is_free() {
-                provider.caption(&request).await.map(|_| ())
-            } else {
-                provider.accepts(&request)
-            };
-            match (answer, provider.is_free()) {
-                (Ok(()), true) => return Ok(Plan::Free(provider.name().into())),
-                (Ok(()), false) => return Ok(Plan::Paid(provider.name().into())),
-                (Err(err), _) => reasons.push(format!("{}: {err}", provider.name())),
+            if missing.is_empty() {
+                break;
+            }
+            if let Err(err) = provider.accepts(&request) {
+                reasons.push(format!("{}: {err}", provider.name()));
+                continue;
+            }
+            let langs: Vec<String> = missing
+                .iter()
+                .filter(|l| provider.supports_lang(l))
+                .cloned()
+                .collect();
+            if provider.is_free() {
+                for lang in &langs {
+                    let one = [lang.clone()];
+                    match provider.caption(&request.for_langs(&one)).await {
+                        Ok(_) => {
+                            missing.retain(|l| l != lang);
+                            free.get_or_insert(provider.name());
+                        }
+                        Err(err) => reasons.push(format!("{}: {err}", provider.name())),
+                    }
+                }
+            } else if !langs.is_empty() {
+                let calls = langs.len().div_ceil(provider.languages_per_call().max(1)) as u64;
+                let (_, total) = paid.get_or_insert((provider.name(), 0));
+                *total += calls;
+                missing.retain(|l| !langs.contains(l));
             }
         }
-        Ok(Plan::Skip(reasons.join("; ")))
+        Ok(match (paid, free) {
+            (Some((provider, calls)), _) => Plan::Paid {
+                provider: provider.into(),
+                calls,
+            },
+            (None, Some(provider)) => Plan::Free(provider.into()),
+            (None, None) => Plan::Skip(reasons.join("; ")),
+        })
     }
 
     /// The object as providers read it: pinned to the ETag of its head.
@@ -750,8 +779,11 @@ pub enum Plan {
     AlreadyCaptioned,
     /// A free provider (named) captions it.
     Free(String),
-    /// A paid provider (named) would be called.
-    Paid(String),
+    /// Paid providers would be called `calls` times; `provider` is the first of them.
+    Paid {
+        provider: String,
+        calls: u64,
+    },
     Skip(String),
 }
 

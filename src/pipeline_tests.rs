@@ -690,3 +690,32 @@ async fn a_language_no_provider_writes_is_noted() {
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn a_plan_counts_one_paid_call_per_language_the_image_lacks() {
+    let paid = Arc::new(ScriptedProvider::new("paid", vec![]));
+    let p = pipeline_with(
+        vec![Box::new(Embedded), Box::new(Arc::clone(&paid))],
+        &["en", "de"],
+    );
+    p.store()
+        .put(BUCKET, "cat.jpg", &sample("cat.jpg"), None, vec![]);
+    p.store()
+        .put(BUCKET, "coffee.jpg", &sample("coffee.jpg"), None, vec![]);
+    let paid_plan = |calls| Plan::Paid {
+        provider: "paid".into(),
+        calls,
+    };
+    assert_eq!(p.plan(&event("cat.jpg")).await.unwrap(), paid_plan(1));
+    assert_eq!(p.plan(&event("coffee.jpg")).await.unwrap(), paid_plan(2));
+    assert_eq!(paid.calls(), 0, "planning pays for nothing");
+
+    let english_only = pipeline_with(vec![Box::new(Embedded)], &["en"]);
+    english_only
+        .store()
+        .put(BUCKET, "cat.jpg", &sample("cat.jpg"), None, vec![]);
+    assert_eq!(
+        english_only.plan(&event("cat.jpg")).await.unwrap(),
+        Plan::Free("embedded".into())
+    );
+}
