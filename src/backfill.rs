@@ -132,7 +132,7 @@ fn tally(report: &mut Report, done: Done) -> &'static str {
             report.skipped += 1;
             "skipped"
         }
-        Done::Processed(Outcome::Failed { .. }) | Done::Planned(Err(_)) => {
+        Done::Processed(Outcome::Failed { .. } | Outcome::Busy { .. }) | Done::Planned(Err(_)) => {
             report.failed += 1;
             "failed"
         }

@@ -181,6 +181,13 @@ pub fn sequencer_order(a: &str, b: &str) -> std::cmp::Ordering {
     pad(a).cmp(&pad(b))
 }
 
+/// A sequencer as a fixed-width string that orders like [`sequencer_order`]: uppercase,
+/// right-padded with zeros to 64 characters (S3 sequencers are far shorter). Stored in the
+/// record so that a conditional write can compare sequencers.
+pub fn sequencer_key(sequencer: &str) -> String {
+    format!("{:0<64}", sequencer.to_ascii_uppercase())
+}
+
 /// Decodes the key of record `index`.
 pub fn decode(index: usize, raw: &str) -> Result<String, RecordError> {
     decode_key(raw).map_err(|reason| RecordError::BadKey {

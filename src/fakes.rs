@@ -8,10 +8,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
+use crate::event::sequencer_order;
 use crate::object_store::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
-use crate::record::Record;
-use crate::record_store::RecordStore;
+use crate::record::{Record, State};
+use crate::record_store::{Claim, ClaimRequest, RecordStore};
 use crate::secret::PresignedUrl;
 use crate::store_error::StoreError;
 use crate::tags::Tag;
@@ -134,6 +135,10 @@ impl ObjectStore for MemoryStore {
         )))
     }
 
+    async fn current_etag(&self, id: &ObjectId) -> Result<Option<String>, StoreError> {
+        Ok(Some(self.enter("current_etag", id)?.etag))
+    }
+
     async fn get_tags(&self, id: &ObjectId) -> Result<Vec<Tag>, StoreError> {
         Ok(self.enter("get_tags", id)?.tags)
     }
@@ -181,6 +186,8 @@ impl ObjectStore for MemoryStore {
 #[derive(Default)]
 pub struct MemoryRecords {
     pub records: Mutex<HashMap<(String, String), Record>>,
+    /// Claims held: token and expiry (seconds since the epoch), by object.
+    pub claims: Mutex<HashMap<(String, String), (String, u64)>>,
     pub puts: AtomicUsize,
     pub fail_puts: Mutex<VecDeque<StoreError>>,
 }
@@ -215,11 +222,43 @@ impl RecordStore for MemoryRecords {
         if let Some(err) = self.fail_puts.lock().unwrap().pop_front() {
             return Err(err);
         }
-        self.records
-            .lock()
-            .unwrap()
-            .insert((record.bucket.clone(), record.key.clone()), record.clone());
+        let id = (record.bucket.clone(), record.key.clone());
+        let mut claims = self.claims.lock().unwrap();
+        if let Some(token) = &record.claim
+            && claims.get(&id).is_none_or(|(held, _)| held != token)
+        {
+            return Err(StoreError::Conflict { op: "put" });
+        }
+        claims.remove(&id);
+        let stored = Record {
+            claim: None,
+            ..record.clone()
+        };
+        self.records.lock().unwrap().insert(id, stored);
         Ok(())
+    }
+
+    async fn claim(&self, req: &ClaimRequest<'_>) -> Result<Claim, StoreError> {
+        let id = (req.bucket.to_string(), req.key.to_string());
+        let mut claims = self.claims.lock().unwrap();
+        let record = self.record(req.bucket, req.key);
+        if let Some(r) = &record {
+            if r.state == State::Captioned && req.etag.is_some() && r.etag.as_deref() == req.etag {
+                return Ok(Claim::AlreadyCaptioned);
+            }
+            if let (Some(seq), Some(mine)) = (&r.sequencer, req.sequencer)
+                && sequencer_order(seq, mine).is_gt()
+            {
+                return Ok(Claim::Superseded);
+            }
+        }
+        if let Some((_, until)) = claims.get(&id)
+            && *until >= req.now
+        {
+            return Ok(Claim::Busy { until: *until });
+        }
+        claims.insert(id, (req.token.to_string(), req.until));
+        Ok(Claim::Claimed)
     }
 }
 
@@ -228,6 +267,8 @@ pub struct ScriptedProvider {
     pub name: &'static str,
     pub answers: Mutex<VecDeque<Result<Caption, ProviderError>>>,
     pub calls: AtomicUsize,
+    /// How long each answer takes.
+    pub delay: Duration,
 }
 
 impl ScriptedProvider {
@@ -239,7 +280,13 @@ impl ScriptedProvider {
             name,
             answers: Mutex::new(answers.into()),
             calls: AtomicUsize::new(0),
+            delay: Duration::ZERO,
         }
+    }
+
+    /// The same provider, taking `delay` for each answer.
+    pub fn slow(self, delay: Duration) -> ScriptedProvider {
+        ScriptedProvider { delay, ..self }
     }
 
     pub fn calls(&self) -> usize {
@@ -265,7 +312,11 @@ impl Provider for ScriptedProvider {
             .unwrap_or_else(|| Err(ProviderError::Permanent("script exhausted".into())));
         // One caption, in the language asked for.
         let lang = image.lang().to_string();
-        Box::pin(async move { answer.map(|c| vec![Caption { lang, ..c }]) })
+        let delay = self.delay;
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            answer.map(|c| vec![Caption { lang, ..c }])
+        })
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Summary {
     pub skipped: usize,
     pub removed: usize,
     pub failed: usize,
+    /// Duplicates left to another invocation, delivered again later.
+    pub busy: usize,
     pub objects: Vec<ObjectSummary>,
 }
 
@@ -51,6 +53,7 @@ impl Summary {
                 "unchanged" => summary.unchanged += 1,
                 "removed" => summary.removed += 1,
                 "failed" => summary.failed += 1,
+                "busy" => summary.busy += 1,
                 _ => summary.skipped += 1,
             }
         }
@@ -357,6 +360,16 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
                     "object removed"
                 );
             }
+            Outcome::Busy { until } => {
+                tracing::info!(
+                    bucket,
+                    key,
+                    outcome = label,
+                    claimed_until = until,
+                    duration_ms,
+                    "object is being captioned by another invocation; this delivery is retried"
+                );
+            }
             Outcome::Failed { error, retryable } => {
                 tracing::warn!(
                     bucket,
@@ -381,6 +394,10 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
             Outcome::Removed { .. } => (None, Some("no record to delete".into())),
             Outcome::Skipped { reason } => (None, Some(reason.clone())),
             Outcome::Failed { error, .. } => (None, Some(error.clone())),
+            Outcome::Busy { .. } => (
+                None,
+                Some("another invocation is captioning the object".into()),
+            ),
         };
         ObjectSummary {
             bucket: Some(object.bucket),
@@ -395,7 +412,7 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
 
 fn batch_result_code(object: &ObjectSummary) -> &'static str {
     match (object.outcome, object.retryable) {
-        ("failed", true) => "TemporaryFailure",
+        ("failed", true) | ("busy", _) => "TemporaryFailure",
         ("failed", false) => "PermanentFailure",
         _ => "Succeeded",
     }

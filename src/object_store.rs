@@ -73,6 +73,12 @@ pub trait ObjectStore: Send + Sync {
         ttl: Duration,
     ) -> impl Future<Output = Result<PresignedUrl, StoreError>> + Send;
 
+    /// The ETag of the object as it is now (HeadObject).
+    fn current_etag(
+        &self,
+        id: &ObjectId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
     /// The object's tag set.
     fn get_tags(&self, id: &ObjectId) -> impl Future<Output = Result<Vec<Tag>, StoreError>> + Send;
 
@@ -201,6 +207,19 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| classify("presign GetObject", e))?;
         Ok(PresignedUrl::new(request.uri()))
+    }
+
+    async fn current_etag(&self, id: &ObjectId) -> Result<Option<String>, StoreError> {
+        let output = self
+            .client
+            .head_object()
+            .bucket(&id.bucket)
+            .key(&id.key)
+            .set_version_id(id.version_id.clone())
+            .send()
+            .await
+            .map_err(|e| classify("HeadObject", e))?;
+        Ok(output.e_tag().map(|e| e.trim_matches('"').to_string()))
     }
 
     async fn get_tags(&self, id: &ObjectId) -> Result<Vec<Tag>, StoreError> {

@@ -4,8 +4,9 @@
 //! Generic over the object store and the record store, so it runs against S3 and DynamoDB
 //! in production and against in-memory fakes in unit tests.
 
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -16,10 +17,14 @@ use crate::object_store::{ObjectHead, ObjectId, ObjectStore};
 use crate::provider::{Caption, ImageRequest, ImageSource, Provider, ProviderError};
 use crate::quality;
 use crate::record::{LangCaption, Record, State, TagStatus};
-use crate::record_store::RecordStore;
+use crate::record_store::{Claim, ClaimRequest, RecordStore};
 use crate::secret::PresignedUrl;
 use crate::store_error::StoreError;
 use crate::tags::{self, Tag};
+
+/// A claim outlives the invocation's deadline by this much, so that it never lapses while
+/// its holder still writes; a crashed holder's claim lapses soon after.
+pub const CLAIM_GRACE_SECS: u64 = 10;
 
 /// Bytes read at the start of every object: enough to recognise any image format and,
 /// for most JPEGs and PNGs, to hold the XMP packet too.
@@ -39,6 +44,9 @@ pub enum Outcome {
     Removed { record_deleted: bool },
     /// Something failed; `retryable` says whether a later attempt can succeed.
     Failed { error: String, retryable: bool },
+    /// Another invocation is captioning the object (a duplicate delivery): this one is
+    /// retried later, when the other has finished or its claim has lapsed.
+    Busy { until: u64 },
 }
 
 impl Outcome {
@@ -49,23 +57,32 @@ impl Outcome {
             Outcome::Skipped { .. } => "skipped",
             Outcome::Removed { .. } => "removed",
             Outcome::Failed { .. } => "failed",
+            Outcome::Busy { .. } => "busy",
         }
     }
 
+    /// Whether the event should be delivered again (a passing failure, or a duplicate
+    /// whose twin may not finish).
     pub fn is_retryable_failure(&self) -> bool {
         matches!(
             self,
             Outcome::Failed {
                 retryable: true,
                 ..
-            }
+            } | Outcome::Busy { .. }
         )
     }
 
+    /// A store failure; a write that lost to another invocation leaves that one's result.
     fn failed(err: &StoreError) -> Outcome {
-        Outcome::Failed {
-            error: err.to_string(),
-            retryable: err.is_retryable(),
+        match err {
+            StoreError::Conflict { .. } => Outcome::Skipped {
+                reason: "another invocation took the object over; its result stands".into(),
+            },
+            _ => Outcome::Failed {
+                error: err.to_string(),
+                retryable: err.is_retryable(),
+            },
         }
     }
 }
@@ -247,7 +264,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         // Captions already paid for this very object (a write-back or a language failed
         // before): reuse them, and ask only for the languages still missing.
         let mut reused: Vec<Answer> = Vec::new();
-        if let Some(r) = existing.filter(|r| r.etag.is_some() && r.etag == head.etag) {
+        if let Some(r) = existing
+            .as_ref()
+            .filter(|r| r.etag.is_some() && r.etag == head.etag)
+        {
             let mut captions = r.all_captions();
             for lang in &self.settings.langs {
                 if let Some(c) = captions.remove(lang) {
@@ -269,6 +289,50 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .cloned()
             .collect();
 
+        // An event older than the one the record describes never overwrites it.
+        if let (Some(r), Some(mine)) = (&existing, &event.sequencer)
+            && r.sequencer
+                .as_deref()
+                .is_some_and(|seq| event::sequencer_order(seq, mine).is_gt())
+        {
+            return Outcome::Skipped {
+                reason: "superseded: a newer event for this key was already processed".into(),
+            };
+        }
+        // One invocation at a time calls providers for an object: a duplicate delivery
+        // waits for the other's result instead of paying again.
+        let token = claim_token();
+        let claim = ClaimRequest {
+            bucket: &id.bucket,
+            key: &id.key,
+            token: &token,
+            now: epoch_secs(SystemTime::now()),
+            until: epoch_secs(
+                SystemTime::now() + deadline.saturating_duration_since(Instant::now()),
+            ) + CLAIM_GRACE_SECS,
+            etag: head.etag.as_deref(),
+            sequencer: event.sequencer.as_deref(),
+        };
+        match self.records.claim(&claim).await {
+            Ok(Claim::Claimed) => {}
+            Ok(Claim::AlreadyCaptioned) => {
+                return Outcome::Unchanged {
+                    tag_restored: false,
+                };
+            }
+            Ok(Claim::Superseded) => {
+                return Outcome::Skipped {
+                    reason: "superseded: a newer event for this key was already processed".into(),
+                };
+            }
+            Ok(Claim::Busy { until }) => return Outcome::Busy { until },
+            Err(err) => return Outcome::failed(&err),
+        }
+        let record = Record {
+            claim: Some(token),
+            ..record
+        };
+
         let source = self.source(&id, &head);
         let request = self.request(&id, &head, format, deadline, &source);
         let chain = async {
@@ -278,8 +342,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 self.run_chain(&request, missing).await
             }
         };
-        // Read the existing tags while the provider works.
-        let (mut chain, existing_tags) = tokio::join!(chain, self.store.get_tags(&id));
+        let mut chain = chain.await;
         let mut answers = reused;
         answers.append(&mut chain.answers);
         let order = |a: &Answer| {
@@ -338,8 +401,46 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 why.join("; ")
             )
         });
+        // The tags are read now, not before the provider call, so that a tag the user set
+        // meanwhile is kept; and the object must still be the one captioned.
+        let (now, existing_tags) =
+            tokio::join!(self.still_there(&id, &head), self.store.get_tags(&id));
+        match now {
+            Ok(true) => {}
+            Ok(false) => {
+                let reason = "the object was overwritten while it was captioned: the new upload's event captions it";
+                return self
+                    .finish(Record {
+                        reason: Some(reason.into()),
+                        ..record
+                    })
+                    .await;
+            }
+            Err(StoreError::NotFound { .. }) => {
+                let reason = "the object was deleted while it was captioned";
+                return self
+                    .finish(Record {
+                        reason: Some(reason.into()),
+                        ..record
+                    })
+                    .await;
+            }
+            Err(err) => {
+                let record = self.with_captions(record, &answers, None);
+                return self.write_failure(record, &err).await;
+            }
+        }
         self.write_back(&id, record, &answers, note, existing_tags)
             .await
+    }
+
+    /// Whether the object is still the one whose head was read. A version is immutable, so
+    /// only an unversioned object needs a look.
+    async fn still_there(&self, id: &ObjectId, head: &ObjectHead) -> Result<bool, StoreError> {
+        if id.version_id.is_some() || head.etag.is_none() {
+            return Ok(true);
+        }
+        Ok(self.store.current_etag(id).await? == head.etag)
     }
 
     /// Reads what is needed to decide what to do with an object: its record and head.
@@ -659,9 +760,27 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         );
         match (tagged, stored) {
             (Ok(()), Ok(())) => Outcome::Captioned { provider, tag },
-            (Err(err), _) => {
+            (Err(StoreError::NotFound { .. }), _) => {
+                let record = Record {
+                    state: State::Skipped,
+                    tag_status: None,
+                    reason: Some("the object was deleted while it was captioned".into()),
+                    claim: None,
+                    ..self.with_captions(record, answers, None)
+                };
+                self.finish(record).await
+            }
+            (Err(err), stored) => {
+                // The record written alongside released the claim; while it says captioned
+                // for this ETag nobody can claim again, so the correction needs none.
+                let claim = if stored.is_ok() {
+                    None
+                } else {
+                    record.claim.clone()
+                };
                 let record = Record {
                     tag_status: None,
+                    claim,
                     ..self.with_captions(record, answers, None)
                 };
                 self.write_failure(record, &err).await
@@ -785,6 +904,19 @@ pub enum Plan {
         calls: u64,
     },
     Skip(String),
+}
+
+/// A token that tells this invocation's claim from any other.
+fn claim_token() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let random = RandomState::new().hash_one((n, Instant::now(), std::process::id()));
+    format!("{random:016x}-{n}")
+}
+
+fn epoch_secs(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn object_id(event: &ObjectEvent) -> ObjectId {

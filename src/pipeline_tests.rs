@@ -719,3 +719,104 @@ async fn a_plan_counts_one_paid_call_per_language_the_image_lacks() {
         Plan::Free("embedded".into())
     );
 }
+
+fn event_seq(key: &str, sequencer: &str) -> ObjectEvent {
+    ObjectEvent {
+        sequencer: Some(sequencer.into()),
+        ..event(key)
+    }
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_make_one_provider_call() {
+    let paid = Arc::new(
+        ScriptedProvider::new("paid", vec![Ok(caption("A cup of coffee."))])
+            .slow(Duration::from_millis(200)),
+    );
+    let p = pipeline_with(vec![Box::new(Arc::clone(&paid))], &["en"]);
+    p.store().put(
+        BUCKET,
+        "coffee.jpg",
+        &sample("coffee.jpg"),
+        None,
+        user_tags(1),
+    );
+    let (a, b) = tokio::join!(run_on(&p, "coffee.jpg"), run_on(&p, "coffee.jpg"));
+    let mut outcomes = [a.label(), b.label()];
+    outcomes.sort_unstable();
+    assert_eq!(outcomes, ["busy", "captioned"]);
+    let busy = if a.label() == "busy" { a } else { b };
+    assert!(
+        busy.is_retryable_failure(),
+        "the duplicate is delivered again"
+    );
+    assert_eq!(paid.calls(), 1);
+    // Its redelivery finds the caption.
+    assert_eq!(
+        run_on(&p, "coffee.jpg").await,
+        Outcome::Unchanged {
+            tag_restored: false
+        }
+    );
+    assert_eq!(paid.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_crashed_claim_lapses() {
+    let paid = Arc::new(ScriptedProvider::new("paid", vec![Ok(caption("A cup."))]));
+    let p = pipeline_with(vec![Box::new(Arc::clone(&paid))], &["en"]);
+    p.store()
+        .put(BUCKET, "coffee.jpg", &sample("coffee.jpg"), None, vec![]);
+    let id = (BUCKET.to_string(), "coffee.jpg".to_string());
+    let now = epoch_secs(SystemTime::now());
+    p.records()
+        .claims
+        .lock()
+        .unwrap()
+        .insert(id.clone(), ("crashed".into(), now + 60));
+    assert_eq!(
+        run_on(&p, "coffee.jpg").await,
+        Outcome::Busy { until: now + 60 }
+    );
+    assert_eq!(paid.calls(), 0);
+    p.records()
+        .claims
+        .lock()
+        .unwrap()
+        .insert(id, ("crashed".into(), now - 1));
+    assert!(matches!(
+        run_on(&p, "coffee.jpg").await,
+        Outcome::Captioned { .. }
+    ));
+}
+
+#[tokio::test]
+async fn an_older_event_never_overwrites_a_newer_caption() {
+    let paid = Arc::new(ScriptedProvider::new(
+        "paid",
+        vec![Ok(caption("The new photo.")), Ok(caption("The old photo."))],
+    ));
+    let p = pipeline_with(vec![Box::new(Arc::clone(&paid))], &["en"]);
+    p.store()
+        .put(BUCKET, "photo.jpg", &sample("coffee.jpg"), None, vec![]);
+    // The newer event (a longer sequencer that orders after) is processed first.
+    let newer = event_seq("photo.jpg", "0055AED6DCD90281E6");
+    let older = event_seq("photo.jpg", "0055AED6DCD90281E5");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    assert!(matches!(
+        p.process(&newer, deadline).await,
+        Outcome::Captioned { .. }
+    ));
+    // The older one arrives late, after the bytes changed again: it is skipped.
+    p.store()
+        .put(BUCKET, "photo.jpg", &sample("cat.jpg"), None, vec![]);
+    let outcome = p.process(&older, deadline).await;
+    assert!(
+        matches!(&outcome, Outcome::Skipped { reason } if reason.contains("superseded")),
+        "{outcome:?}"
+    );
+    assert_eq!(paid.calls(), 1);
+    let record = p.records().record(BUCKET, "photo.jpg").unwrap();
+    assert_eq!(record.alt_text.as_deref(), Some("The new photo."));
+    assert_eq!(record.sequencer.as_deref(), Some("0055AED6DCD90281E6"));
+}

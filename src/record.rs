@@ -103,6 +103,9 @@ pub struct Record {
     pub error: Option<String>,
     /// For failures: whether a later attempt may succeed.
     pub retryable: Option<bool>,
+    /// The claim token this record is written under: the write succeeds only while the
+    /// claim is still this invocation's. Not stored.
+    pub claim: Option<String>,
 }
 
 impl Record {
@@ -128,6 +131,7 @@ impl Record {
             reason: None,
             error: None,
             retryable: None,
+            claim: None,
         }
     }
 

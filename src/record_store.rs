@@ -6,16 +6,87 @@ use std::future::Future;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::event::sequencer_key;
 use crate::record::{LangCaption, Record, State, TagStatus};
 use crate::store_error::{StoreError, classify};
 
+/// A request to claim an object for captioning.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    /// This invocation's token; the final write is conditional on it.
+    pub token: &'a str,
+    /// Now and the claim's expiry, in seconds since the Unix epoch. A claim left by a
+    /// crashed invocation lapses at its expiry.
+    pub now: u64,
+    pub until: u64,
+    /// The ETag of the object to caption.
+    pub etag: Option<&'a str>,
+    /// The event's sequencer: no claim over a record of a newer event.
+    pub sequencer: Option<&'a str>,
+}
+
+/// What a claim attempt found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The object is this invocation's until the claim's expiry.
+    Claimed,
+    /// Another invocation captioned this very object meanwhile.
+    AlreadyCaptioned,
+    /// The record describes a newer event for the key.
+    Superseded,
+    /// Another invocation holds a claim until this time (seconds since the epoch).
+    Busy { until: u64 },
+}
+
+impl Claim {
+    /// Why a claim's condition failed, from the item as it is now (`None`: no item).
+    fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_>) -> Claim {
+        let Some(item) = item else {
+            // The item went between the attempt and this read: as good as busy for a moment.
+            return Claim::Busy { until: req.now };
+        };
+        let s = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+        };
+        if s("state") == Some(State::Captioned.as_str())
+            && req.etag.is_some()
+            && s("etag") == req.etag
+        {
+            return Claim::AlreadyCaptioned;
+        }
+        if let (Some(seq), Some(mine)) = (s("seq"), req.sequencer)
+            && seq > sequencer_key(mine).as_str()
+        {
+            return Claim::Superseded;
+        }
+        let until = item
+            .get("claim_until")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(req.now);
+        Claim::Busy { until }
+    }
+}
+
 /// Reads and writes object records.
 pub trait RecordStore: Send + Sync {
+    /// Claims the object for captioning: at most one invocation at a time holds a claim,
+    /// none over a record of a newer event or a finished caption of the same ETag.
+    fn claim(
+        &self,
+        request: &ClaimRequest<'_>,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
     fn get(
         &self,
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+    /// Writes the record, replacing the item (and releasing any claim). With
+    /// `record.claim` set, only while that claim holds (`Conflict` otherwise).
     fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes the record if it is still the one written at `updated_at`; `false` if it
     /// changed (or went) in the meantime.
@@ -83,14 +154,81 @@ impl RecordStore for DynamoRecords {
     }
 
     async fn put(&self, record: &Record) -> Result<(), StoreError> {
-        self.client
+        let mut put = self
+            .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(record)))
-            .send()
-            .await
-            .map_err(|e| classify("DynamoDB PutItem", e))?;
-        Ok(())
+            .set_item(Some(to_item(record)));
+        if let Some(token) = &record.claim {
+            put = put
+                .condition_expression("claim_token = :token")
+                .expression_attribute_values(":token", AttributeValue::S(token.clone()));
+        }
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict {
+                    op: "DynamoDB PutItem",
+                })
+            }
+            Err(err) => Err(classify("DynamoDB PutItem", err)),
+        }
+    }
+
+    async fn claim(&self, req: &ClaimRequest<'_>) -> Result<Claim, StoreError> {
+        let mut condition = String::from(
+            "(attribute_not_exists(claim_until) OR claim_until < :now) \
+             AND NOT (#state = :captioned AND etag = :etag)",
+        );
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(req.bucket.to_string()))
+            .key("sk", AttributeValue::S(req.key.to_string()))
+            .update_expression("SET claim_token = :token, claim_until = :until")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":token", AttributeValue::S(req.token.to_string()))
+            .expression_attribute_values(":until", AttributeValue::N(req.until.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(req.now.to_string()))
+            .expression_attribute_values(
+                ":captioned",
+                AttributeValue::S(State::Captioned.as_str().into()),
+            )
+            .expression_attribute_values(
+                ":etag",
+                AttributeValue::S(req.etag.unwrap_or_default().to_string()),
+            );
+        if let Some(seq) = req.sequencer {
+            condition.push_str(" AND (attribute_not_exists(seq) OR seq <= :seq)");
+            update =
+                update.expression_attribute_values(":seq", AttributeValue::S(sequencer_key(seq)));
+        }
+        match update.condition_expression(condition).send().await {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                let output = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", AttributeValue::S(req.bucket.to_string()))
+                    .key("sk", AttributeValue::S(req.key.to_string()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| classify("DynamoDB GetItem", e))?;
+                Ok(Claim::explain(output.item(), req))
+            }
+            Err(err) => Err(classify("DynamoDB UpdateItem", err)),
+        }
     }
 }
 
@@ -115,6 +253,8 @@ pub fn to_item(r: &Record) -> HashMap<String, AttributeValue> {
     s("version_id", r.version_id.as_deref());
     s("content_type", r.content_type.as_deref());
     s("sequencer", r.sequencer.as_deref());
+    let seq = r.sequencer.as_deref().map(sequencer_key);
+    s("seq", seq.as_deref());
     s("updated_at", Some(&r.updated_at));
     s("reason", r.reason.as_deref());
     s("error", r.error.as_deref());

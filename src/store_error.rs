@@ -14,6 +14,10 @@ pub enum StoreError {
     /// The object changed since it was first read (If-Match failed).
     #[error("{op}: the object changed while it was being read")]
     Changed { op: &'static str },
+    /// A conditional write lost to a concurrent writer (another invocation took the
+    /// object over).
+    #[error("{op}: another invocation has taken over the object")]
+    Conflict { op: &'static str },
     /// Throttling, a 5xx, a timeout or a connection failure: a later retry can succeed.
     #[error("{op} failed (retryable): {message}")]
     Transient { op: &'static str, message: String },
