@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
 use crate::config::Config;
@@ -41,6 +42,35 @@ impl Services {
     }
 }
 
+/// Retries of S3 and DynamoDB calls: the SDK's standard mode (exponential backoff with
+/// jitter, and a token bucket that stops retrying when most calls fail), four attempts in
+/// all, from 50 ms up to 2 s apart. S3 `SlowDown`/503 and DynamoDB throttling are retried.
+pub fn store_retry() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(4)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(2))
+}
+
+/// The S3 client of the function, over `sdk`.
+pub fn s3_client(sdk: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(path_style)
+            .retry_config(store_retry())
+            .build(),
+    )
+}
+
+/// The DynamoDB client of the function, over `sdk`.
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .retry_config(store_retry())
+            .build(),
+    )
+}
+
 /// A Bedrock client that leaves retries to the provider's own policy, which stops at the
 /// invocation's deadline. `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` points it elsewhere.
 pub fn bedrock_client(sdk: &aws_config::SdkConfig) -> aws_sdk_bedrockruntime::Client {
@@ -50,7 +80,7 @@ pub fn bedrock_client(sdk: &aws_config::SdkConfig) -> aws_sdk_bedrockruntime::Cl
         .build();
     aws_sdk_bedrockruntime::Client::from_conf(
         aws_sdk_bedrockruntime::config::Builder::from(sdk)
-            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .retry_config(RetryConfig::disabled())
             .timeout_config(timeouts)
             .build(),
     )
@@ -70,12 +100,8 @@ pub async fn build(config: &Config) -> Result<AppHandler, KeyError> {
     // A custom endpoint (moto, MinIO, LocalStack) serves buckets by path, not by host name.
     let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(path_style)
-            .build(),
-    );
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let s3 = s3_client(&sdk, path_style);
+    let dynamodb = dynamodb_client(&sdk);
     let mut config = config.clone();
     for provider in &mut config.providers {
         if let Some(source) = &provider.key_source {

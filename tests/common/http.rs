@@ -87,11 +87,15 @@ where
             503 => "Service Unavailable",
             _ => "Status",
         };
-        let mut head = format!(
-            "HTTP/1.1 {} {reason}\r\nContent-Length: {}\r\n",
-            response.status,
-            response.body.len()
-        );
+        let mut head = format!("HTTP/1.1 {} {reason}\r\n", response.status);
+        // A HEAD answer carries the length of the body it does not send.
+        if !response
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        {
+            head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+        }
         for (k, v) in &response.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }

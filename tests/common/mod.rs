@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod proxy;
 pub mod services;
 
 use std::collections::{HashMap, VecDeque};
@@ -425,6 +426,10 @@ pub enum Answer {
     EchoUrl,
     /// No answer for a minute (a hung upstream).
     Hang,
+    /// A status and a body exactly as given (such as invalid JSON).
+    Raw(u16, String),
+    /// This caption, after a wait (time for the test to change the object meanwhile).
+    Slow(Duration, String),
 }
 
 /// A fake AltTextLab: checks the key and the body like the real service, fetches the
@@ -540,6 +545,15 @@ async fn fake_alttextlab(
                 _ => "unknown",
             };
             let text = format!("A {kind} photograph of {} bytes.", bytes.len());
+            HttpResponse::json(200, json!({"id": id, "result": text, "creditsUsed": 1}))
+        }
+        Answer::Raw(code, body) => HttpResponse {
+            status: code,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into_bytes(),
+        },
+        Answer::Slow(wait, text) => {
+            tokio::time::sleep(wait).await;
             HttpResponse::json(200, json!({"id": id, "result": text, "creditsUsed": 1}))
         }
         Answer::Hang => {

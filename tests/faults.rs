@@ -1,0 +1,561 @@
+//! The fault-injection suite: provider errors, S3 and DynamoDB throttling (through a
+//! fault-injecting proxy in front of moto), objects deleted, overwritten or re-tagged while
+//! they are captioned, concurrent duplicate deliveries and events out of order. Each case
+//! asserts the final state of the object, that every user tag is intact, and the number of
+//! provider calls.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::proxy::{FaultProxy, dynamodb_throttled, s3_slow_down};
+use common::{API_KEY, Answer, FakeAltTextLab, Stack, far_deadline, moto, sample};
+use s3_alt_text::app::{self, AppHandler, Services};
+use s3_alt_text::object_store::S3Store;
+use s3_alt_text::record::{Record, State};
+use s3_alt_text::record_store::DynamoRecords;
+use serde_json::{Value, json};
+
+const KEY: &str = "photos/coffee.jpg";
+
+fn user_tags() -> Vec<(String, String)> {
+    vec![
+        ("owner".to_string(), "studio".to_string()),
+        ("campaign".to_string(), "winter".to_string()),
+    ]
+}
+
+/// A stack with the coffee photo (no embedded alt text) and two user tags.
+async fn stack_with_photo(name: &str) -> Stack {
+    let stack = Stack::new(name).await;
+    stack
+        .put(
+            KEY,
+            sample("coffee.jpg"),
+            "image/jpeg",
+            &[("owner", "studio"), ("campaign", "winter")],
+        )
+        .await;
+    stack
+}
+
+fn config_vars(fake: &FakeAltTextLab) -> Vec<(&'static str, String)> {
+    vec![
+        ("ALT_TEXT_PROVIDER", "alttextlab".into()),
+        ("ALT_TEXT_API_KEY", API_KEY.into()),
+        ("ALT_TEXT_API_URL", fake.url.clone()),
+    ]
+}
+
+fn handler(stack: &Stack, fake: &FakeAltTextLab) -> AppHandler {
+    let vars = config_vars(fake);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    stack.handler(&stack.config(&vars))
+}
+
+/// The function's handler with S3 and DynamoDB reached through `proxy`, with the SDK retry
+/// settings of the deployed function.
+async fn handler_via(stack: &Stack, proxy: &FaultProxy, fake: &FakeAltTextLab) -> AppHandler {
+    let sdk = common::sdk_config(&proxy.endpoint).await;
+    let vars = config_vars(fake);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app::build_with(
+        &stack.config(&vars),
+        S3Store::new(app::s3_client(&sdk, true)),
+        DynamoRecords::new(app::dynamodb_client(&sdk), &stack.table),
+        Services::http(reqwest::Client::new()),
+    )
+}
+
+async fn sorted_tags(stack: &Stack, key: &str) -> Vec<(String, String)> {
+    let mut tags = stack.tags(key).await;
+    tags.sort();
+    tags
+}
+
+/// The user's tags, with ours if `caption` is given.
+fn expected_tags(caption: Option<&str>) -> Vec<(String, String)> {
+    let mut tags = user_tags();
+    if let Some(c) = caption {
+        tags.push(("alt-text".into(), c.into()));
+    }
+    tags.sort();
+    tags
+}
+
+async fn record(stack: &Stack) -> Record {
+    stack.record(KEY).await.expect("a record")
+}
+
+fn event(stack: &Stack) -> Value {
+    stack.event(&[(KEY, None)])
+}
+
+#[tokio::test]
+async fn provider_faults_end_in_a_defined_state() {
+    struct Case {
+        name: &'static str,
+        script: Vec<Answer>,
+        deadline_secs: u64,
+        state: State,
+        retryable: Option<bool>,
+        calls: usize,
+        caption: Option<&'static str>,
+    }
+    let error =
+        |code: u16, body: Value, retry_after: Option<u64>| Answer::Error(code, body, retry_after);
+    let cases = vec![
+        Case {
+            name: "401 bad key",
+            script: vec![error(401, json!({"message": "Invalid API key"}), None)],
+            deadline_secs: 120,
+            state: State::Failed,
+            retryable: Some(false),
+            calls: 1,
+            caption: None,
+        },
+        Case {
+            name: "403 no credits",
+            script: vec![error(
+                403,
+                json!({"key": "NOT_ENOUGH_FUNDS", "message": "Not enough funds"}),
+                None,
+            )],
+            deadline_secs: 120,
+            state: State::Failed,
+            retryable: Some(false),
+            calls: 1,
+            caption: None,
+        },
+        Case {
+            name: "429 with Retry-After",
+            script: vec![
+                error(429, json!({"message": "Too many requests"}), Some(1)),
+                Answer::Caption("A cup of coffee.".into()),
+            ],
+            deadline_secs: 120,
+            state: State::Captioned,
+            retryable: None,
+            calls: 2,
+            caption: Some("A cup of coffee."),
+        },
+        Case {
+            name: "500, four times",
+            script: (0..4)
+                .map(|_| error(500, json!({"message": "boom"}), None))
+                .collect(),
+            deadline_secs: 120,
+            state: State::Failed,
+            retryable: Some(true),
+            calls: 4,
+            caption: None,
+        },
+        Case {
+            name: "timeout",
+            script: vec![Answer::Hang],
+            deadline_secs: 5,
+            state: State::Failed,
+            retryable: Some(true),
+            calls: 1,
+            caption: None,
+        },
+        Case {
+            name: "invalid JSON",
+            script: vec![Answer::Raw(200, "<html>upstream error</html>".into())],
+            deadline_secs: 120,
+            state: State::Failed,
+            retryable: Some(false),
+            calls: 1,
+            caption: None,
+        },
+        Case {
+            name: "empty caption",
+            script: vec![Answer::Raw(200, r#"{"id": "x1", "result": "   "}"#.into())],
+            deadline_secs: 120,
+            state: State::Failed,
+            retryable: Some(false),
+            calls: 1,
+            caption: None,
+        },
+    ];
+    for case in cases {
+        let stack = stack_with_photo("provider-faults").await;
+        let fake = FakeAltTextLab::start(API_KEY, case.script).await;
+        let handler = handler(&stack, &fake);
+        let deadline = Instant::now() + Duration::from_secs(case.deadline_secs);
+        let result = handler.handle(&event(&stack), deadline).await;
+        assert_eq!(
+            result.is_err(),
+            case.retryable == Some(true),
+            "{}: only a retryable failure is an error for Lambda",
+            case.name
+        );
+        let r = record(&stack).await;
+        assert_eq!(
+            (r.state, r.retryable),
+            (case.state, case.retryable),
+            "{}: {r:?}",
+            case.name
+        );
+        assert_eq!(fake.calls().len(), case.calls, "{}", case.name);
+        assert_eq!(
+            sorted_tags(&stack, KEY).await,
+            expected_tags(case.caption),
+            "{}",
+            case.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn s3_slow_down_is_retried_by_the_sdk() {
+    let stack = stack_with_photo("s3-slowdown").await;
+    let proxy = FaultProxy::start(&moto().endpoint).await;
+    proxy.fail("GetObject", 2, s3_slow_down());
+    proxy.fail("GetObjectTagging", 1, s3_slow_down());
+    proxy.fail("PutObjectTagging", 2, s3_slow_down());
+    let fake =
+        FakeAltTextLab::start(API_KEY, vec![Answer::Caption("A cup of coffee.".into())]).await;
+    let handler = handler_via(&stack, &proxy, &fake).await;
+    handler
+        .handle(&event(&stack), far_deadline())
+        .await
+        .unwrap();
+    assert_eq!(record(&stack).await.state, State::Captioned);
+    assert_eq!(
+        sorted_tags(&stack, KEY).await,
+        expected_tags(Some("A cup of coffee."))
+    );
+    assert_eq!(fake.calls().len(), 1);
+    // Two throttled reads, the read, and the provider's fetch of the presigned URL (which
+    // names the proxy's endpoint too).
+    assert_eq!(proxy.seen("GetObject"), 4, "{:?}", proxy.all_seen());
+    assert_eq!(fake.calls()[0].image_status, 200);
+    assert_eq!(proxy.seen("PutObjectTagging"), 3);
+}
+
+#[tokio::test]
+async fn dynamodb_throttling_is_retried_by_the_sdk() {
+    let stack = stack_with_photo("ddb-throttling").await;
+    let proxy = FaultProxy::start(&moto().endpoint).await;
+    proxy.fail("GetItem", 2, dynamodb_throttled());
+    proxy.fail("UpdateItem", 1, dynamodb_throttled());
+    proxy.fail("PutItem", 3, dynamodb_throttled());
+    let fake =
+        FakeAltTextLab::start(API_KEY, vec![Answer::Caption("A cup of coffee.".into())]).await;
+    let handler = handler_via(&stack, &proxy, &fake).await;
+    handler
+        .handle(&event(&stack), far_deadline())
+        .await
+        .unwrap();
+    assert_eq!(record(&stack).await.state, State::Captioned);
+    assert_eq!(
+        sorted_tags(&stack, KEY).await,
+        expected_tags(Some("A cup of coffee."))
+    );
+    assert_eq!(fake.calls().len(), 1);
+    assert_eq!(proxy.seen("PutItem"), 4);
+}
+
+#[tokio::test]
+async fn a_tag_write_throttled_for_good_is_retried_later_without_paying_again() {
+    let stack = stack_with_photo("s3-down").await;
+    let proxy = FaultProxy::start(&moto().endpoint).await;
+    proxy.fail("PutObjectTagging", 1000, s3_slow_down());
+    let fake =
+        FakeAltTextLab::start(API_KEY, vec![Answer::Caption("A cup of coffee.".into())]).await;
+    let handler = handler_via(&stack, &proxy, &fake).await;
+    let result = handler.handle(&event(&stack), far_deadline()).await;
+    assert!(result.is_err(), "retryable");
+    let r = record(&stack).await;
+    assert_eq!((r.state, r.retryable), (State::Failed, Some(true)));
+    assert_eq!(
+        r.alt_text.as_deref(),
+        Some("A cup of coffee."),
+        "the paid caption is kept"
+    );
+    assert_eq!(sorted_tags(&stack, KEY).await, expected_tags(None));
+
+    // S3 recovers; Lambda's retry writes the caption it already has.
+    proxy.heal();
+    handler
+        .handle(&event(&stack), far_deadline())
+        .await
+        .unwrap();
+    assert_eq!(record(&stack).await.state, State::Captioned);
+    assert_eq!(
+        sorted_tags(&stack, KEY).await,
+        expected_tags(Some("A cup of coffee."))
+    );
+    assert_eq!(fake.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn records_throttled_for_good_fail_before_any_provider_call() {
+    let stack = stack_with_photo("ddb-down").await;
+    let proxy = FaultProxy::start(&moto().endpoint).await;
+    proxy.fail("GetItem", 1000, dynamodb_throttled());
+    let fake = FakeAltTextLab::start(API_KEY, vec![]).await;
+    let handler = handler_via(&stack, &proxy, &fake).await;
+    let result = handler.handle(&event(&stack), far_deadline()).await;
+    assert!(result.is_err(), "retryable");
+    assert_eq!(fake.calls().len(), 0);
+    assert_eq!(sorted_tags(&stack, KEY).await, expected_tags(None));
+    proxy.heal();
+    assert!(stack.record(KEY).await.is_none());
+}
+
+#[tokio::test]
+async fn an_object_deleted_before_processing_is_skipped() {
+    let stack = stack_with_photo("deleted-before").await;
+    stack
+        .s3
+        .delete_object()
+        .bucket(&stack.bucket)
+        .key(KEY)
+        .send()
+        .await
+        .unwrap();
+    let fake = FakeAltTextLab::start(API_KEY, vec![]).await;
+    handler(&stack, &fake)
+        .handle(&event(&stack), far_deadline())
+        .await
+        .unwrap();
+    let r = record(&stack).await;
+    assert_eq!(r.state, State::Skipped);
+    assert!(r.reason.unwrap().contains("no longer exists"));
+    assert_eq!(fake.calls().len(), 0);
+}
+
+/// Runs the event while `meanwhile` changes the object during the (slow) provider call.
+async fn during_the_provider_call<F: Future<Output = ()>>(
+    stack: &Stack,
+    fake: &FakeAltTextLab,
+    meanwhile: F,
+) {
+    let handler = handler(stack, fake);
+    let event = event(stack);
+    let (result, ()) = tokio::join!(handler.handle(&event, far_deadline()), async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        meanwhile.await;
+    });
+    result.unwrap();
+}
+
+#[tokio::test]
+async fn an_object_deleted_while_captioned_is_skipped() {
+    let stack = stack_with_photo("deleted-during").await;
+    let fake = FakeAltTextLab::start(
+        API_KEY,
+        vec![Answer::Slow(
+            Duration::from_millis(1500),
+            "A cup of coffee.".into(),
+        )],
+    )
+    .await;
+    during_the_provider_call(&stack, &fake, async {
+        stack
+            .s3
+            .delete_object()
+            .bucket(&stack.bucket)
+            .key(KEY)
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    let r = record(&stack).await;
+    assert_eq!(r.state, State::Skipped, "{r:?}");
+    assert!(r.reason.unwrap().contains("deleted while it was captioned"));
+    assert_eq!(fake.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn a_tag_set_by_the_user_while_captioned_is_kept() {
+    let stack = stack_with_photo("retagged-during").await;
+    let fake = FakeAltTextLab::start(
+        API_KEY,
+        vec![Answer::Slow(
+            Duration::from_millis(1500),
+            "A cup of coffee.".into(),
+        )],
+    )
+    .await;
+    let mut theirs = user_tags();
+    theirs.push(("reviewed".into(), "yes".into()));
+    during_the_provider_call(&stack, &fake, stack.put_tags(KEY, &theirs)).await;
+    let mut expected = theirs.clone();
+    expected.push(("alt-text".into(), "A cup of coffee.".into()));
+    expected.sort();
+    assert_eq!(sorted_tags(&stack, KEY).await, expected);
+    assert_eq!(record(&stack).await.state, State::Captioned);
+}
+
+#[tokio::test]
+async fn new_bytes_never_get_the_caption_of_old_bytes() {
+    let stack = stack_with_photo("overwritten-during").await;
+    let fake = FakeAltTextLab::start(
+        API_KEY,
+        vec![Answer::Slow(
+            Duration::from_millis(1500),
+            "A cup of coffee.".into(),
+        )],
+    )
+    .await;
+    during_the_provider_call(&stack, &fake, async {
+        stack
+            .put(
+                KEY,
+                sample("astronaut.png"),
+                "image/png",
+                &[("owner", "studio"), ("campaign", "winter")],
+            )
+            .await;
+    })
+    .await;
+    let r = record(&stack).await;
+    assert_eq!(r.state, State::Skipped);
+    assert!(
+        r.reason
+            .unwrap()
+            .contains("overwritten while it was captioned")
+    );
+    assert_eq!(
+        sorted_tags(&stack, KEY).await,
+        expected_tags(None),
+        "no coffee caption on the astronaut"
+    );
+
+    // The new upload's own event captions the new bytes.
+    let handler = handler(&stack, &fake);
+    handler
+        .handle(&event(&stack), far_deadline())
+        .await
+        .unwrap();
+    let expected = format!(
+        "A PNG photograph of {} bytes.",
+        sample("astronaut.png").len()
+    );
+    assert_eq!(
+        record(&stack).await.alt_text.as_deref(),
+        Some(expected.as_str())
+    );
+    assert_eq!(
+        sorted_tags(&stack, KEY).await,
+        expected_tags(Some(&expected))
+    );
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_deliveries_make_one_provider_call() {
+    let stack = stack_with_photo("duplicates").await;
+    let fake = FakeAltTextLab::start(
+        API_KEY,
+        vec![Answer::Slow(
+            Duration::from_millis(800),
+            "A cup of coffee.".into(),
+        )],
+    )
+    .await;
+    let (one, two) = (handler(&stack, &fake), handler(&stack, &fake));
+    let delivery = event(&stack);
+    let (a, b) = tokio::join!(
+        one.handle(&delivery, far_deadline()),
+        two.handle(&delivery, far_deadline())
+    );
+    assert_eq!(
+        fake.calls().len(),
+        1,
+        "one provider call for two deliveries"
+    );
+    let outcomes: Vec<&str> = [&a, &b]
+        .iter()
+        .map(|r| match r {
+            Ok(h) => h.summary.objects[0].outcome,
+            Err(s3_alt_text::handler::HandlerError::Retryable { summary, .. }) => {
+                summary.objects[0].outcome
+            }
+            Err(other) => panic!("{other}"),
+        })
+        .collect();
+    let mut sorted = outcomes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["busy", "captioned"]);
+    assert_eq!(
+        a.is_err() as u8 + b.is_err() as u8,
+        1,
+        "the duplicate is handed back to Lambda to retry"
+    );
+
+    // Lambda's retry of the duplicate finds the caption.
+    let retry = one.handle(&event(&stack), far_deadline()).await.unwrap();
+    assert_eq!(retry.summary.objects[0].outcome, "unchanged");
+    assert_eq!(fake.calls().len(), 1);
+    assert_eq!(
+        sorted_tags(&stack, KEY).await,
+        expected_tags(Some("A cup of coffee."))
+    );
+}
+
+#[tokio::test]
+async fn an_older_event_after_a_newer_one_keeps_the_newer_caption() {
+    let stack = stack_with_photo("out-of-order").await;
+    let fake =
+        FakeAltTextLab::start(API_KEY, vec![Answer::Caption("The newer photo.".into())]).await;
+    let handler = handler(&stack, &fake);
+    let with_sequencer = |seq: &str| {
+        let mut e = event(&stack);
+        e["Records"][0]["s3"]["object"]["sequencer"] = json!(seq);
+        e
+    };
+    // The photo is replaced; the replacement's event (the later sequencer) comes first.
+    let tags = [("owner", "studio"), ("campaign", "winter")];
+    stack
+        .put(KEY, sample("astronaut.png"), "image/png", &tags)
+        .await;
+    handler
+        .handle(&with_sequencer("0055AED6DCD90281E6"), far_deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        record(&stack).await.alt_text.as_deref(),
+        Some("The newer photo.")
+    );
+
+    // The first upload's event arrives late, and the object has been replaced once more:
+    // the late event is skipped (S3 orders sequencers after right-padding the shorter with
+    // zeros, so ...281E is older than ...281E6), and the newest upload's event captions it.
+    stack.put(KEY, sample("cat.jpg"), "image/jpeg", &tags).await;
+    let summary = handler
+        .handle(&with_sequencer("0055AED6DCD90281E"), far_deadline())
+        .await
+        .unwrap()
+        .summary;
+    assert_eq!(summary.objects[0].outcome, "skipped");
+    assert!(
+        summary.objects[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("superseded")
+    );
+    let r = record(&stack).await;
+    assert_eq!(r.alt_text.as_deref(), Some("The newer photo."));
+    assert_eq!(r.sequencer.as_deref(), Some("0055AED6DCD90281E6"));
+    assert_eq!(fake.calls().len(), 1);
+    assert_eq!(sorted_tags(&stack, KEY).await, expected_tags(None));
+
+    // A late event for bytes already captioned changes nothing either.
+    stack
+        .put(KEY, sample("coffee.jpg"), "image/jpeg", &tags)
+        .await;
+    let newest = with_sequencer("0055AED6DCD90281E7");
+    handler.handle(&newest, far_deadline()).await.unwrap();
+    assert_eq!(fake.calls().len(), 2);
+    let late = handler
+        .handle(&with_sequencer("0055AED6DCD90281E6"), far_deadline())
+        .await
+        .unwrap();
+    assert_eq!(late.summary.objects[0].outcome, "unchanged");
+    assert_eq!(fake.calls().len(), 2);
+}
