@@ -104,8 +104,10 @@ def test_other_grants_are_scoped_to_their_one_resource(template):
     }
     assert set(sids["QueueMessages"]["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     assert sids["QueueMessages"]["Resource"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
-    # Read, write, and delete when the image is deleted: nothing else.
-    assert set(sids["Records"]["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    # Read, write, claim, and delete when the image is deleted: nothing else.
+    assert set(sids["Records"]["Action"]) == {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    }
     assert sids["Records"]["Resource"] == {"Fn::GetAtt": ["RecordsTable", "Arn"]}
     assert sids["FailedEvents"]["Action"] == "sqs:SendMessage"
     assert sids["FailedEvents"]["Resource"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
