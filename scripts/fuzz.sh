@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for SECONDS each (default 600), two at a time, and prints the
-# figures libFuzzer reports (runs, coverage, crashes). Installs cargo-fuzz if missing.
+# Runs every fuzz target for SECONDS each (default 600), FUZZ_JOBS at a time (default 2,
+# one per core), and prints the figures libFuzzer reports (runs, coverage, crashes).
+# Installs cargo-fuzz if missing.
 # Seeds: the sample events, the sample images and a few captions.
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET ...]
@@ -39,8 +40,7 @@ pids=()
 for t in "${targets[@]}"; do
   run "$t" &
   pids+=($!)
-  # Two at a time: one per core.
-  if [ ${#pids[@]} -ge 2 ]; then wait "${pids[0]}" || true; pids=("${pids[@]:1}"); fi
+  if [ ${#pids[@]} -ge "${FUZZ_JOBS:-2}" ]; then wait "${pids[0]}" || true; pids=("${pids[@]:1}"); fi
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
 

@@ -22,6 +22,9 @@ use crate::secret::PresignedUrl;
 use crate::store_error::StoreError;
 use crate::tags::{self, Tag};
 
+/// Why an event older than the record's is skipped.
+const SUPERSEDED: &str = "superseded: a newer event for this key was already processed";
+
 /// A claim outlives the invocation's deadline by this much, so that it never lapses while
 /// its holder still writes; a crashed holder's claim lapses soon after.
 pub const CLAIM_GRACE_SECS: u64 = 10;
@@ -262,25 +265,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         };
 
         // Captions already paid for this very object (a write-back or a language failed
-        // before): reuse them, and ask only for the languages still missing.
-        let mut reused: Vec<Answer> = Vec::new();
-        if let Some(r) = existing
-            .as_ref()
-            .filter(|r| r.etag.is_some() && r.etag == head.etag)
-        {
-            let mut captions = r.all_captions();
-            for lang in &self.settings.langs {
-                if let Some(c) = captions.remove(lang) {
-                    reused.push(Answer {
-                        provider: c.provider,
-                        caption: Caption {
-                            request_id: c.request_id,
-                            ..Caption::new(c.text, lang.clone())
-                        },
-                    });
-                }
-            }
-        }
+        // before) are reused; only the languages still missing are asked for.
+        let reused = self.reusable_answers(existing.as_ref(), &head);
         let missing: Vec<String> = self
             .settings
             .langs
@@ -296,38 +282,13 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 .is_some_and(|seq| event::sequencer_order(seq, mine).is_gt())
         {
             return Outcome::Skipped {
-                reason: "superseded: a newer event for this key was already processed".into(),
+                reason: SUPERSEDED.into(),
             };
         }
-        // One invocation at a time calls providers for an object: a duplicate delivery
-        // waits for the other's result instead of paying again.
-        let token = claim_token();
-        let claim = ClaimRequest {
-            bucket: &id.bucket,
-            key: &id.key,
-            token: &token,
-            now: epoch_secs(SystemTime::now()),
-            until: epoch_secs(
-                SystemTime::now() + deadline.saturating_duration_since(Instant::now()),
-            ) + CLAIM_GRACE_SECS,
-            etag: head.etag.as_deref(),
-            sequencer: event.sequencer.as_deref(),
+        let token = match self.claim(event, &head, deadline).await {
+            Ok(token) => token,
+            Err(outcome) => return outcome,
         };
-        match self.records.claim(&claim).await {
-            Ok(Claim::Claimed) => {}
-            Ok(Claim::AlreadyCaptioned) => {
-                return Outcome::Unchanged {
-                    tag_restored: false,
-                };
-            }
-            Ok(Claim::Superseded) => {
-                return Outcome::Skipped {
-                    reason: "superseded: a newer event for this key was already processed".into(),
-                };
-            }
-            Ok(Claim::Busy { until }) => return Outcome::Busy { until },
-            Err(err) => return Outcome::failed(&err),
-        }
         let record = Record {
             claim: Some(token),
             ..record
@@ -335,14 +296,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 
         let source = self.source(&id, &head);
         let request = self.request(&id, &head, format, deadline, &source);
-        let chain = async {
-            if missing.is_empty() {
-                ChainResult::default()
-            } else {
-                self.run_chain(&request, missing).await
-            }
+        let mut chain = if missing.is_empty() {
+            ChainResult::default()
+        } else {
+            self.run_chain(&request, missing).await
         };
-        let mut chain = chain.await;
         let mut answers = reused;
         answers.append(&mut chain.answers);
         let order = |a: &Answer| {
@@ -432,6 +390,62 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
         self.write_back(&id, record, &answers, note, existing_tags)
             .await
+    }
+
+    /// The captions of `existing` for the object of `head` (same ETag), in language order.
+    fn reusable_answers(&self, existing: Option<&Record>, head: &ObjectHead) -> Vec<Answer> {
+        let Some(record) = existing.filter(|r| r.etag.is_some() && r.etag == head.etag) else {
+            return Vec::new();
+        };
+        let mut captions = record.all_captions();
+        self.settings
+            .langs
+            .iter()
+            .filter_map(|lang| {
+                let c = captions.remove(lang)?;
+                Some(Answer {
+                    provider: c.provider,
+                    caption: Caption {
+                        request_id: c.request_id,
+                        ..Caption::new(c.text, lang.clone())
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Claims the object, so that one invocation at a time calls providers for it: a
+    /// duplicate delivery waits for the other's result instead of paying again. The claim
+    /// token, or the outcome when the object is not this invocation's to caption.
+    async fn claim(
+        &self,
+        event: &ObjectEvent,
+        head: &ObjectHead,
+        deadline: Instant,
+    ) -> Result<String, Outcome> {
+        let token = claim_token();
+        let now = SystemTime::now();
+        let left = deadline.saturating_duration_since(Instant::now());
+        let request = ClaimRequest {
+            bucket: &event.bucket,
+            key: &event.key,
+            token: &token,
+            now: epoch_secs(now),
+            until: epoch_secs(now + left) + CLAIM_GRACE_SECS,
+            etag: head.etag.as_deref(),
+            sequencer: event.sequencer.as_deref(),
+        };
+        match self.records.claim(&request).await {
+            Ok(Claim::Claimed) => Ok(token),
+            Ok(Claim::AlreadyCaptioned) => Err(Outcome::Unchanged {
+                tag_restored: false,
+            }),
+            Ok(Claim::Superseded) => Err(Outcome::Skipped {
+                reason: SUPERSEDED.into(),
+            }),
+            Ok(Claim::Busy { until }) => Err(Outcome::Busy { until }),
+            Err(err) => Err(Outcome::failed(&err)),
+        }
     }
 
     /// Whether the object is still the one whose head was read. A version is immutable, so
