@@ -32,6 +32,21 @@ impl ImageFormat {
         }
     }
 
+    /// The format as people write it (`JPEG`, `WebP`).
+    pub fn label(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "JPEG",
+            ImageFormat::Png => "PNG",
+            ImageFormat::Gif => "GIF",
+            ImageFormat::Webp => "WebP",
+            ImageFormat::Avif => "AVIF",
+            ImageFormat::Heic => "HEIC",
+            ImageFormat::Bmp => "BMP",
+            ImageFormat::Tiff => "TIFF",
+            ImageFormat::Svg => "SVG",
+        }
+    }
+
     pub fn mime_type(self) -> &'static str {
         match self {
             ImageFormat::Jpeg => "image/jpeg",

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Provider, ProviderError};
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind, require_key};
 use crate::config::{Config, ImageInput, ProviderSettings};
 use crate::image::ImageFormat;
 use crate::retry::RetryPolicy;
@@ -41,6 +41,19 @@ struct ImageResponse {
     #[serde(default)]
     alt_texts: HashMap<String, Option<String>>,
 }
+
+/// What AltText.ai takes.
+const LIMITS: Limits = Limits {
+    service: SERVICE,
+    formats: &[
+        ImageFormat::Jpeg,
+        ImageFormat::Png,
+        ImageFormat::Gif,
+        ImageFormat::Webp,
+        ImageFormat::Bmp,
+    ],
+    max_bytes: MAX_BYTES,
+};
 
 impl AltTextAi {
     pub fn new(http: reqwest::Client, config: &Config, settings: &ProviderSettings) -> AltTextAi {
@@ -113,30 +126,8 @@ impl Provider for AltTextAi {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        if self.api_key.is_none() {
-            return Err(ProviderError::Declined(
-                "AltText.ai needs an API key: set ALTTEXTAI_API_KEY or ALT_TEXT_API_KEY".into(),
-            ));
-        }
-        if !matches!(
-            image.format,
-            ImageFormat::Jpeg
-                | ImageFormat::Png
-                | ImageFormat::Gif
-                | ImageFormat::Webp
-                | ImageFormat::Bmp
-        ) {
-            return Err(ProviderError::Declined(format!(
-                "AltText.ai takes JPEG, PNG, GIF, WebP and BMP, not {}",
-                image.format.name()
-            )));
-        }
-        if image.size > MAX_BYTES {
-            return Err(ProviderError::Declined(format!(
-                "AltText.ai takes images up to 16 MB; this one has {} bytes",
-                image.size
-            )));
-        }
+        require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AltTextAi)?;
+        LIMITS.check(image)?;
         if let Some((w, h)) = image.dimensions
             && (w < MIN_SIDE || h < MIN_SIDE)
         {
@@ -153,9 +144,7 @@ impl Provider for AltTextAi {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let Some(key) = &self.api_key else {
-                unreachable!("accepts checked the key")
-            };
+            let key = require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AltTextAi)?;
             let raw = match self.input {
                 ImageInput::Url => None,
                 ImageInput::Data => {

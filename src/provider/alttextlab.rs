@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Provider, ProviderError};
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind, require_key};
 use crate::config::{Config, ProviderSettings};
 use crate::image::ImageFormat;
 use crate::retry::RetryPolicy;
@@ -53,6 +53,19 @@ struct GenerateResponse {
 struct ErrorBody {
     key: Option<String>,
 }
+
+/// What AltTextLab takes.
+const LIMITS: Limits = Limits {
+    service: SERVICE,
+    formats: &[
+        ImageFormat::Jpeg,
+        ImageFormat::Png,
+        ImageFormat::Webp,
+        ImageFormat::Avif,
+        ImageFormat::Svg,
+    ],
+    max_bytes: MAX_BYTES,
+};
 
 impl AltTextLab {
     pub fn new(http: reqwest::Client, config: &Config, settings: &ProviderSettings) -> AltTextLab {
@@ -111,31 +124,8 @@ impl Provider for AltTextLab {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        if self.api_key.is_none() {
-            return Err(ProviderError::Declined(
-                "AltTextLab needs an API key: set ALT_TEXT_API_KEY or ALTTEXTLAB_API_KEY".into(),
-            ));
-        }
-        if !matches!(
-            image.format,
-            ImageFormat::Jpeg
-                | ImageFormat::Png
-                | ImageFormat::Webp
-                | ImageFormat::Avif
-                | ImageFormat::Svg
-        ) {
-            return Err(ProviderError::Declined(format!(
-                "AltTextLab takes JPEG, PNG, WebP, AVIF and SVG, not {}",
-                image.format.name()
-            )));
-        }
-        if image.size > MAX_BYTES {
-            return Err(ProviderError::Declined(format!(
-                "AltTextLab takes images up to 16 MB; this one has {} bytes",
-                image.size
-            )));
-        }
-        Ok(())
+        require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AltTextLab)?;
+        LIMITS.check(image)
     }
 
     fn caption<'a>(
@@ -144,9 +134,7 @@ impl Provider for AltTextLab {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let Some(key) = &self.api_key else {
-                unreachable!("accepts checked the key")
-            };
+            let key = require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AltTextLab)?;
             let caption = self
                 .retry
                 .run(image.deadline, |budget| self.attempt(key, image, budget))

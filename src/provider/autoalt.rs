@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Provider, ProviderError};
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind, require_key};
 use crate::config::ProviderSettings;
 use crate::image::ImageFormat;
 use crate::retry::RetryPolicy;
@@ -46,6 +46,18 @@ struct GenerateResult {
     success: Option<bool>,
     error: Option<String>,
 }
+
+/// What AutoAlt is sent.
+const LIMITS: Limits = Limits {
+    service: SERVICE,
+    formats: &[
+        ImageFormat::Jpeg,
+        ImageFormat::Png,
+        ImageFormat::Gif,
+        ImageFormat::Webp,
+    ],
+    max_bytes: MAX_BYTES,
+};
 
 impl AutoAlt {
     pub fn new(http: reqwest::Client, settings: &ProviderSettings) -> AutoAlt {
@@ -90,27 +102,8 @@ impl Provider for AutoAlt {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        if self.api_key.is_none() {
-            return Err(ProviderError::Declined(
-                "AutoAlt needs an API key: set AUTOALT_API_KEY or ALT_TEXT_API_KEY".into(),
-            ));
-        }
-        if !matches!(
-            image.format,
-            ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::Webp
-        ) {
-            return Err(ProviderError::Declined(format!(
-                "AutoAlt takes JPEG, PNG, GIF and WebP, not {}",
-                image.format.name()
-            )));
-        }
-        if image.size > MAX_BYTES {
-            return Err(ProviderError::Declined(format!(
-                "AutoAlt is sent images up to 16 MB; this one has {} bytes",
-                image.size
-            )));
-        }
-        Ok(())
+        require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AutoAlt)?;
+        LIMITS.check(image)
     }
 
     fn supports_lang(&self, lang: &str) -> bool {
@@ -124,9 +117,7 @@ impl Provider for AutoAlt {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let Some(key) = &self.api_key else {
-                unreachable!("accepts checked the key")
-            };
+            let key = require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AutoAlt)?;
             let lang = image.lang();
             let code = lang.split('-').next().unwrap_or(lang).to_ascii_lowercase();
             let bytes = image.read_all(MAX_BYTES).await?;

@@ -12,7 +12,7 @@ use aws_sdk_bedrockruntime::types::{
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-use super::{Caption, ImageRequest, Provider, ProviderError, prompt};
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
 use crate::config::Config;
 use crate::image::ImageFormat;
 use crate::retry::RetryPolicy;
@@ -34,6 +34,18 @@ pub struct Bedrock {
     prompt: Option<String>,
     retry: RetryPolicy,
 }
+
+/// What the Converse API takes.
+const LIMITS: Limits = Limits {
+    service: "Bedrock",
+    formats: &[
+        ImageFormat::Jpeg,
+        ImageFormat::Png,
+        ImageFormat::Gif,
+        ImageFormat::Webp,
+    ],
+    max_bytes: MAX_BYTES,
+};
 
 impl Bedrock {
     /// `client` should not retry by itself: [`RetryPolicy`] retries within the deadline.
@@ -110,18 +122,7 @@ impl Provider for Bedrock {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        if format_of(image.format).is_none() {
-            return Err(ProviderError::Declined(format!(
-                "Bedrock takes JPEG, PNG, GIF and WebP, not {}",
-                image.format.name()
-            )));
-        }
-        if image.size > MAX_BYTES {
-            return Err(ProviderError::Declined(format!(
-                "Bedrock takes images up to 3.75 MB; this one has {} bytes",
-                image.size
-            )));
-        }
+        LIMITS.check(image)?;
         if let Some((w, h)) = image.dimensions
             && (w > MAX_SIDE || h > MAX_SIDE)
         {

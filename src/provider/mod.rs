@@ -20,7 +20,7 @@ use futures_util::future::BoxFuture;
 use thiserror::Error;
 
 use crate::image::ImageFormat;
-use crate::secret::PresignedUrl;
+use crate::secret::{ApiKey, PresignedUrl};
 use crate::store_error::StoreError;
 
 /// The providers that can be named in `ALT_TEXT_PROVIDER`.
@@ -170,6 +170,55 @@ impl<'a> ImageRequest<'a> {
     }
 }
 
+/// What a service takes: its name in messages, image formats and a size limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub service: &'static str,
+    pub formats: &'static [ImageFormat],
+    pub max_bytes: u64,
+}
+
+impl Limits {
+    /// Declines an image of another format, or larger than the limit.
+    pub fn check(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        if !self.formats.contains(&image.format) {
+            let names: Vec<&str> = self.formats.iter().map(|f| f.label()).collect();
+            let list = match names.split_last() {
+                Some((last, [])) => last.to_string(),
+                Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                None => String::new(),
+            };
+            return Err(ProviderError::Declined(format!(
+                "{} takes {list}, not {}",
+                self.service,
+                image.format.label()
+            )));
+        }
+        if image.size > self.max_bytes {
+            let mb = self.max_bytes as f64 / (1024.0 * 1024.0);
+            return Err(ProviderError::Declined(format!(
+                "{} takes images up to {mb} MB; this one has {} bytes",
+                self.service, image.size
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The key of a service that needs one, or why it declines without.
+pub fn require_key<'k>(
+    key: Option<&'k ApiKey>,
+    service: &str,
+    kind: ProviderKind,
+) -> Result<&'k ApiKey, ProviderError> {
+    key.ok_or_else(|| {
+        ProviderError::Declined(format!(
+            "{service} needs an API key: set ALT_TEXT_API_KEY or {}_API_KEY",
+            kind.env_prefix()
+        ))
+    })
+}
+
 /// A caption and where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caption {
@@ -254,4 +303,63 @@ pub trait Provider: Send + Sync {
         &'a self,
         image: &'a ImageRequest<'a>,
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store_error::StoreError;
+
+    struct NoSource;
+
+    impl ImageSource for NoSource {
+        fn read_range(&self, _: u64, _: u64) -> BoxFuture<'_, Result<Bytes, StoreError>> {
+            unreachable!("limits are checked without reading")
+        }
+        fn presigned_url(&self) -> BoxFuture<'_, Result<PresignedUrl, StoreError>> {
+            unreachable!("limits are checked without presigning")
+        }
+    }
+
+    #[test]
+    fn limits_name_what_the_service_takes() {
+        let langs = ["en".to_string()];
+        let image = |format, size| ImageRequest {
+            bucket: "b",
+            key: "k",
+            format,
+            size,
+            dimensions: None,
+            head: Bytes::new(),
+            langs: &langs,
+            main_lang: "en",
+            max_chars: None,
+            deadline: Instant::now(),
+            source: &NoSource,
+        };
+        let limits = Limits {
+            service: "Bedrock",
+            formats: &[ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp],
+            max_bytes: 3_932_160,
+        };
+        assert_eq!(limits.check(&image(ImageFormat::Png, 3_932_160)), Ok(()));
+        assert_eq!(
+            limits.check(&image(ImageFormat::Heic, 10)),
+            Err(ProviderError::Declined(
+                "Bedrock takes JPEG, PNG and WebP, not HEIC".into()
+            ))
+        );
+        assert_eq!(
+            limits.check(&image(ImageFormat::Jpeg, 3_932_161)),
+            Err(ProviderError::Declined(
+                "Bedrock takes images up to 3.75 MB; this one has 3932161 bytes".into()
+            ))
+        );
+        assert_eq!(
+            require_key(None, "AutoAlt", ProviderKind::AutoAlt),
+            Err(ProviderError::Declined(
+                "AutoAlt needs an API key: set ALT_TEXT_API_KEY or AUTOALT_API_KEY".into()
+            ))
+        );
+    }
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Provider, ProviderError, prompt};
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
 use crate::config::{Config, ImageInput, ProviderSettings};
 use crate::image::ImageFormat;
 use crate::retry::RetryPolicy;
@@ -53,6 +53,18 @@ struct Message {
     content: Option<serde_json::Value>,
     refusal: Option<String>,
 }
+
+/// What the OpenAI-compatible models are sent.
+const LIMITS: Limits = Limits {
+    service: "OpenAI-compatible models",
+    formats: &[
+        ImageFormat::Jpeg,
+        ImageFormat::Png,
+        ImageFormat::Gif,
+        ImageFormat::Webp,
+    ],
+    max_bytes: MAX_BYTES,
+};
 
 impl OpenAi {
     pub fn new(http: reqwest::Client, config: &Config, settings: &ProviderSettings) -> OpenAi {
@@ -144,22 +156,7 @@ impl Provider for OpenAi {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        if !matches!(
-            image.format,
-            ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::Webp
-        ) {
-            return Err(ProviderError::Declined(format!(
-                "OpenAI-compatible models take JPEG, PNG, GIF and WebP, not {}",
-                image.format.name()
-            )));
-        }
-        if image.size > MAX_BYTES {
-            return Err(ProviderError::Declined(format!(
-                "OpenAI-compatible models are sent images up to 16 MB; this one has {} bytes",
-                image.size
-            )));
-        }
-        Ok(())
+        LIMITS.check(image)
     }
 
     fn caption<'a>(
