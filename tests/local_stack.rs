@@ -27,6 +27,11 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
         ("ALT_TEXT_API_KEY", API_KEY),
         ("ALT_TEXT_API_URL", &fake.url),
         ("ALT_TEXT_STYLE", "neutral"),
+        ("ALT_TEXT_KEYWORDS", "latte art, breakfast"),
+        (
+            "ALTTEXTLAB_ECOMMERCE",
+            r#"{"brand": "Acme Co.", "product": "Espresso cup"}"#,
+        ),
     ]);
     let handler = stack.handler(&config);
 
@@ -86,6 +91,11 @@ async fn sample_events_end_as_documented_and_replays_cost_nothing() {
     assert_eq!(calls[0].api_key.as_deref(), Some(API_KEY));
     assert_eq!(calls[0].body["lang"], "en");
     assert_eq!(calls[0].body["style"], "neutral");
+    assert_eq!(calls[0].body["keywords"], json!(["latte art", "breakfast"]));
+    assert_eq!(
+        calls[0].body["ecommerce"],
+        json!({"brand": "Acme Co.", "product": "Espresso cup"})
+    );
     assert_eq!(
         (calls[0].image_status, calls[0].image_len),
         (200, 65153),

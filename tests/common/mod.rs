@@ -494,7 +494,13 @@ async fn fake_alttextlab(
     let valid_style = body.get("style").is_none_or(|s| {
         ["descriptive", "neutral", "matter-of-fact", "minimal"]
             .contains(&s.as_str().unwrap_or_default())
-    });
+    }) && body
+        .get("keywords")
+        .is_none_or(|k| k.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
+        && body.get("ecommerce").is_none_or(|e| {
+            e.as_object()
+                .is_some_and(|o| o.values().all(Value::is_string))
+        });
     let (Some(image_url), Some(_lang), true) = (
         body["imageUrl"].as_str(),
         body["lang"].as_str(),
