@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::metrics::MetricsConfig;
 use crate::provider::ProviderKind;
 use crate::secret::ApiKey;
 
@@ -119,6 +120,9 @@ pub struct Config {
     pub presign_ttl: Duration,
     /// Records of one invocation processed at the same time (`MAX_CONCURRENCY`).
     pub max_concurrency: usize,
+    /// Where the per-invocation metrics go (`METRICS_NAMESPACE`, `METRICS_DIMENSIONS`);
+    /// `None` with `METRICS_NAMESPACE=off`.
+    pub metrics: Option<MetricsConfig>,
 }
 
 impl Config {
@@ -190,6 +194,7 @@ impl Config {
         let presign_ttl =
             Duration::from_secs(parse_number(&get, "PRESIGN_TTL_SECS", 60, 1, 604_800)?);
         let max_concurrency = parse_number(&get, "MAX_CONCURRENCY", 8, 1, 256)? as usize;
+        let metrics = parse_metrics(&get)?;
 
         Ok(Config {
             table_name,
@@ -205,6 +210,7 @@ impl Config {
             tag_key,
             presign_ttl,
             max_concurrency,
+            metrics,
         })
     }
 }
@@ -373,6 +379,60 @@ fn parse_langs(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, Con
     Ok(langs)
 }
 
+/// `METRICS_NAMESPACE` (default `s3-alt-text`, `off` for none) and `METRICS_DIMENSIONS`
+/// (`Name=Value,…`; by default the function's name, when it runs in Lambda).
+fn parse_metrics(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<MetricsConfig>, ConfigError> {
+    let namespace = get("METRICS_NAMESPACE").unwrap_or_else(|| "s3-alt-text".into());
+    if namespace.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    if namespace.len() > 255 || namespace.contains(':') {
+        return Err(ConfigError::Invalid {
+            var: "METRICS_NAMESPACE".into(),
+            reason: "a CloudWatch namespace has at most 255 characters and no colon".into(),
+        });
+    }
+    let dimensions = match get("METRICS_DIMENSIONS") {
+        None => get("AWS_LAMBDA_FUNCTION_NAME")
+            .map(|name| vec![("FunctionName".to_string(), name)])
+            .unwrap_or_default(),
+        Some(raw) => {
+            let mut dimensions = Vec::new();
+            for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                match pair.split_once('=') {
+                    Some((name, value))
+                        if !name.trim().is_empty()
+                            && !value.trim().is_empty()
+                            && !name.trim().starts_with(':')
+                            && name.trim() != "_aws" =>
+                    {
+                        dimensions.push((name.trim().to_string(), value.trim().to_string()))
+                    }
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            var: "METRICS_DIMENSIONS".into(),
+                            reason: format!("{pair:?} is not Name=Value"),
+                        });
+                    }
+                }
+            }
+            if dimensions.len() > 30 {
+                return Err(ConfigError::Invalid {
+                    var: "METRICS_DIMENSIONS".into(),
+                    reason: "CloudWatch takes at most 30 dimensions".into(),
+                });
+            }
+            dimensions
+        }
+    };
+    Ok(Some(MetricsConfig {
+        namespace,
+        dimensions,
+    }))
+}
+
 /// `ALTTEXTLAB_ECOMMERCE`: a JSON object of strings, such as `{"brand": "Acme Co."}`.
 fn parse_ecommerce(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
@@ -477,6 +537,48 @@ mod tests {
         assert_eq!(c.tag_key, "alt-text");
         assert_eq!(c.presign_ttl, Duration::from_secs(60));
         assert_eq!(c.max_concurrency, 8);
+        assert_eq!(
+            c.metrics,
+            Some(MetricsConfig {
+                namespace: "s3-alt-text".into(),
+                dimensions: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn metrics_go_where_configured() {
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "captioner"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.metrics.unwrap().dimensions,
+            vec![("FunctionName".to_string(), "captioner".to_string())]
+        );
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("METRICS_NAMESPACE", "Shop/Images"),
+            ("METRICS_DIMENSIONS", "Stage=prod, Site=shop"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.metrics,
+            Some(MetricsConfig {
+                namespace: "Shop/Images".into(),
+                dimensions: vec![
+                    ("Stage".to_string(), "prod".to_string()),
+                    ("Site".to_string(), "shop".to_string())
+                ]
+            })
+        );
+        assert_eq!(
+            config(&[("TABLE_NAME", "t"), ("METRICS_NAMESPACE", "off")])
+                .unwrap()
+                .metrics,
+            None
+        );
     }
 
     #[test]
@@ -610,6 +712,8 @@ mod tests {
             ("PRESIGN_TTL_SECS", "sixty"),
             ("PRESIGN_TTL_SECS", "604801"),
             ("MAX_CONCURRENCY", "0"),
+            ("METRICS_DIMENSIONS", "Stage"),
+            ("METRICS_NAMESPACE", "a:b"),
         ];
         for (var, value) in cases {
             let err = config(&[("TABLE_NAME", "t"), (var, value)]).unwrap_err();

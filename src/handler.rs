@@ -112,6 +112,16 @@ pub enum HandlerError {
     },
 }
 
+impl HandlerError {
+    /// What the invocation did, where it got as far as the objects.
+    pub fn summary(&self) -> Option<&Summary> {
+        match self {
+            HandlerError::Unrecognised(_) => None,
+            HandlerError::Retryable { summary, .. } => Some(summary),
+        }
+    }
+}
+
 impl std::fmt::Debug for HandlerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{self}")
@@ -135,6 +145,13 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 pub struct Handler<S, R> {
     pipeline: Arc<Pipeline<S, R>>,
     max_concurrency: usize,
+}
+
+impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
+    /// What the objects handled since the last call used (provider calls, bytes read…).
+    pub fn take_usage(&self) -> crate::metrics::Usage {
+        self.pipeline.usage().take()
+    }
 }
 
 impl<S, R> Clone for Handler<S, R> {

@@ -15,6 +15,7 @@ pub mod handler;
 pub mod image;
 pub mod intake;
 pub mod key_store;
+pub mod metrics;
 pub mod object_store;
 pub mod pipeline;
 pub mod provider;

@@ -13,6 +13,7 @@ use futures_util::future::BoxFuture;
 
 use crate::event::{self, Action, ObjectEvent};
 use crate::image::{self, ImageFormat};
+use crate::metrics::UsageMeter;
 use crate::object_store::{ObjectHead, ObjectId, ObjectStore};
 use crate::provider::{Caption, ImageRequest, ImageSource, Provider, ProviderError};
 use crate::quality;
@@ -120,6 +121,7 @@ pub struct Pipeline<S, R> {
     providers: Vec<Box<dyn Provider>>,
     settings: Settings,
     paid_calls: AtomicU64,
+    usage: UsageMeter,
 }
 
 /// A caption of one language and the provider that wrote it.
@@ -155,6 +157,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             providers,
             settings,
             paid_calls: AtomicU64::new(0),
+            usage: UsageMeter::default(),
         }
     }
 
@@ -474,7 +477,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             return Inspection::Captioned(record);
         }
         let head = match self.store.read_head(id, HEAD_BYTES).await {
-            Ok(head) => head,
+            Ok(head) => {
+                self.usage.read(head.bytes.len());
+                head
+            }
             Err(StoreError::NotFound { .. }) => return Inspection::Gone,
             Err(err) => return Inspection::Unreadable(err),
         };
@@ -565,6 +571,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             id,
             etag: head.etag.clone(),
             ttl: self.settings.presign_ttl,
+            usage: &self.usage,
         }
     }
 
@@ -590,6 +597,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             deadline,
             source,
         }
+    }
+
+    /// What processing has used since the last take (provider calls, bytes read…).
+    pub fn usage(&self) -> &UsageMeter {
+        &self.usage
     }
 
     /// Calls made so far to providers that are not free.
@@ -626,10 +638,17 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             }
             for langs in langs.chunks(provider.languages_per_call().max(1)) {
                 let call = request.for_langs(langs);
+                let started = Instant::now();
+                let answer = provider.caption(&call).await;
                 if !provider.is_free() {
                     self.paid_calls.fetch_add(1, Ordering::Relaxed);
+                    let credits = answer
+                        .as_ref()
+                        .ok()
+                        .and_then(|c| c.iter().find_map(|c| c.credits_remaining));
+                    self.usage.provider_call(started.elapsed(), credits);
                 }
-                match provider.caption(&call).await {
+                match answer {
                     Ok(captions) => {
                         for caption in captions {
                             if !missing.contains(&caption.lang) || !langs.contains(&caption.lang) {
@@ -948,14 +967,19 @@ struct ObjectSource<'a, S> {
     id: &'a ObjectId,
     etag: Option<String>,
     ttl: Duration,
+    usage: &'a UsageMeter,
 }
 
 impl<S: ObjectStore> ImageSource for ObjectSource<'_, S> {
     fn read_range(&self, start: u64, len: u64) -> BoxFuture<'_, Result<Bytes, StoreError>> {
-        Box::pin(
-            self.store
-                .read_range(self.id, self.etag.as_deref(), start, len),
-        )
+        Box::pin(async move {
+            let bytes = self
+                .store
+                .read_range(self.id, self.etag.as_deref(), start, len)
+                .await?;
+            self.usage.read(bytes.len());
+            Ok(bytes)
+        })
     }
 
     fn presigned_url(&self) -> BoxFuture<'_, Result<PresignedUrl, StoreError>> {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::http::{self, HttpRequest, HttpResponse};
 use common::{ACCESS_KEY, API_KEY, Answer, FakeAltTextLab, REGION, SECRET_KEY, Stack, sample};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A Lambda Runtime API that hands out queued events and collects what the function posts.
 struct RuntimeApi {
@@ -210,6 +210,53 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
         .to_string();
     assert!(!logs.contains(&signature));
 
+    // One EMF document per invocation, whose values are the invocation's.
+    let emf: Vec<Value> = logs_json(&logs)
+        .into_iter()
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    assert_eq!(emf.len(), 3, "{logs}");
+    for doc in &emf {
+        assert_valid_emf(doc);
+        assert_eq!(doc["FunctionName"], "s3-alt-text");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "s3-alt-text"
+        );
+    }
+    let (coffee_len, cat_len) = (sample("coffee.jpg").len(), sample("cat.jpg").len());
+    assert_eq!(
+        (
+            &emf[0]["ImagesCaptioned"],
+            &emf[0]["ImagesFailed"],
+            &emf[0]["ProviderCalls"]
+        ),
+        (&json!(2), &json!(0), &json!(1))
+    );
+    assert_eq!(
+        emf[0]["BytesRead"],
+        coffee_len + cat_len,
+        "both images fit their first read"
+    );
+    assert_eq!(emf[0]["ProviderLatency"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            &emf[1]["ImagesFailed"],
+            &emf[1]["ProviderCalls"],
+            &emf[1]["BytesRead"]
+        ),
+        (&json!(1), &json!(1), &json!(coffee_len))
+    );
+    assert_eq!(
+        (
+            &emf[2]["ImagesFailed"],
+            &emf[2]["ProviderCalls"],
+            &emf[2]["BytesRead"]
+        ),
+        (&json!(1), &json!(0), &json!(0)),
+        "an unrecognised event counts as one failure"
+    );
+
     // One JSON line per object, with its bucket, key, outcome and duration.
     let lines: Vec<Value> = logs
         .lines()
@@ -275,4 +322,55 @@ fn the_binary_explains_itself_and_rejects_bad_configuration() {
         .unwrap();
     assert_eq!(replay.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&replay.stderr).contains("TABLE_NAME is required but not set"));
+}
+
+fn logs_json(logs: &str) -> Vec<Value> {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The rules CloudWatch applies to an Embedded Metric Format document.
+fn assert_valid_emf(doc: &Value) {
+    let aws = &doc["_aws"];
+    assert!(aws["Timestamp"].is_u64(), "{doc}");
+    let age = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        - aws["Timestamp"].as_u64().unwrap();
+    assert!(age < 120_000, "a timestamp of now, in milliseconds: {doc}");
+    let directives = aws["CloudWatchMetrics"]
+        .as_array()
+        .expect("CloudWatchMetrics");
+    assert_eq!(directives.len(), 1);
+    let directive = &directives[0];
+    assert!(
+        directive["Namespace"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
+    for set in directive["Dimensions"].as_array().unwrap() {
+        let set = set.as_array().unwrap();
+        assert!(set.len() <= 30);
+        for name in set {
+            assert!(
+                doc[name.as_str().unwrap()].is_string(),
+                "dimension {name} has a value"
+            );
+        }
+    }
+    let metrics = directive["Metrics"].as_array().unwrap();
+    assert!(!metrics.is_empty() && metrics.len() <= 100);
+    let units = ["Count", "Milliseconds", "Bytes", "None"];
+    for m in metrics {
+        let name = m["Name"].as_str().unwrap();
+        assert!(units.contains(&m["Unit"].as_str().unwrap()), "{m}");
+        let value = &doc[name];
+        let numeric = value.is_number()
+            || value
+                .as_array()
+                .is_some_and(|a| !a.is_empty() && a.len() <= 100 && a.iter().all(Value::is_number));
+        assert!(numeric, "{name} = {value}");
+    }
 }

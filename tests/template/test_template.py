@@ -63,6 +63,10 @@ def function_role(template):
     return template["Resources"]["FunctionRole"]
 
 
+# X-Ray's trace upload has no resource narrower than "*"; it is granted only with Tracing=Active.
+WRITE_ONLY_ON_EVERY_RESOURCE = {"Traces": {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}}
+
+
 def test_no_wildcard_action_or_resource_is_allowed(template):
     allows = [(owner, st) for owner, st in statements(template) if st["Effect"] == "Allow"]
     assert allows, "the function role grants something"
@@ -70,7 +74,17 @@ def test_no_wildcard_action_or_resource_is_allowed(template):
         for action in as_list(st["Action"]):
             assert "*" not in action, f"{owner}: wildcard action {action}"
         for resource in as_list(st["Resource"]):
-            assert resource != "*", f"{owner}: {st.get('Sid')} on every resource"
+            if resource == "*":
+                assert set(as_list(st["Action"])) == WRITE_ONLY_ON_EVERY_RESOURCE.get(st.get("Sid")), (
+                    f"{owner}: {st.get('Sid')} on every resource"
+                )
+
+
+def test_tracing_is_a_choice(template):
+    function = template["Resources"]["CaptionFunction"]["Properties"]
+    assert function["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}
+    assert template["Parameters"]["Tracing"]["Default"] == "PassThrough"
+    assert template["Conditions"]["UseXRay"] == {"Fn::Equals": [{"Ref": "Tracing"}, "Active"]}
 
 
 def test_the_role_is_inline_only(template):
@@ -100,7 +114,7 @@ def test_other_grants_are_scoped_to_their_one_resource(template):
     sids = by_sid(template)
     assert set(sids) == {
         "ReadAndTagImages", "Records", "FailedEvents", "Logs", "QueueMessages", "ApiKeyParameter", "ApiKeySecret",
-        "BedrockModel",
+        "BedrockModel", "Traces",
     }
     assert set(sids["QueueMessages"]["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     assert sids["QueueMessages"]["Resource"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
@@ -131,7 +145,7 @@ def test_key_grants_exist_only_when_a_key_store_is_named(template):
     conditional = {st["Fn::If"][1]["Sid"]: st["Fn::If"][0] for st in policy if "Fn::If" in st}
     assert conditional == {
         "QueueMessages": "UseQueue", "ApiKeyParameter": "HasKeyParameter", "ApiKeySecret": "HasKeySecret",
-        "BedrockModel": "UseBedrock",
+        "BedrockModel": "UseBedrock", "Traces": "UseXRay",
     }
 
 

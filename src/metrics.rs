@@ -1,0 +1,151 @@
+//! Invocation metrics in CloudWatch Embedded Metric Format: one JSON document per
+//! invocation, written to stdout, which CloudWatch Logs turns into metrics without any API
+//! call. Images captioned, unchanged, skipped and failed, provider calls and latency, bytes
+//! read from S3, and the credits the provider reports left.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Map, Value, json};
+
+use crate::handler::Summary;
+
+/// What the pipeline used during one invocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    /// Calls to paid providers.
+    pub provider_calls: u64,
+    /// Each paid provider call's duration, retries included, in milliseconds.
+    pub provider_ms: Vec<f64>,
+    /// Bytes read from S3 by the function (heads, XMP ranges, images sent as bytes).
+    pub bytes_read: u64,
+    /// Credits left on the provider account, where the service reports them.
+    pub credits_remaining: Option<f64>,
+}
+
+/// Usage gathered while objects are processed, taken once per invocation.
+#[derive(Debug, Default)]
+pub struct UsageMeter(Mutex<Usage>);
+
+impl UsageMeter {
+    fn with(&self, f: impl FnOnce(&mut Usage)) {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub fn provider_call(&self, took: Duration, credits: Option<f64>) {
+        self.with(|u| {
+            u.provider_calls += 1;
+            u.provider_ms.push(took.as_secs_f64() * 1000.0);
+            if credits.is_some() {
+                u.credits_remaining = credits;
+            }
+        });
+    }
+
+    pub fn read(&self, bytes: usize) {
+        self.with(|u| u.bytes_read += bytes as u64);
+    }
+
+    /// The usage so far, and a fresh start.
+    pub fn take(&self) -> Usage {
+        std::mem::take(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Where the metrics go: the namespace and the dimensions (name and value) of every metric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub namespace: String,
+    pub dimensions: Vec<(String, String)>,
+}
+
+/// The EMF document of one invocation.
+pub fn document(config: &MetricsConfig, summary: &Summary, usage: &Usage, at: SystemTime) -> Value {
+    let mut root = Map::new();
+    let mut metrics = Vec::new();
+    let mut metric = |name: &str, unit: &str, value: Value| {
+        metrics.push(json!({"Name": name, "Unit": unit}));
+        root.insert(name.to_string(), value);
+    };
+    metric("ImagesCaptioned", "Count", json!(summary.captioned));
+    metric("ImagesUnchanged", "Count", json!(summary.unchanged));
+    metric("ImagesSkipped", "Count", json!(summary.skipped));
+    metric("ImagesFailed", "Count", json!(summary.failed));
+    metric("ProviderCalls", "Count", json!(usage.provider_calls));
+    if !usage.provider_ms.is_empty() {
+        let rounded: Vec<f64> = usage
+            .provider_ms
+            .iter()
+            .map(|ms| (ms * 10.0).round() / 10.0)
+            .collect();
+        metric("ProviderLatency", "Milliseconds", json!(rounded));
+    }
+    metric("BytesRead", "Bytes", json!(usage.bytes_read));
+    if let Some(credits) = usage.credits_remaining {
+        metric("CreditsRemaining", "None", json!(credits));
+    }
+    for (name, value) in &config.dimensions {
+        root.insert(name.clone(), json!(value));
+    }
+    let timestamp = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let names: Vec<&String> = config.dimensions.iter().map(|(n, _)| n).collect();
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [{
+                "Namespace": config.namespace,
+                "Dimensions": [names],
+                "Metrics": metrics,
+            }],
+        }),
+    );
+    Value::Object(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_is_emf() {
+        let config = MetricsConfig {
+            namespace: "s3-alt-text".into(),
+            dimensions: vec![("FunctionName".into(), "captioner".into())],
+        };
+        let summary = Summary {
+            captioned: 2,
+            skipped: 1,
+            ..Summary::default()
+        };
+        let meter = UsageMeter::default();
+        meter.provider_call(Duration::from_millis(250), Some(41.0));
+        meter.provider_call(Duration::from_millis(310), None);
+        meter.read(65_536);
+        let usage = meter.take();
+        assert_eq!(meter.take(), Usage::default(), "taking starts afresh");
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_763_800_000_123);
+        let doc = document(&config, &summary, &usage, at);
+        assert_eq!(doc["_aws"]["Timestamp"], 1_763_800_000_123u64);
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "s3-alt-text");
+        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(doc["FunctionName"], "captioner");
+        assert_eq!(doc["ImagesCaptioned"], 2);
+        assert_eq!(doc["ImagesSkipped"], 1);
+        assert_eq!(doc["ProviderCalls"], 2);
+        assert_eq!(doc["ProviderLatency"], json!([250.0, 310.0]));
+        assert_eq!(doc["BytesRead"], 65_536);
+        assert_eq!(doc["CreditsRemaining"], 41.0);
+        for m in directive["Metrics"].as_array().unwrap() {
+            let name = m["Name"].as_str().unwrap();
+            assert!(doc.get(name).is_some(), "{name} has a value");
+        }
+        // No latency metric without a call, no credits without a report.
+        let quiet = document(&config, &Summary::default(), &Usage::default(), at);
+        assert!(quiet.get("ProviderLatency").is_none());
+        assert!(quiet.get("CreditsRemaining").is_none());
+    }
+}
