@@ -3,6 +3,8 @@
 //! boilerplate openings are dropped, the length is bounded, and empty text, refusals,
 //! apologies and mere file names are rejected (the next provider is then asked).
 
+use crate::secret::redact_urls;
+
 /// Hard bound on a stored caption, whatever the configuration.
 pub const MAX_CAPTION_CHARS: usize = 1000;
 
@@ -52,7 +54,8 @@ const REFUSALS: &[&str] = &[
 
 /// Checks and tidies a caption for the object `key`. `Err` says why it was rejected.
 pub fn review(caption: &str, key: &str, max_chars: Option<usize>) -> Result<String, String> {
-    let cleaned = clean(caption);
+    // A model that echoes the presigned URL it was given must not store its signature.
+    let cleaned = clean(&redact_urls(caption));
     let mut text = cleaned.as_str();
     loop {
         let before = text;
@@ -276,6 +279,17 @@ mod tests {
             ok("<b>A cat</b>"),
             "<b>A cat</b>",
             "markup is kept as text, never interpreted"
+        );
+    }
+
+    #[test]
+    fn an_echoed_presigned_url_loses_its_signature() {
+        let text = ok(
+            "A cup of coffee, from https://b.s3.amazonaws.com/k.jpg?X-Amz-Signature=abc123 here.",
+        );
+        assert!(
+            !text.contains("abc123") && !text.contains("X-Amz"),
+            "{text}"
         );
     }
 

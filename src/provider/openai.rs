@@ -223,7 +223,7 @@ fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
     if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
         return Err(ProviderError::Permanent(format!(
             "the model refused: {}",
-            refusal.chars().take(120).collect::<String>()
+            crate::secret::redact_urls(&refusal.chars().take(120).collect::<String>())
         )));
     }
     let text = match message.content {
