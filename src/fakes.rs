@@ -12,7 +12,7 @@ use crate::event::sequencer_order;
 use crate::object_store::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 use crate::record::{Record, State};
-use crate::record_store::{Claim, ClaimRequest, RecordStore};
+use crate::record_store::{Claim, ClaimRequest, RecordStore, epoch_now};
 use crate::secret::PresignedUrl;
 use crate::store_error::StoreError;
 use crate::tags::Tag;
@@ -224,9 +224,13 @@ impl RecordStore for MemoryRecords {
         }
         let id = (record.bucket.clone(), record.key.clone());
         let mut claims = self.claims.lock().unwrap();
-        if let Some(token) = &record.claim
-            && claims.get(&id).is_none_or(|(held, _)| held != token)
-        {
+        let allowed = match (&record.claim, claims.get(&id)) {
+            (Some(token), Some((held, _))) => held == token,
+            (Some(_), None) => false,
+            (None, Some((_, until))) => *until < epoch_now(),
+            (None, None) => true,
+        };
+        if !allowed {
             return Err(StoreError::Conflict { op: "put" });
         }
         claims.remove(&id);
@@ -243,7 +247,11 @@ impl RecordStore for MemoryRecords {
         let mut claims = self.claims.lock().unwrap();
         let record = self.record(req.bucket, req.key);
         if let Some(r) = &record {
-            if r.state == State::Captioned && req.etag.is_some() && r.etag.as_deref() == req.etag {
+            if r.state == State::Captioned
+                && req.etag.is_some()
+                && r.etag.as_deref() == req.etag
+                && r.is_captioned_for(req.etag, req.version_id)
+            {
                 return Ok(Claim::AlreadyCaptioned);
             }
             if let (Some(seq), Some(mine)) = (&r.sequencer, req.sequencer)

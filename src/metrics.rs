@@ -1,7 +1,7 @@
 //! Invocation metrics in CloudWatch Embedded Metric Format: one JSON document per
 //! invocation, written to stdout, which CloudWatch Logs turns into metrics without any API
-//! call. Images captioned, unchanged, skipped and failed, provider calls and latency, bytes
-//! read from S3, and the credits the provider reports left.
+//! call. Images captioned, unchanged, skipped, failed and busy, objects removed, provider
+//! calls and latency, bytes read from S3, and the credits the provider reports left.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -71,6 +71,8 @@ pub fn document(config: &MetricsConfig, summary: &Summary, usage: &Usage, at: Sy
     metric("ImagesUnchanged", "Count", json!(summary.unchanged));
     metric("ImagesSkipped", "Count", json!(summary.skipped));
     metric("ImagesFailed", "Count", json!(summary.failed));
+    metric("ImagesBusy", "Count", json!(summary.busy));
+    metric("ObjectsRemoved", "Count", json!(summary.removed));
     metric("ProviderCalls", "Count", json!(usage.provider_calls));
     if !usage.provider_ms.is_empty() {
         let rounded: Vec<f64> = usage

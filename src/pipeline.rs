@@ -221,6 +221,17 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Ok(existing) => existing,
             Err(err) => return Outcome::failed(&err),
         };
+        // An event older than the one the record describes changes nothing: the newer
+        // event's outcome stands.
+        if let (Some(r), Some(mine)) = (&existing, &event.sequencer)
+            && r.sequencer
+                .as_deref()
+                .is_some_and(|seq| event::sequencer_order(seq, mine).is_gt())
+        {
+            return Outcome::Skipped {
+                reason: SUPERSEDED.into(),
+            };
+        }
         let (head, format) = match self.inspect(event, &id, existing.as_ref()).await {
             Inspection::Folder => {
                 return Outcome::Skipped {
@@ -239,16 +250,18 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                     .await;
             }
             Inspection::Unreadable(err) => {
-                let record = self.base_record(event, None, State::Failed);
-                let outcome = Outcome::failed(&err);
-                let record = Record {
-                    error: Some(err.to_string()),
-                    retryable: Some(err.is_retryable()),
-                    ..record
-                };
-                // The record is best effort: the outcome is the failure to read.
-                let _ = self.records.put(&record).await;
-                return outcome;
+                // Noted in a new record only: an existing one (a caption, maybe) is worth
+                // more than a note that this attempt could not read the object.
+                if existing.is_none() {
+                    let record = Record {
+                        error: Some(err.to_string()),
+                        retryable: Some(err.is_retryable()),
+                        ..self.base_record(event, None, State::Failed)
+                    };
+                    // Best effort: the outcome is the failure to read.
+                    let _ = self.records.put(&record).await;
+                }
+                return Outcome::failed(&err);
             }
             Inspection::NotImage(head, reason) => {
                 let record = self.base_record(event, Some(&head), State::Skipped);
@@ -278,16 +291,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .cloned()
             .collect();
 
-        // An event older than the one the record describes never overwrites it.
-        if let (Some(r), Some(mine)) = (&existing, &event.sequencer)
-            && r.sequencer
-                .as_deref()
-                .is_some_and(|seq| event::sequencer_order(seq, mine).is_gt())
-        {
-            return Outcome::Skipped {
-                reason: SUPERSEDED.into(),
-            };
-        }
         let token = match self.claim(event, &head, deadline).await {
             Ok(token) => token,
             Err(outcome) => return outcome,
@@ -436,6 +439,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             now: epoch_secs(now),
             until: epoch_secs(now + left) + CLAIM_GRACE_SECS,
             etag: head.etag.as_deref(),
+            version_id: event.version_id.as_deref().or(head.version_id.as_deref()),
             sequencer: event.sequencer.as_deref(),
         };
         match self.records.claim(&request).await {
@@ -793,19 +797,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         );
         match (tagged, stored) {
             (Ok(()), Ok(())) => Outcome::Captioned { provider, tag },
-            (Err(StoreError::NotFound { .. }), _) => {
-                let record = Record {
-                    state: State::Skipped,
-                    tag_status: None,
-                    reason: Some("the object was deleted while it was captioned".into()),
-                    claim: None,
-                    ..self.with_captions(record, answers, None)
-                };
-                self.finish(record).await
-            }
             (Err(err), stored) => {
-                // The record written alongside released the claim; while it says captioned
-                // for this ETag nobody can claim again, so the correction needs none.
+                // If the record written alongside went in, it released the claim: the
+                // correction is then written only while nobody has claimed the object since.
                 let claim = if stored.is_ok() {
                     None
                 } else {
@@ -816,7 +810,18 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                     claim,
                     ..self.with_captions(record, answers, None)
                 };
-                self.write_failure(record, &err).await
+                match err {
+                    StoreError::NotFound { .. } => {
+                        let reason = "the object was deleted while it was captioned";
+                        self.finish(Record {
+                            state: State::Skipped,
+                            reason: Some(reason.into()),
+                            ..record
+                        })
+                        .await
+                    }
+                    err => self.write_failure(record, &err).await,
+                }
             }
             (Ok(()), Err(err)) => Outcome::failed(&err),
         }
@@ -947,7 +952,7 @@ fn claim_token() -> String {
     format!("{random:016x}-{n}")
 }
 
-fn epoch_secs(time: SystemTime) -> u64 {
+pub(crate) fn epoch_secs(time: SystemTime) -> u64 {
     time.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }

@@ -820,3 +820,45 @@ async fn an_older_event_never_overwrites_a_newer_caption() {
     assert_eq!(record.alt_text.as_deref(), Some("The new photo."));
     assert_eq!(record.sequencer.as_deref(), Some("0055AED6DCD90281E6"));
 }
+
+#[tokio::test]
+async fn a_failed_read_never_overwrites_a_record_or_a_live_claim() {
+    let paid = Arc::new(ScriptedProvider::new("paid", vec![Ok(caption("A cup."))]));
+    let p = pipeline_with(vec![Box::new(Arc::clone(&paid))], &["en"]);
+    p.store()
+        .put(BUCKET, "coffee.jpg", &sample("coffee.jpg"), None, vec![]);
+    assert!(matches!(
+        run_on(&p, "coffee.jpg").await,
+        Outcome::Captioned { .. }
+    ));
+    let slow_down = || StoreError::Transient {
+        op: "GetObject",
+        message: "SlowDown".into(),
+    };
+    // A listed object (no ETag in the event) whose read is throttled: the caption stays.
+    p.store().fail_next("read_head", slow_down());
+    assert!(run_on(&p, "coffee.jpg").await.is_retryable_failure());
+    let record = p.records().record(BUCKET, "coffee.jpg").unwrap();
+    assert_eq!(
+        (record.state, record.alt_text.as_deref()),
+        (State::Captioned, Some("A cup."))
+    );
+
+    // A new object another invocation is captioning: a duplicate that sees it deleted
+    // writes no record over the live claim.
+    let now = epoch_secs(SystemTime::now());
+    p.records().claims.lock().unwrap().insert(
+        (BUCKET.to_string(), "gone.jpg".to_string()),
+        ("theirs".into(), now + 60),
+    );
+    let outcome = run_on(&p, "gone.jpg").await;
+    assert!(
+        matches!(&outcome, Outcome::Skipped { reason } if reason.contains("another invocation")),
+        "{outcome:?}"
+    );
+    assert!(p.records().record(BUCKET, "gone.jpg").is_none());
+    assert_eq!(
+        p.records().claims.lock().unwrap()[&(BUCKET.to_string(), "gone.jpg".to_string())].0,
+        "theirs"
+    );
+}

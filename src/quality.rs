@@ -156,7 +156,16 @@ fn repeats_file_name(text: &str, key: &str) -> bool {
     let caption = words(text);
     let name = key.rsplit('/').next().unwrap_or(key);
     let file = words(name);
-    if !caption.is_empty() && caption.iter().all(|w| file.contains(w)) {
+    let stem = match name.rsplit_once('.') {
+        Some((stem, _)) => words(stem),
+        None => file.clone(),
+    };
+    // The name itself, or a few of its words: a descriptive file name ("red-bicycle-
+    // against-a-brick-wall.jpg") may share every word with a good, longer caption.
+    if caption == stem
+        || caption == file
+        || (caption.len() <= 3 && caption.iter().all(|w| file.contains(w)))
+    {
         return true;
     }
     // IMG_1234, DSC01234, PXL_20240101_123456: a camera's file name, not a description.
@@ -265,8 +274,25 @@ mod tests {
                 "{bad:?} for {key}"
             );
         }
-        // A real description that mentions a name's words passes.
+        // A real description that mentions a name's words passes, even one made of them.
         assert!(review("A cat on a red chair.", "photos/cat.jpg", None).is_ok());
+        assert!(
+            review(
+                "A red bicycle against a brick wall.",
+                "shop/red-bicycle-against-a-brick-wall.jpg",
+                None
+            )
+            .is_ok()
+        );
+        assert!(
+            review(
+                "red bicycle against a brick wall",
+                "shop/red-bicycle-against-a-brick-wall.jpg",
+                None
+            )
+            .unwrap_err()
+            .contains("file name")
+        );
     }
 
     #[test]

@@ -103,8 +103,8 @@ pub struct Record {
     pub error: Option<String>,
     /// For failures: whether a later attempt may succeed.
     pub retryable: Option<bool>,
-    /// The claim token this record is written under: the write succeeds only while the
-    /// claim is still this invocation's. Not stored.
+    /// The condition of the record's write, not stored: with a claim token, only while that
+    /// claim is still this invocation's; without, only while nobody holds a live claim.
     pub claim: Option<String>,
 }
 

@@ -10,6 +10,13 @@ use crate::event::sequencer_key;
 use crate::record::{LangCaption, Record, State, TagStatus};
 use crate::store_error::{StoreError, classify};
 
+/// Seconds since the Unix epoch.
+pub fn epoch_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// A request to claim an object for captioning.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest<'a> {
@@ -21,8 +28,9 @@ pub struct ClaimRequest<'a> {
     /// crashed invocation lapses at its expiry.
     pub now: u64,
     pub until: u64,
-    /// The ETag of the object to caption.
+    /// The ETag and version of the object to caption.
     pub etag: Option<&'a str>,
+    pub version_id: Option<&'a str>,
     /// The event's sequencer: no claim over a record of a newer event.
     pub sequencer: Option<&'a str>,
 }
@@ -85,8 +93,9 @@ pub trait RecordStore: Send + Sync {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
-    /// Writes the record, replacing the item (and releasing any claim). With
-    /// `record.claim` set, only while that claim holds (`Conflict` otherwise).
+    /// Writes the record, replacing the item (and releasing the claim). With `record.claim`
+    /// set, only while that claim holds; without, only while nobody holds a live claim
+    /// (`Conflict` otherwise).
     fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes the record if it is still the one written at `updated_at`; `false` if it
     /// changed (or went) in the meantime.
@@ -159,11 +168,14 @@ impl RecordStore for DynamoRecords {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(record)));
-        if let Some(token) = &record.claim {
-            put = put
+        put = match &record.claim {
+            Some(token) => put
                 .condition_expression("claim_token = :token")
-                .expression_attribute_values(":token", AttributeValue::S(token.clone()));
-        }
+                .expression_attribute_values(":token", AttributeValue::S(token.clone())),
+            None => put
+                .condition_expression("attribute_not_exists(claim_until) OR claim_until < :now")
+                .expression_attribute_values(":now", AttributeValue::N(epoch_now().to_string())),
+        };
         match put.send().await {
             Ok(_) => Ok(()),
             Err(err)
@@ -180,10 +192,16 @@ impl RecordStore for DynamoRecords {
     }
 
     async fn claim(&self, req: &ClaimRequest<'_>) -> Result<Claim, StoreError> {
+        // Not while another claim is live, nor over a caption of this very object (same
+        // ETag, and same version where both have one), nor over a newer event's record.
         let mut condition = String::from(
             "(attribute_not_exists(claim_until) OR claim_until < :now) \
-             AND NOT (#state = :captioned AND etag = :etag)",
+             AND NOT (#state = :captioned AND etag = :etag",
         );
+        condition.push_str(match req.version_id {
+            Some(_) => " AND (attribute_not_exists(version_id) OR version_id = :version))",
+            None => ")",
+        });
         let mut update = self
             .client
             .update_item()
@@ -203,6 +221,10 @@ impl RecordStore for DynamoRecords {
                 ":etag",
                 AttributeValue::S(req.etag.unwrap_or_default().to_string()),
             );
+        if let Some(version) = req.version_id {
+            update = update
+                .expression_attribute_values(":version", AttributeValue::S(version.to_string()));
+        }
         if let Some(seq) = req.sequencer {
             condition.push_str(" AND (attribute_not_exists(seq) OR seq <= :seq)");
             update =

@@ -54,8 +54,57 @@ impl fmt::Display for PresignedUrl {
     }
 }
 
-/// Replaces the query string of every `http://` or `https://` URL in `text` with `?<redacted>`.
+/// Replaces the query string of every `http://` or `https://` URL in `text` with
+/// `?<redacted>`, and the value of every SigV4 query parameter left (a URL without its
+/// scheme, or percent-encoded inside another) with `<redacted>`.
 pub fn redact_urls(text: &str) -> String {
+    redact_signing_parameters(&redact_queries(text))
+}
+
+/// The query parameters that carry a presigned URL's secrets.
+const SIGNING_PARAMETERS: [&str; 3] = [
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+];
+
+fn redact_signing_parameters(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let found = SIGNING_PARAMETERS
+            .iter()
+            .filter_map(|p| lower[at..].find(p).map(|i| (at + i, p.len())))
+            .min();
+        let Some((start, len)) = found else { break };
+        let after = start + len;
+        let value_start = if lower[after..].starts_with('=') {
+            after + 1
+        } else if lower[after..].starts_with("%3d") {
+            after + 3
+        } else {
+            at = after;
+            continue;
+        };
+        let value_end = text[value_start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '&' | '"' | '\'' | '<' | '>' | '`'))
+            .map_or(text.len(), |i| value_start + i);
+        // An encoded query goes on after `%26` (`&`).
+        let value_end = lower[value_start..value_end]
+            .find("%26")
+            .map_or(value_end, |i| value_start + i);
+        out.push_str(&text[copied..value_start]);
+        out.push_str("<redacted>");
+        copied = value_end;
+        at = value_end.max(value_start);
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+fn redact_queries(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = find_url_start(rest) {
@@ -118,5 +167,29 @@ mod tests {
             "could not fetch \"HTTPS://x/a.png?<redacted>\" nor http://y/b?<redacted> (see http://z/doc)"
         );
         assert_eq!(redact_urls("no url here"), "no url here");
+    }
+
+    #[test]
+    fn redacts_signing_parameters_outside_urls() {
+        assert_eq!(
+            redact_urls(
+                "bucket.s3.amazonaws.com/k.jpg?X-Amz-Credential=AKIA/1&X-Amz-Signature=ab12 done"
+            ),
+            "bucket.s3.amazonaws.com/k.jpg?X-Amz-Credential=<redacted>&X-Amz-Signature=<redacted> done"
+        );
+        assert_eq!(
+            redact_urls(
+                "url=https%3A%2F%2Fb%2Fk.jpg%3FX-Amz-Signature%3Ddeadbeef%26x-id%3DGetObject"
+            ),
+            "url=https%3A%2F%2Fb%2Fk.jpg%3FX-Amz-Signature%3D<redacted>%26x-id%3DGetObject"
+        );
+        assert_eq!(
+            redact_urls("token X-Amz-Security-Token=IQoJb3JpZ2luX2Vj\"}"),
+            "token X-Amz-Security-Token=<redacted>\"}"
+        );
+        assert_eq!(
+            redact_urls("X-Amz-Signature is a header"),
+            "X-Amz-Signature is a header"
+        );
     }
 }

@@ -575,6 +575,39 @@ async fn a_version_id_pins_reads_url_and_tags_to_that_version() {
         stack.tags_of("photo.jpg", Some(&v2)).await.is_empty(),
         "the newer version is untouched"
     );
+
+    // A third version with the first one's bytes (a re-upload, a copy in place) gets its
+    // own tag, from the caption already paid for.
+    let v3 = stack
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key("photo.jpg")
+        .body(sample("coffee.jpg").into())
+        .send()
+        .await
+        .unwrap();
+    let v3 = v3.version_id().unwrap().to_string();
+    let summary = handler
+        .handle(&stack.event(&[("photo.jpg", Some(&v3))]), far_deadline())
+        .await
+        .unwrap()
+        .summary;
+    assert_eq!(summary.objects[0].outcome, "captioned");
+    assert_eq!(
+        fake.calls().len(),
+        1,
+        "no second payment for the same bytes"
+    );
+    assert_eq!(
+        stack.tags_of("photo.jpg", Some(&v3)).await,
+        vec![(
+            "alt-text".to_string(),
+            "A JPEG photograph of 65153 bytes.".to_string()
+        )]
+    );
+    let record = stack.record("photo.jpg").await.unwrap();
+    assert_eq!(record.version_id.as_deref(), Some(v3.as_str()));
 }
 
 #[tokio::test]

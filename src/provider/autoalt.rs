@@ -165,13 +165,15 @@ fn classify_error(reply: &Reply) -> ProviderError {
     let detail = http::error_detail(&reply.body);
     let lower = detail.to_lowercase();
     match reply.status.as_u16() {
-        403 if lower.contains("rate") || lower.contains("too many") => ProviderError::Transient {
-            message: format!("AutoAlt is rate limiting (403). {detail}"),
-            retry_after: reply.retry_after,
-        },
         403 if lower.contains("credit") => ProviderError::Permanent(format!(
             "AutoAlt account is out of credits (403): top up the account, then replay. {detail}"
         )),
+        403 if lower.contains("rate limit") || lower.contains("too many") => {
+            ProviderError::Transient {
+                message: format!("AutoAlt is rate limiting (403). {detail}"),
+                retry_after: reply.retry_after,
+            }
+        }
         400 => ProviderError::Permanent(format!("AutoAlt rejected the input (400). {detail}")),
         404 => ProviderError::Permanent(format!(
             "AutoAlt could not access the image (404). {detail}"
@@ -239,6 +241,17 @@ mod tests {
         assert!(matches!(
             classify(403, r#"{"error":"Rate limit exceeded, try again later"}"#),
             ProviderError::Transient { .. }
+        ));
+        assert!(
+            matches!(
+                classify(403, r#"{"error":"Not enough credits to generate alt text"}"#),
+                ProviderError::Permanent(m) if m.contains("out of credits")
+            ),
+            "\"generate\" holds \"rate\" but is no rate limit"
+        );
+        assert!(matches!(
+            classify(403, r#"{"error":"Forbidden"}"#),
+            ProviderError::Permanent(_)
         ));
         assert!(matches!(
             classify(404, r#"{"error":"Image not accessible"}"#),

@@ -48,7 +48,9 @@ pub async fn send(
 
 /// A success body that cannot be read. The call may have been billed: no retry.
 pub fn unreadable(service: &str, err: impl std::fmt::Display) -> ProviderError {
-    ProviderError::Permanent(format!("{service} answered with an unreadable body: {err}"))
+    ProviderError::Permanent(redact_urls(&format!(
+        "{service} answered with an unreadable body: {err}"
+    )))
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare for APIs and treated as absent).

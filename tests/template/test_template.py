@@ -114,7 +114,7 @@ def test_other_grants_are_scoped_to_their_one_resource(template):
     sids = by_sid(template)
     assert set(sids) == {
         "ReadAndTagImages", "Records", "FailedEvents", "Logs", "QueueMessages", "ApiKeyParameter", "ApiKeySecret",
-        "BedrockModel", "Traces",
+        "BedrockModel", "Traces", "TellDeletedImages",
     }
     assert set(sids["QueueMessages"]["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     assert sids["QueueMessages"]["Resource"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
@@ -133,6 +133,10 @@ def test_other_grants_are_scoped_to_their_one_resource(template):
     }
     assert sids["ApiKeySecret"]["Action"] == "secretsmanager:GetSecretValue"
     assert sids["ApiKeySecret"]["Resource"] == {"Ref": "ApiKeySecretArn"}
+    # Listing, to tell a deleted key (404) from a forbidden one: on the bucket alone.
+    assert sids["TellDeletedImages"]["Action"] == "s3:ListBucket"
+    bucket = template["Resources"]["UploadsBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert sids["TellDeletedImages"]["Resource"]["Fn::If"][1] == {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}"}
     assert sids["BedrockModel"]["Action"] == "bedrock:InvokeModel"
     assert sids["BedrockModel"]["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${BedrockModelId}"},
