@@ -556,6 +556,18 @@ async fn an_older_event_after_a_newer_one_keeps_the_newer_caption() {
         .handle(&with_sequencer("0055AED6DCD90281E6"), far_deadline())
         .await
         .unwrap();
-    assert_eq!(late.summary.objects[0].outcome, "unchanged");
+    assert_eq!(late.summary.objects[0].outcome, "skipped");
+    assert!(
+        late.summary.objects[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("superseded")
+    );
     assert_eq!(fake.calls().len(), 2);
+    let expected = format!("A JPEG photograph of {} bytes.", sample("coffee.jpg").len());
+    assert_eq!(
+        sorted_tags(&stack, KEY).await,
+        expected_tags(Some(&expected))
+    );
 }

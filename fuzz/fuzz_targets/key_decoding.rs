@@ -26,6 +26,9 @@ fuzz_target!(|data: &[u8]| {
         && b.len() <= 64
         && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_hexdigit())
     {
-        assert_eq!(sequencer_key(a).cmp(&sequencer_key(b)), sequencer_order(a, b));
+        assert_eq!(
+            sequencer_key(a).cmp(&sequencer_key(b)),
+            sequencer_order(a, b)
+        );
     }
 });

@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
     assert!(value.chars().all(is_tag_char), "{value:?}");
     assert!(value.chars().count() <= MAX_VALUE_CHARS);
     assert_eq!(value, value.trim());
-    if text.chars().any(char::is_alphabetic) && text.chars().all(|c| c.is_alphabetic() || c == ' ') {
+    if text.chars().any(char::is_alphabetic) && text.chars().all(|c| c.is_alphabetic() || c == ' ')
+    {
         assert!(!value.is_empty(), "{text:?}");
     }
 
@@ -32,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
         .enumerate()
         .map(|(i, v)| Tag::new(format!("user-{i}"), v))
         .collect();
-    let wanted = [Tag::new("alt-text", value.clone()), Tag::new("alt-text-de", value)];
+    let wanted = [
+        Tag::new("alt-text", value.clone()),
+        Tag::new("alt-text-de", value),
+    ];
     let (merged, placed) = tags::merge_all(&existing, &wanted);
     let merged = merged.unwrap_or(existing.clone());
     assert!(merged.len() <= MAX_TAGS.max(existing.len()));

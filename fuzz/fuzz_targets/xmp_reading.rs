@@ -48,8 +48,17 @@ fuzz_target!(|data: &[u8]| {
             reads: AtomicUsize::new(0),
         };
         let head = bytes.slice(..bytes.len().min(4096));
-        let _ = block_on(xmp::read_alt_text(&reader, format, head, data.len() as u64, "en"));
-        assert!(reader.reads.load(Ordering::Relaxed) <= 16, "the read budget holds");
+        let _ = block_on(xmp::read_alt_text(
+            &reader,
+            format,
+            head,
+            data.len() as u64,
+            "en",
+        ));
+        assert!(
+            reader.reads.load(Ordering::Relaxed) <= 16,
+            "the read budget holds"
+        );
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = xmp::alt_text_from_xmp(text, "de");
