@@ -99,10 +99,20 @@ def tags(s3, key: str) -> dict:
     return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]}
 
 
+def plain(value: dict):
+    """A DynamoDB attribute value without its type tags (maps become dicts)."""
+    kind, inner = next(iter(value.items()))
+    if kind == "M":
+        return {k: plain(v) for k, v in sorted(inner.items())}
+    if kind == "L":
+        return [plain(v) for v in inner]
+    return inner
+
+
 def record(dynamodb, key: str) -> dict | None:
     item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": BUCKET}, "sk": {"S": key}}, ConsistentRead=True)
     item = item.get("Item")
-    return {k: next(iter(v.values())) for k, v in sorted(item.items())} if item else None
+    return {k: plain(v) for k, v in sorted(item.items())} if item else None
 
 
 def function_env(endpoint: str) -> dict:
