@@ -91,6 +91,9 @@ pub fn review(caption: &str, key: &str, max_chars: Option<usize>) -> Result<Stri
         .min(MAX_CAPTION_CHARS);
     if text.chars().count() > limit {
         text = shorten(&text, limit);
+        if !text.chars().any(char::is_alphanumeric) {
+            return Err("the caption is empty once shortened".into());
+        }
     }
     Ok(text)
 }
@@ -208,8 +211,9 @@ fn shorten(text: &str, max: usize) -> String {
         return cut[..=end].to_string();
     }
     let room: String = cut.chars().take(max.saturating_sub(1)).collect();
+    // At the last word boundary, unless that drops more than half: then mid-word.
     let head = match room.rfind(' ') {
-        Some(space) if space > 0 => &room[..space],
+        Some(space) if room[..space].chars().count() >= max / 2 => &room[..space],
         _ => &room,
     };
     format!("{}…", head.trim_end_matches([' ', ',', ';', ':', '-']))
@@ -330,6 +334,13 @@ mod tests {
         let short = review(one_sentence, "k.jpg", Some(30)).unwrap();
         assert!(short.chars().count() <= 30, "{short}");
         assert_eq!(short, "A tabby cat sleeping on a…");
+        // A first word far shorter than the room: cut mid-word rather than keep only it.
+        let short = review("= ttpO:O&OOOOOOOOOOOOOO/s im", "k.jpg", Some(20));
+        assert_eq!(short.as_deref(), Ok("= ttpO:O&OOOOOOOOOO…"));
+        assert_eq!(
+            review("=================== abc", "k.jpg", Some(20)),
+            Err("the caption is empty once shortened".into())
+        );
         let huge = "word ".repeat(1000);
         assert!(review(&huge, "k.jpg", None).unwrap().chars().count() <= MAX_CAPTION_CHARS);
     }

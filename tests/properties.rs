@@ -47,6 +47,19 @@ proptest! {
     }
 
     #[test]
+    fn shortening_never_leaves_only_punctuation(
+        prefix in "[=:&/.-]{1,8}",
+        word in "[a-z]{40,80}",
+        max in 20usize..40,
+    ) {
+        let caption = format!("{prefix} {word}");
+        if let Ok(text) = quality::review(&caption, "k.jpg", Some(max)) {
+            prop_assert!(text.chars().any(char::is_alphanumeric), "{:?} -> {:?}", caption, text);
+            prop_assert!(text.chars().count() <= max);
+        }
+    }
+
+    #[test]
     fn reviewing_twice_changes_nothing(caption in "[ a-zA-Z,.!?'\"]{1,300}", max in 20usize..300) {
         if let Ok(once) = quality::review(&caption, "k.jpg", Some(max)) {
             prop_assert_eq!(quality::review(&once, "k.jpg", Some(max)), Ok(once.clone()));
