@@ -31,10 +31,15 @@ printf '%s' "0055AED6DCD90281E5,0055AED6DCD90281E" > fuzz/corpus/key_decoding/se
 cargo fuzz build 2>&1 | tail -1
 mkdir -p target/fuzz-logs
 run() {
-  local t="$1"
+  local t="$1" status=0
+  # Findings of this run only: earlier ones are kept aside.
+  if [ -d "fuzz/artifacts/$t" ] && [ -n "$(ls -A "fuzz/artifacts/$t")" ]; then
+    mkdir -p "fuzz/artifacts/earlier/$t"
+    mv "fuzz/artifacts/$t"/* "fuzz/artifacts/earlier/$t/"
+  fi
   cargo fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$seconds" -print_final_stats=1 \
-    > "target/fuzz-logs/$t.log" 2>&1
-  echo "$t: exit $?"
+    > "target/fuzz-logs/$t.log" 2>&1 || status=$?
+  echo "$t: exit $status"
 }
 pids=()
 for t in "${targets[@]}"; do
@@ -51,7 +56,8 @@ for t in "${targets[@]}"; do
   runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
   secs=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$log" | grep -oE 'in [0-9]+' | grep -oE '[0-9]+' || echo "?")
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo "?")
-  crashes=$(ls fuzz/artifacts/"$t" 2>/dev/null | grep -c '^crash-' || true)
+  # Crashes, out-of-memory, timeouts and leaks all count.
+  crashes=$(ls fuzz/artifacts/"$t" 2>/dev/null | grep -cE '^(crash|oom|timeout|leak)-' || true)
   printf '%-16s %14s %10s %8s %8s\n' "$t" "$runs" "$secs" "$cov" "$crashes"
   [ "$crashes" = "0" ] || status=1
 done
