@@ -327,7 +327,8 @@ async fn an_object_deleted_before_processing_is_skipped() {
     assert_eq!(fake.calls().len(), 0);
 }
 
-/// Runs the event while `meanwhile` changes the object during the (slow) provider call.
+/// Runs the event while `meanwhile` changes the object during the (slow) provider call:
+/// once the fake provider has fetched the image, before it answers.
 async fn during_the_provider_call<F: Future<Output = ()>>(
     stack: &Stack,
     fake: &FakeAltTextLab,
@@ -336,7 +337,7 @@ async fn during_the_provider_call<F: Future<Output = ()>>(
     let handler = handler(stack, fake);
     let event = event(stack);
     let (result, ()) = tokio::join!(handler.handle(&event, far_deadline()), async {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        fake.fetched.notified().await;
         meanwhile.await;
     });
     result.unwrap();
@@ -452,11 +453,12 @@ async fn concurrent_duplicate_deliveries_make_one_provider_call() {
     let fake = FakeAltTextLab::start(
         API_KEY,
         vec![Answer::Slow(
-            Duration::from_millis(800),
+            Duration::from_millis(1500),
             "A cup of coffee.".into(),
         )],
     )
     .await;
+    // Both start at once: both read the record before either claims it.
     let (one, two) = (handler(&stack, &fake), handler(&stack, &fake));
     let delivery = event(&stack);
     let (a, b) = tokio::join!(

@@ -438,6 +438,8 @@ pub struct FakeAltTextLab {
     pub url: String,
     pub calls: Arc<Mutex<Vec<FakeCall>>>,
     script: Arc<Mutex<VecDeque<Answer>>>,
+    /// Notified once per request that fetched its image, before the answer.
+    pub fetched: Arc<tokio::sync::Notify>,
 }
 
 impl FakeAltTextLab {
@@ -445,22 +447,32 @@ impl FakeAltTextLab {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
         let key = expected_key.to_string();
-        let (calls2, script2) = (Arc::clone(&calls), Arc::clone(&script));
+        let fetched = Arc::new(tokio::sync::Notify::new());
+        let (calls2, script2, fetched2) = (
+            Arc::clone(&calls),
+            Arc::clone(&script),
+            Arc::clone(&fetched),
+        );
         let fetcher = reqwest::Client::new();
-        let addr: SocketAddr = http::serve(move |req: HttpRequest| {
-            let (calls, script, key, fetcher) = (
-                Arc::clone(&calls2),
-                Arc::clone(&script2),
-                key.clone(),
-                fetcher.clone(),
-            );
-            async move { Some(fake_alttextlab(req, &key, &calls, &script, &fetcher).await) }
-        })
-        .await;
+        let addr: SocketAddr =
+            http::serve(move |req: HttpRequest| {
+                let (calls, script, key, fetcher, fetched) = (
+                    Arc::clone(&calls2),
+                    Arc::clone(&script2),
+                    key.clone(),
+                    fetcher.clone(),
+                    Arc::clone(&fetched2),
+                );
+                async move {
+                    Some(fake_alttextlab(req, &key, &calls, &script, &fetcher, &fetched).await)
+                }
+            })
+            .await;
         FakeAltTextLab {
             url: format!("http://{addr}"),
             calls,
             script,
+            fetched,
         }
     }
 
@@ -475,6 +487,7 @@ async fn fake_alttextlab(
     calls: &Mutex<Vec<FakeCall>>,
     script: &Mutex<VecDeque<Answer>>,
     fetcher: &reqwest::Client,
+    fetched: &tokio::sync::Notify,
 ) -> HttpResponse {
     if req.method != "POST" || req.path != "/api/v1/alt-text/generate" {
         return HttpResponse::json(404, json!({"message": "Not found"}));
@@ -510,8 +523,8 @@ async fn fake_alttextlab(
         return HttpResponse::json(400, json!({"message": "imageUrl and lang are required"}));
     };
     // Fetch the image like the real service does.
-    let fetched = fetcher.get(image_url).send().await;
-    let (status, bytes) = match fetched {
+    let response = fetcher.get(image_url).send().await;
+    let (status, bytes) = match response {
         Ok(r) => {
             let status = r.status().as_u16();
             (status, r.bytes().await.unwrap_or_default())
@@ -521,6 +534,7 @@ async fn fake_alttextlab(
     call.image_status = status;
     call.image_len = bytes.len();
     calls.lock().unwrap().push(call);
+    fetched.notify_one();
     if status != 200 {
         return HttpResponse::json(
             400,
