@@ -67,12 +67,6 @@ impl AltTextAi {
         }
     }
 
-    /// Replaces the retry policy (tests use short waits).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> AltTextAi {
-        self.retry = retry;
-        self
-    }
-
     async fn attempt(
         &self,
         key: &ApiKey,

@@ -80,12 +80,6 @@ impl AltTextLab {
         }
     }
 
-    /// Replaces the retry policy (tests use short waits).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> AltTextLab {
-        self.retry = retry;
-        self
-    }
-
     async fn attempt(
         &self,
         key: &ApiKey,

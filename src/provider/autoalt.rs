@@ -69,12 +69,6 @@ impl AutoAlt {
         }
     }
 
-    /// Replaces the retry policy (tests use short waits).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> AutoAlt {
-        self.retry = retry;
-        self
-    }
-
     async fn attempt(
         &self,
         key: &ApiKey,

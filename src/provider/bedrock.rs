@@ -58,12 +58,6 @@ impl Bedrock {
         }
     }
 
-    /// Replaces the retry policy (tests use short waits).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Bedrock {
-        self.retry = retry;
-        self
-    }
-
     async fn attempt(
         &self,
         image: &ImageRequest<'_>,

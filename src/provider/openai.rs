@@ -81,12 +81,6 @@ impl OpenAi {
         }
     }
 
-    /// Replaces the retry policy (tests use short waits).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> OpenAi {
-        self.retry = retry;
-        self
-    }
-
     async fn attempt(
         &self,
         image: &ImageRequest<'_>,
