@@ -1,0 +1,349 @@
+"""Benchmark of the function, run by bench/run.sh: the release binary under a Lambda
+Runtime API emulator of its own, against moto and fake providers with a fixed latency.
+Prints one table: each figure beside its target.
+
+Figures:
+  1. init (process start to the first /next) of the function, of a hello-world
+     lambda_runtime binary and of the Python equivalent under awslambdaric;
+  2. critical path of one image: invocation time minus the provider's latency, in moto
+     round trips (measured in the same run);
+  3. a 100-record invocation with a 200 ms provider, against ceil(100/concurrency) x 200 ms;
+  4. peak RSS (VmHWM): idle, and after a 16 MB image sent base64 to a provider;
+  5. size of the release binary, stripped, and of its zip package.
+"""
+
+import base64
+import http.server
+import json
+import math
+import os
+import queue
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import zipfile
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import local_stack as stack  # noqa: E402
+
+PROVIDER_LATENCY = 0.2  # seconds
+RUNS = 5
+API_KEY = "bench-key"
+CONCURRENCY = 8
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A threaded server that says nothing when a client goes away (a function process is
+    killed while it waits on /next)."""
+
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+class RuntimeApi:
+    """A Lambda Runtime API: hands out queued events on /next, records answers."""
+
+    def __init__(self):
+        self.events: queue.Queue = queue.Queue()
+        self.answers: queue.Queue = queue.Queue()
+        self.first_next: float | None = None
+        self.sent: dict[str, float] = {}
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if not self.path.endswith("/invocation/next"):
+                    return self.reply(404, b"{}")
+                if api.first_next is None:
+                    api.first_next = time.monotonic()
+                request_id, payload = api.events.get()
+                body = json.dumps(payload).encode()
+                api.sent[request_id] = time.monotonic()
+                self.send_response(200)
+                # awslambdaric needs the content type; every runtime needs these headers.
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 60_000))
+                self.send_header(
+                    "Lambda-Runtime-Invoked-Function-Arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:bench",
+                )
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                parts = self.path.split("/")
+                if "invocation" in parts:
+                    request_id = parts[parts.index("invocation") + 1]
+                    api.answers.put((request_id, parts[-1], time.monotonic(), body))
+                self.reply(202, b"{}")
+
+            def reply(self, status, body):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def invoke(self, request_id: str, payload) -> tuple[float, dict]:
+        """Seconds from handing out the event to its answer, and the answer."""
+        self.events.put((request_id, payload))
+        got_id, kind, at, body = self.answers.get(timeout=120)
+        assert got_id == request_id and kind == "response", (got_id, kind, body[:300])
+        return at - self.sent[request_id], json.loads(body or b"null")
+
+    def close(self):
+        self.server.shutdown()
+
+
+class FakeProviders:
+    """AltTextLab (fetches the presigned URL) and AutoAlt (base64 body), each answering
+    after PROVIDER_LATENCY."""
+
+    def __init__(self):
+        self.durations: list[float] = []
+        fakes = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                started = time.monotonic()
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length))
+                if self.path == "/api/v1/alt-text/generate":
+                    assert self.headers.get("x-api-key") == API_KEY
+                    size = len(requests.get(body["imageUrl"], timeout=30).content)
+                    answer = {"id": "b1", "result": f"A photograph of {size} bytes."}
+                else:
+                    assert self.headers.get("Authorization") == f"Bearer {API_KEY}"
+                    size = len(base64.b64decode(body["image"]))
+                    answer = {"success": True, "results": [{"alt_text": f"A photograph of {size} bytes.", "success": True}]}
+                time.sleep(PROVIDER_LATENCY)
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                fakes.durations.append(time.monotonic() - started)
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def s3_event(keys: list[str]) -> dict:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": stack.REGION,
+                "eventTime": "2026-11-22T10:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.24"},
+                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "alt-text",
+                    "bucket": {
+                        "name": stack.BUCKET,
+                        "arn": f"arn:aws:s3:::{stack.BUCKET}",
+                        "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                    },
+                    "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": 1, "sequencer": f"{i:018X}"},
+                },
+            }
+            for i, key in enumerate(keys, start=1)
+        ]
+    }
+
+
+def vm_hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
+
+
+class Function:
+    """A function process under its own Runtime API emulator."""
+
+    def __init__(self, command: list[str], env: dict, cwd: Path = ROOT):
+        self.api = RuntimeApi()
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            command,
+            env={**env, "AWS_LAMBDA_RUNTIME_API": self.api.address},
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        while self.api.first_next is None:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited with {self.process.returncode}")
+            time.sleep(0.001)
+        self.init = self.api.first_next - started
+        self.count = 0
+
+    def invoke(self, payload) -> tuple[float, dict]:
+        self.count += 1
+        return self.api.invoke(f"req-{self.count}", payload)
+
+    def rss_kib(self) -> int:
+        return vm_hwm_kib(self.process.pid)
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+        self.api.close()
+
+
+def base_env(endpoint: str) -> dict:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_REGION": stack.REGION,
+        "AWS_DEFAULT_REGION": stack.REGION,
+        "AWS_ENDPOINT_URL": endpoint,
+        "TABLE_NAME": stack.TABLE,
+        "METRICS_NAMESPACE": "off",
+        **stack.CREDENTIALS,
+    }
+
+
+def median_init(command: list[str], env: dict, cwd: Path = ROOT) -> float:
+    inits = []
+    for _ in range(RUNS):
+        f = Function(command, env, cwd)
+        inits.append(f.init)
+        f.close()
+    return statistics.median(inits)
+
+
+def main() -> int:
+    binary = ROOT / "target/release/s3-alt-text"
+    hello = ROOT / "bench/hello/target/release/hello"
+    moto, endpoint = stack.start_moto()
+    providers = FakeProviders()
+    rows = []
+    try:
+        s3, _ = stack.create_stack(endpoint)
+        coffee = (ROOT / "samples/coffee.jpg").read_bytes()
+        keys = [f"bench/{i:03}.jpg" for i in range(100 + RUNS)]
+        for key in keys:
+            # Distinct bytes, so that no image is a copy of another.
+            s3.put_object(Bucket=stack.BUCKET, Key=key, Body=coffee + key.encode(), ContentType="image/jpeg")
+        big = b"\xff\xd8\xff\xe0" + os.urandom(16 * 1024 * 1024 - 4)
+        s3.put_object(Bucket=stack.BUCKET, Key="bench/16mb.jpg", Body=big, ContentType="image/jpeg")
+
+        env = {**base_env(endpoint), "ALT_TEXT_PROVIDER": "alttextlab", "ALT_TEXT_API_KEY": API_KEY, "ALT_TEXT_API_URL": providers.url}
+        python = [str(ROOT / ".venv/bin/python"), "-m", "awslambdaric", "function.handler"]
+
+        # 1. init
+        rust_init = median_init([str(binary)], env)
+        hello_init = median_init([str(hello)], base_env(endpoint))
+        python_init = median_init(python, env, ROOT / "bench")
+
+        # 2. critical path, and idle memory
+        round_trips = []
+        url = f"{endpoint}/{stack.BUCKET}/{keys[0]}"
+        for _ in range(30):
+            t = time.monotonic()
+            requests.head(url, timeout=10)
+            round_trips.append(time.monotonic() - t)
+        round_trip = statistics.median(round_trips)
+        f = Function([str(binary)], env)
+        idle_rss = f.rss_kib()
+        paths = []
+        for key in keys[100:]:
+            took, answer = f.invoke(s3_event([key]))
+            assert answer["captioned"] == 1, answer
+            # The provider's own time: its fetch of the image from S3, and the fixed latency.
+            paths.append(took - providers.durations[-1])
+        critical = statistics.median(paths)
+
+        # 3. a 100-record invocation
+        took_100, answer = f.invoke(s3_event(keys[:100]))
+        assert answer["captioned"] == 100, {k: v for k, v in answer.items() if k != "objects"}
+        bound = math.ceil(100 / CONCURRENCY) * PROVIDER_LATENCY
+        f.close()
+
+        # 4. a 16 MB image through a base64 provider
+        big_env = {**env, "ALT_TEXT_PROVIDER": "autoalt", "ALT_TEXT_API_URL": providers.url}
+        f = Function([str(binary)], big_env)
+        _, answer = f.invoke(s3_event(["bench/16mb.jpg"]))
+        assert answer["captioned"] == 1, answer
+        big_rss = f.rss_kib()
+        f.close()
+
+        # 5. sizes
+        with tempfile.TemporaryDirectory() as tmp:
+            stripped = Path(tmp) / "bootstrap"
+            shutil.copy(binary, stripped)
+            subprocess.run(["strip", str(stripped)], check=True)
+            package = Path(tmp) / "bootstrap.zip"
+            with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+                z.write(stripped, "bootstrap")
+            stripped_mb = stripped.stat().st_size / 1e6
+            zip_mb = package.stat().st_size / 1e6
+
+        ms = lambda s: f"{s * 1000:.1f} ms"  # noqa: E731
+        rows = [
+            ("init, s3-alt-text", ms(rust_init), f"<= 1.5 x hello = {ms(1.5 * hello_init)}", rust_init <= 1.5 * hello_init),
+            ("", "", f"<= 0.1 x Python = {ms(0.1 * python_init)}", rust_init <= 0.1 * python_init),
+            ("init, hello-world lambda_runtime", ms(hello_init), "", None),
+            ("init, Python + awslambdaric", ms(python_init), "", None),
+            ("moto round trip (HEAD)", ms(round_trip), "", None),
+            ("critical path, one image", f"{ms(critical)} = {critical / round_trip:.1f} round trips",
+             "<= 2 round trips beyond the provider", critical <= 2 * round_trip),
+            ("100 records, 200 ms provider", f"{ms(took_100)} = {took_100 / bound:.2f} x bound",
+             f"<= 1.2 x ceil(100/{CONCURRENCY}) x 200 ms = {ms(1.2 * bound)}", took_100 <= 1.2 * bound),
+            ("peak RSS, idle", f"{idle_rss / 1024:.1f} MiB", "<= 24 MiB", idle_rss <= 24 * 1024),
+            ("peak RSS, 16 MB image as base64", f"{big_rss / 1024:.1f} MiB", "<= 64 MiB", big_rss <= 64 * 1024),
+            ("release binary, stripped", f"{stripped_mb:.1f} MB", "", None),
+            ("zip package", f"{zip_mb:.1f} MB", "", None),
+        ]
+    finally:
+        moto.kill()
+    width = max(len(r[0]) for r in rows)
+    print(f"\n| {'figure':<{width}} | {'measured':<30} | {'target':<44} | met |")
+    print(f"|{'-' * (width + 2)}|{'-' * 32}|{'-' * 46}|-----|")
+    for name, value, target, met in rows:
+        mark = "" if met is None else ("yes" if met else "no")
+        print(f"| {name:<{width}} | {value:<30} | {target:<44} | {mark:<3} |")
+    print(f"\n(median of {RUNS} runs where repeated; provider latency {PROVIDER_LATENCY * 1000:.0f} ms; MAX_CONCURRENCY {CONCURRENCY})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
