@@ -77,12 +77,7 @@ impl AltTextAi {
         let image_field = match raw {
             Some(base64) => json!({ "raw": base64 }),
             None => {
-                // A fresh URL for every attempt: an earlier one may have expired.
-                let url = image
-                    .source
-                    .presigned_url()
-                    .await
-                    .map_err(ProviderError::from_store)?;
+                let url = image.fresh_url().await?;
                 json!({ "url": url.expose() })
             }
         };

@@ -86,12 +86,7 @@ impl AltTextLab {
         image: &ImageRequest<'_>,
         budget: Duration,
     ) -> Result<Caption, ProviderError> {
-        // A fresh URL for every attempt: an earlier one may have expired while waiting.
-        let url = image
-            .source
-            .presigned_url()
-            .await
-            .map_err(ProviderError::from_store)?;
+        let url = image.fresh_url().await?;
         let body = GenerateRequest {
             image_url: url.expose(),
             lang: image.lang(),

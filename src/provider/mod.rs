@@ -151,6 +151,15 @@ impl<'a> ImageRequest<'a> {
         self.langs.first().map_or(self.main_lang, String::as_str)
     }
 
+    /// A fresh presigned URL of the image, for one attempt: an earlier one may have expired
+    /// while a retry waited.
+    pub async fn fresh_url(&self) -> Result<PresignedUrl, ProviderError> {
+        self.source
+            .presigned_url()
+            .await
+            .map_err(ProviderError::from_store)
+    }
+
     /// Reads the whole image (for services that take its bytes), which must be at most
     /// `max` bytes.
     pub async fn read_all(&self, max: u64) -> Result<Bytes, ProviderError> {

@@ -105,12 +105,7 @@ impl OpenAi {
             // The data URL is spliced in as bytes, so the image is not copied again.
             Some(url) => splice_url(&head, url),
             None => {
-                // A fresh URL for every attempt: an earlier one may have expired.
-                let url = image
-                    .source
-                    .presigned_url()
-                    .await
-                    .map_err(ProviderError::from_store)?;
+                let url = image.fresh_url().await?;
                 let mut body = head;
                 body["messages"][0]["content"][1]["image_url"]["url"] = json!(url.expose());
                 Bytes::from(body.to_string())
