@@ -322,6 +322,19 @@ async fn an_object_deleted_before_processing_is_skipped() {
     assert_eq!(fake.calls().len(), 0);
 }
 
+/// A fake AltTextLab that takes 1.5 s to caption "A cup of coffee.", time for a test to
+/// change the object meanwhile.
+async fn slow_fake() -> FakeAltTextLab {
+    FakeAltTextLab::start(
+        API_KEY,
+        vec![Answer::Slow(
+            Duration::from_millis(1500),
+            "A cup of coffee.".into(),
+        )],
+    )
+    .await
+}
+
 /// Runs the event while `meanwhile` changes the object during the (slow) provider call:
 /// once the fake provider has fetched the image, before it answers.
 async fn during_the_provider_call<F: Future<Output = ()>>(
@@ -341,14 +354,7 @@ async fn during_the_provider_call<F: Future<Output = ()>>(
 #[tokio::test]
 async fn an_object_deleted_while_captioned_is_skipped() {
     let stack = stack_with_photo("deleted-during").await;
-    let fake = FakeAltTextLab::start(
-        API_KEY,
-        vec![Answer::Slow(
-            Duration::from_millis(1500),
-            "A cup of coffee.".into(),
-        )],
-    )
-    .await;
+    let fake = slow_fake().await;
     during_the_provider_call(&stack, &fake, async {
         stack
             .s3
@@ -369,14 +375,7 @@ async fn an_object_deleted_while_captioned_is_skipped() {
 #[tokio::test]
 async fn a_tag_set_by_the_user_while_captioned_is_kept() {
     let stack = stack_with_photo("retagged-during").await;
-    let fake = FakeAltTextLab::start(
-        API_KEY,
-        vec![Answer::Slow(
-            Duration::from_millis(1500),
-            "A cup of coffee.".into(),
-        )],
-    )
-    .await;
+    let fake = slow_fake().await;
     let mut theirs = user_tags();
     theirs.push(("reviewed".into(), "yes".into()));
     during_the_provider_call(&stack, &fake, stack.put_tags(KEY, &theirs)).await;
@@ -390,14 +389,7 @@ async fn a_tag_set_by_the_user_while_captioned_is_kept() {
 #[tokio::test]
 async fn new_bytes_never_get_the_caption_of_old_bytes() {
     let stack = stack_with_photo("overwritten-during").await;
-    let fake = FakeAltTextLab::start(
-        API_KEY,
-        vec![Answer::Slow(
-            Duration::from_millis(1500),
-            "A cup of coffee.".into(),
-        )],
-    )
-    .await;
+    let fake = slow_fake().await;
     during_the_provider_call(&stack, &fake, async {
         stack
             .put(
@@ -445,14 +437,7 @@ async fn new_bytes_never_get_the_caption_of_old_bytes() {
 #[tokio::test]
 async fn concurrent_duplicate_deliveries_make_one_provider_call() {
     let stack = stack_with_photo("duplicates").await;
-    let fake = FakeAltTextLab::start(
-        API_KEY,
-        vec![Answer::Slow(
-            Duration::from_millis(1500),
-            "A cup of coffee.".into(),
-        )],
-    )
-    .await;
+    let fake = slow_fake().await;
     // The second delivery arrives while the first is with the provider. (Two claims sent at
     // the very same instant are DynamoDB's to order: a conditional write is atomic there,
     // but moto checks and writes without a lock, so the test does not race it.)

@@ -316,13 +316,7 @@ impl State {
                     .flatten()
             })
             .ok_or(invalid("an image_url part is required"))?;
-        // The language is asked for in the prompt: "(language code xx)".
-        let lang = prompt
-            .split("language code ")
-            .nth(1)
-            .and_then(|r| r.split(')').next())
-            .unwrap_or("en")
-            .to_string();
+        let lang = prompt_lang(prompt);
         let (via, image) = if let Some(data) = url.strip_prefix("data:") {
             let (_, b64) = data
                 .split_once(";base64,")
@@ -404,12 +398,7 @@ impl State {
             .iter()
             .find_map(|b| b["text"].as_str())
             .ok_or(invalid("a text block is required"))?;
-        let lang = prompt
-            .split("language code ")
-            .nth(1)
-            .and_then(|r| r.split(')').next())
-            .unwrap_or("en")
-            .to_string();
+        let lang = prompt_lang(prompt);
         Ok((vec![lang], "base64", bytes))
     }
 
@@ -420,6 +409,16 @@ impl State {
         }
         Some(response.bytes().await.ok()?.to_vec())
     }
+}
+
+/// The language a language-model prompt asks for: "(language code xx)".
+fn prompt_lang(prompt: &str) -> String {
+    prompt
+        .split("language code ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or("en")
+        .to_string()
 }
 
 fn decode(b64: Option<&str>) -> Option<Vec<u8>> {
