@@ -20,6 +20,18 @@ use crate::provider::embedded::Embedded;
 use crate::provider::openai::OpenAi;
 use crate::provider::{Provider, ProviderKind};
 use crate::record_store::DynamoRecords;
+use crate::trust::{TrustError, TrustRoots};
+
+/// The function could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error("cannot build the HTTP client of the providers: {0}")]
+    Http(String),
+}
 
 /// The handler as deployed: S3, DynamoDB and the configured providers.
 pub type AppHandler = Handler<S3Store, DynamoRecords>;
@@ -88,12 +100,15 @@ pub fn bedrock_client(sdk: &aws_config::SdkConfig) -> aws_sdk_bedrockruntime::Cl
 
 /// Loads the AWS configuration from the standard sources (`AWS_*` variables, the Lambda
 /// role), reads the API key from its store if one is configured, and builds the handler.
-pub async fn build(config: &Config) -> Result<AppHandler, KeyError> {
+/// Every HTTPS client trusts the same compiled-in roots (see [`crate::trust`]).
+pub async fn build(config: &Config) -> Result<AppHandler, StartError> {
+    let roots = TrustRoots::load(config.ca_bundle.as_deref())?;
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(20))
         .build();
     let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(roots.sdk_http_client())
         .timeout_config(timeouts)
         .load()
         .await;
@@ -111,8 +126,9 @@ pub async fn build(config: &Config) -> Result<AppHandler, KeyError> {
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("s3-alt-text/", env!("CARGO_PKG_VERSION")))
+        .tls_certs_only(roots.for_reqwest())
         .build()
-        .expect("the HTTP client builds with static settings");
+        .map_err(|e| StartError::Http(e.to_string()))?;
     let records = DynamoRecords::new(dynamodb, &config.table_name);
     let bedrock = config
         .kinds()

@@ -123,6 +123,9 @@ pub struct Config {
     /// Where the per-invocation metrics go (`METRICS_NAMESPACE`, `METRICS_DIMENSIONS`);
     /// `None` with `METRICS_NAMESPACE=off`.
     pub metrics: Option<MetricsConfig>,
+    /// A PEM bundle of certificate authorities trusted besides Mozilla's roots
+    /// (`ALT_TEXT_CA_BUNDLE`), for a provider behind a private CA.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -195,6 +198,7 @@ impl Config {
             Duration::from_secs(parse_number(&get, "PRESIGN_TTL_SECS", 60, 1, 604_800)?);
         let max_concurrency = parse_number(&get, "MAX_CONCURRENCY", 8, 1, 256)? as usize;
         let metrics = parse_metrics(&get)?;
+        let ca_bundle = get("ALT_TEXT_CA_BUNDLE").map(std::path::PathBuf::from);
 
         Ok(Config {
             table_name,
@@ -211,6 +215,7 @@ impl Config {
             presign_ttl,
             max_concurrency,
             metrics,
+            ca_bundle,
         })
     }
 }

@@ -247,17 +247,19 @@ impl RecordStore for MemoryRecords {
         let mut claims = self.claims.lock().unwrap();
         let record = self.record(req.bucket, req.key);
         if let Some(r) = &record {
+            if let (Some(seq), Some(mine)) = (&r.sequencer, req.sequencer)
+                && sequencer_order(seq, mine).is_gt()
+            {
+                return Ok(Claim::Superseded);
+            }
             if r.state == State::Captioned
                 && req.etag.is_some()
                 && r.etag.as_deref() == req.etag
                 && r.is_captioned_for(req.etag, req.version_id)
             {
-                return Ok(Claim::AlreadyCaptioned);
-            }
-            if let (Some(seq), Some(mine)) = (&r.sequencer, req.sequencer)
-                && sequencer_order(seq, mine).is_gt()
-            {
-                return Ok(Claim::Superseded);
+                return Ok(Claim::AlreadyCaptioned {
+                    record: Box::new(r.clone()),
+                });
             }
         }
         if let Some((_, until)) = claims.get(&id)
@@ -266,7 +268,9 @@ impl RecordStore for MemoryRecords {
             return Ok(Claim::Busy { until: *until });
         }
         claims.insert(id, (req.token.to_string(), req.until));
-        Ok(Claim::Claimed)
+        Ok(Claim::Claimed {
+            previous: record.map(Box::new),
+        })
     }
 }
 

@@ -26,4 +26,5 @@ pub mod retry;
 pub mod secret;
 pub mod store_error;
 pub mod tags;
+pub mod trust;
 pub mod xmp;

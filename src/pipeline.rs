@@ -217,72 +217,110 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Captions a created object.
     async fn caption(&self, event: &ObjectEvent, deadline: Instant) -> Outcome {
         let id = object_id(event);
-        let existing = match self.records.get(&id.bucket, &id.key).await {
-            Ok(existing) => existing,
-            Err(err) => return Outcome::failed(&err),
-        };
-        // An event older than the one the record describes changes nothing: the newer
-        // event's outcome stands.
-        if let (Some(r), Some(mine)) = (&existing, &event.sequencer)
-            && r.sequencer
-                .as_deref()
-                .is_some_and(|seq| event::sequencer_order(seq, mine).is_gt())
-        {
+        if event.key.ends_with('/') {
             return Outcome::Skipped {
-                reason: SUPERSEDED.into(),
+                reason: "folder marker, not an object".into(),
             };
         }
-        let (head, format) = match self.inspect(event, &id, existing.as_ref()).await {
-            Inspection::Folder => {
+        // The claim also reads the record. With the ETag in the event, it goes out together
+        // with the head read: one round trip before the provider call.
+        let token = claim_token();
+        let (claim, read) = match event.etag.as_deref() {
+            Some(etag) => tokio::join!(
+                self.claim(event, &token, Some(etag), None, deadline),
+                self.read_head(&id)
+            ),
+            None => {
+                let read = self.read_head(&id).await;
+                let head = read.as_ref().ok();
+                let etag = head.and_then(|h| h.etag.as_deref());
+                let version = head.and_then(|h| h.version_id.as_deref());
+                (
+                    self.claim(event, &token, etag, version, deadline).await,
+                    read,
+                )
+            }
+        };
+        let existing = match claim {
+            Ok(Claim::Claimed { previous }) => previous,
+            Ok(Claim::AlreadyCaptioned { record }) => return self.keep(&id, &record).await,
+            Ok(Claim::Superseded) => {
                 return Outcome::Skipped {
-                    reason: "folder marker, not an object".into(),
+                    reason: SUPERSEDED.into(),
                 };
             }
-            Inspection::Captioned(record) => return self.keep(&id, record).await,
-            Inspection::Gone => {
-                let record = self.base_record(event, None, State::Skipped);
+            Ok(Claim::Busy { until }) => return Outcome::Busy { until },
+            Err(err) => return Outcome::failed(&err),
+        };
+        // From here on, every record written holds the claim, and writing it releases it.
+        let base = |head: Option<&ObjectHead>| Record {
+            claim: Some(token.clone()),
+            ..self.base_record(event, head, State::Skipped)
+        };
+        let head = match read {
+            Ok(head) => head,
+            Err(StoreError::NotFound { .. }) => {
                 let reason = "the object no longer exists (deleted before it could be captioned)";
                 return self
                     .finish(Record {
                         reason: Some(reason.into()),
-                        ..record
+                        ..base(None)
                     })
                     .await;
             }
-            Inspection::Unreadable(err) => {
+            Err(err) => {
                 // Noted in a new record only: an existing one (a caption, maybe) is worth
-                // more than a note that this attempt could not read the object.
-                if existing.is_none() {
-                    let record = Record {
+                // more than a note that this attempt could not read the object; it is put
+                // back as it was. Best effort: the outcome is the failure to read.
+                let record = match existing {
+                    Some(previous) => Record {
+                        claim: Some(token.clone()),
+                        ..*previous
+                    },
+                    None => Record {
+                        state: State::Failed,
                         error: Some(err.to_string()),
                         retryable: Some(err.is_retryable()),
-                        ..self.base_record(event, None, State::Failed)
-                    };
-                    // Best effort: the outcome is the failure to read.
-                    let _ = self.records.put(&record).await;
-                }
+                        ..base(None)
+                    },
+                };
+                let _ = self.records.put(&record).await;
                 return Outcome::failed(&err);
             }
-            Inspection::NotImage(head, reason) => {
-                let record = self.base_record(event, Some(&head), State::Skipped);
+        };
+        // The object read may be newer than the event: it may be captioned already.
+        if let Some(previous) = existing
+            .as_deref()
+            .filter(|r| r.is_captioned_for(head.etag.as_deref(), event.version_id.as_deref()))
+        {
+            let restored = Record {
+                claim: Some(token.clone()),
+                ..previous.clone()
+            };
+            if let Err(err) = self.records.put(&restored).await {
+                return Outcome::failed(&err);
+            }
+            return self.keep(&id, previous).await;
+        }
+        let format = match examine(&head) {
+            Ok(format) => format,
+            Err(reason) => {
                 return self
                     .finish(Record {
                         reason: Some(reason),
-                        ..record
+                        ..base(Some(&head))
                     })
                     .await;
             }
-            Inspection::Image(head, format) => (head, format),
         };
-        let record = self.base_record(event, Some(&head), State::Skipped);
         let record = Record {
             content_type: Some(format.mime_type().into()),
-            ..record
+            ..base(Some(&head))
         };
 
         // Captions already paid for this very object (a write-back or a language failed
         // before) are reused; only the languages still missing are asked for.
-        let reused = self.reusable_answers(existing.as_ref(), &head);
+        let reused = self.reusable_answers(existing.as_deref(), &head);
         let missing: Vec<String> = self
             .settings
             .langs
@@ -290,15 +328,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .filter(|l| !reused.iter().any(|a| &a.caption.lang == *l))
             .cloned()
             .collect();
-
-        let token = match self.claim(event, &head, deadline).await {
-            Ok(token) => token,
-            Err(outcome) => return outcome,
-        };
-        let record = Record {
-            claim: Some(token),
-            ..record
-        };
 
         let source = self.source(&id, &head);
         let request = self.request(&id, &head, format, deadline, &source);
@@ -421,38 +450,35 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 
     /// Claims the object, so that one invocation at a time calls providers for it: a
-    /// duplicate delivery waits for the other's result instead of paying again. The claim
-    /// token, or the outcome when the object is not this invocation's to caption.
+    /// duplicate delivery waits for the other's result instead of paying again.
     async fn claim(
         &self,
         event: &ObjectEvent,
-        head: &ObjectHead,
+        token: &str,
+        etag: Option<&str>,
+        version_id: Option<&str>,
         deadline: Instant,
-    ) -> Result<String, Outcome> {
-        let token = claim_token();
+    ) -> Result<Claim, StoreError> {
         let now = SystemTime::now();
         let left = deadline.saturating_duration_since(Instant::now());
         let request = ClaimRequest {
             bucket: &event.bucket,
             key: &event.key,
-            token: &token,
+            token,
             now: epoch_secs(now),
             until: epoch_secs(now + left) + CLAIM_GRACE_SECS,
-            etag: head.etag.as_deref(),
-            version_id: event.version_id.as_deref().or(head.version_id.as_deref()),
+            etag,
+            version_id: event.version_id.as_deref().or(version_id),
             sequencer: event.sequencer.as_deref(),
         };
-        match self.records.claim(&request).await {
-            Ok(Claim::Claimed) => Ok(token),
-            Ok(Claim::AlreadyCaptioned) => Err(Outcome::Unchanged {
-                tag_restored: false,
-            }),
-            Ok(Claim::Superseded) => Err(Outcome::Skipped {
-                reason: SUPERSEDED.into(),
-            }),
-            Ok(Claim::Busy { until }) => Err(Outcome::Busy { until }),
-            Err(err) => Err(Outcome::failed(&err)),
-        }
+        self.records.claim(&request).await
+    }
+
+    /// The first bytes of the object, counted as read.
+    async fn read_head(&self, id: &ObjectId) -> Result<ObjectHead, StoreError> {
+        let head = self.store.read_head(id, HEAD_BYTES).await?;
+        self.usage.read(head.bytes.len());
+        Ok(head)
     }
 
     /// Whether the object is still the one whose head was read. A version is immutable, so
@@ -464,46 +490,34 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         Ok(self.store.current_etag(id).await? == head.etag)
     }
 
-    /// Reads what is needed to decide what to do with an object: its record and head.
-    async fn inspect<'r>(
+    /// Reads what a plan needs to know of an object: its record and head.
+    async fn inspect(
         &self,
         event: &ObjectEvent,
         id: &ObjectId,
-        existing: Option<&'r Record>,
-    ) -> Inspection<'r> {
+        existing: Option<&Record>,
+    ) -> Inspection {
         if event.key.ends_with('/') {
             return Inspection::Folder;
         }
         let captioned_for = |etag: Option<&str>| {
-            existing.filter(|r| r.is_captioned_for(etag, event.version_id.as_deref()))
+            existing.is_some_and(|r| r.is_captioned_for(etag, event.version_id.as_deref()))
         };
-        if let Some(record) = captioned_for(event.etag.as_deref()) {
-            return Inspection::Captioned(record);
+        if captioned_for(event.etag.as_deref()) {
+            return Inspection::Captioned;
         }
-        let head = match self.store.read_head(id, HEAD_BYTES).await {
-            Ok(head) => {
-                self.usage.read(head.bytes.len());
-                head
-            }
+        let head = match self.read_head(id).await {
+            Ok(head) => head,
             Err(StoreError::NotFound { .. }) => return Inspection::Gone,
             Err(err) => return Inspection::Unreadable(err),
         };
         // The event may not carry the ETag; the object does.
-        if let Some(record) = captioned_for(head.etag.as_deref()) {
-            return Inspection::Captioned(record);
+        if captioned_for(head.etag.as_deref()) {
+            return Inspection::Captioned;
         }
-        if head.size == 0 {
-            return Inspection::NotImage(head, "empty object".into());
-        }
-        match image::detect(&head.bytes, head.content_type.as_deref()) {
-            Some(format) => Inspection::Image(head, format),
-            None => {
-                let reason = format!(
-                    "not an image (content type {})",
-                    head.content_type.as_deref().unwrap_or("unknown")
-                );
-                Inspection::NotImage(head, reason)
-            }
+        match examine(&head) {
+            Ok(format) => Inspection::Image(head, format),
+            Err(reason) => Inspection::NotImage(reason),
         }
     }
 
@@ -513,11 +527,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let id = object_id(event);
         let existing = self.records.get(&id.bucket, &id.key).await?;
         let (head, format) = match self.inspect(event, &id, existing.as_ref()).await {
-            Inspection::Captioned(_) => return Ok(Plan::AlreadyCaptioned),
+            Inspection::Captioned => return Ok(Plan::AlreadyCaptioned),
             Inspection::Folder => return Ok(Plan::Skip("folder marker".into())),
             Inspection::Gone => return Ok(Plan::Skip("the object no longer exists".into())),
             Inspection::Unreadable(err) => return Err(err),
-            Inspection::NotImage(_, reason) => return Ok(Plan::Skip(reason)),
+            Inspection::NotImage(reason) => return Ok(Plan::Skip(reason)),
             Inspection::Image(head, format) => (head, format),
         };
         let source = self.source(&id, &head);
@@ -917,16 +931,29 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 }
 
+/// The image format of an object by its first bytes, or why it is not captioned.
+fn examine(head: &ObjectHead) -> Result<ImageFormat, String> {
+    if head.size == 0 {
+        return Err("empty object".into());
+    }
+    image::detect(&head.bytes, head.content_type.as_deref()).ok_or_else(|| {
+        format!(
+            "not an image (content type {})",
+            head.content_type.as_deref().unwrap_or("unknown")
+        )
+    })
+}
+
 /// What an object's record and head say, before any provider is asked.
-enum Inspection<'r> {
+enum Inspection {
     Folder,
-    /// Already captioned for this ETag or version: the record that says so.
-    Captioned(&'r Record),
+    /// Already captioned for this ETag or version.
+    Captioned,
     /// Deleted since the event.
     Gone,
     Unreadable(StoreError),
     /// Empty, or not an image: the reason.
-    NotImage(ObjectHead, String),
+    NotImage(String),
     Image(ObjectHead, ImageFormat),
 }
 

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::event::sequencer_key;
 use crate::record::{LangCaption, Record, State, TagStatus};
@@ -38,10 +39,11 @@ pub struct ClaimRequest<'a> {
 /// What a claim attempt found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// The object is this invocation's until the claim's expiry.
-    Claimed,
-    /// Another invocation captioned this very object meanwhile.
-    AlreadyCaptioned,
+    /// The object is this invocation's until the claim's expiry. `previous` is the record
+    /// it had: the claim doubles as the record read.
+    Claimed { previous: Option<Box<Record>> },
+    /// This very object is captioned already: its record.
+    AlreadyCaptioned { record: Box<Record> },
     /// The record describes a newer event for the key.
     Superseded,
     /// Another invocation holds a claim until this time (seconds since the epoch).
@@ -49,7 +51,7 @@ pub enum Claim {
 }
 
 impl Claim {
-    /// Why a claim's condition failed, from the item as it is now (`None`: no item).
+    /// Why a claim's condition failed, from the item as it is (`None`: no item).
     fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_>) -> Claim {
         let Some(item) = item else {
             // The item went between the attempt and this read: as good as busy for a moment.
@@ -60,16 +62,21 @@ impl Claim {
                 .and_then(|v| v.as_s().ok())
                 .map(String::as_str)
         };
-        if s("state") == Some(State::Captioned.as_str())
-            && req.etag.is_some()
-            && s("etag") == req.etag
-        {
-            return Claim::AlreadyCaptioned;
-        }
         if let (Some(seq), Some(mine)) = (s("seq"), req.sequencer)
             && seq > sequencer_key(mine).as_str()
         {
             return Claim::Superseded;
+        }
+        if s("state") == Some(State::Captioned.as_str())
+            && req.etag.is_some()
+            && s("etag") == req.etag
+            && (req.version_id.is_none()
+                || s("version_id").is_none_or(|v| Some(v) == req.version_id))
+            && let Some(record) = from_item(item)
+        {
+            return Claim::AlreadyCaptioned {
+                record: Box::new(record),
+            };
         }
         let until = item
             .get("claim_until")
@@ -83,7 +90,8 @@ impl Claim {
 /// Reads and writes object records.
 pub trait RecordStore: Send + Sync {
     /// Claims the object for captioning: at most one invocation at a time holds a claim,
-    /// none over a record of a newer event or a finished caption of the same ETag.
+    /// none over a record of a newer event or a finished caption of the same ETag. One
+    /// round trip, which also reads the record.
     fn claim(
         &self,
         request: &ClaimRequest<'_>,
@@ -230,26 +238,22 @@ impl RecordStore for DynamoRecords {
             update =
                 update.expression_attribute_values(":seq", AttributeValue::S(sequencer_key(seq)));
         }
-        match update.condition_expression(condition).send().await {
-            Ok(_) => Ok(Claim::Claimed),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                let output = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", AttributeValue::S(req.bucket.to_string()))
-                    .key("sk", AttributeValue::S(req.key.to_string()))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| classify("DynamoDB GetItem", e))?;
-                Ok(Claim::explain(output.item(), req))
-            }
-            Err(err) => Err(classify("DynamoDB UpdateItem", err)),
+        let result = update
+            .condition_expression(condition)
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Claim::Claimed {
+                previous: output.attributes.as_ref().and_then(from_item).map(Box::new),
+            }),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(Claim::explain(failed.item.as_ref(), req))
+                }
+                _ => Err(classify("DynamoDB UpdateItem", err)),
+            },
         }
     }
 }
