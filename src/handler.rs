@@ -293,13 +293,17 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
         }
     }
 
-    /// Processes every item concurrently (bounded), keeping their order.
+    /// Processes every item concurrently (bounded), keeping their order. A slot frees as
+    /// soon as its object is done, whatever the objects before it are waiting on.
     async fn run(&self, items: Vec<Item>, deadline: Instant) -> Vec<ObjectSummary> {
-        futures_util::stream::iter(items)
-            .map(|item| self.one(item, deadline))
-            .buffered(self.max_concurrency)
+        let mut done: Vec<(usize, ObjectSummary)> = futures_util::stream::iter(items)
+            .enumerate()
+            .map(|(i, item)| async move { (i, self.one(item, deadline).await) })
+            .buffer_unordered(self.max_concurrency)
             .collect()
-            .await
+            .await;
+        done.sort_unstable_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, summary)| summary).collect()
     }
 
     async fn one(&self, item: Item, deadline: Instant) -> ObjectSummary {
