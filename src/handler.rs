@@ -518,4 +518,107 @@ mod tests {
             RESULT_STRING_CHARS
         );
     }
+
+    /// A provider whose first call waits until every other object has been captioned.
+    struct Gated {
+        calls: std::sync::atomic::AtomicUsize,
+        others_done: tokio::sync::Semaphore,
+    }
+
+    impl crate::provider::Provider for std::sync::Arc<Gated> {
+        fn name(&self) -> &'static str {
+            "gated"
+        }
+
+        fn caption<'a>(
+            &'a self,
+            image: &'a crate::provider::ImageRequest<'a>,
+        ) -> futures_util::future::BoxFuture<
+            'a,
+            Result<Vec<crate::provider::Caption>, crate::provider::ProviderError>,
+        > {
+            let first = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            let lang = image.lang().to_string();
+            Box::pin(async move {
+                if first {
+                    // Three permits: the three other objects of the batch.
+                    let _ = self.others_done.acquire_many(3).await;
+                } else {
+                    self.others_done.add_permits(1);
+                }
+                Ok(vec![crate::provider::Caption::new(
+                    "A cup of coffee.",
+                    lang,
+                )])
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_object_does_not_hold_back_the_rest_of_the_batch() {
+        use crate::fakes::{MemoryRecords, MemoryStore};
+        use crate::pipeline::{Pipeline, Settings};
+
+        let gated = std::sync::Arc::new(Gated {
+            calls: Default::default(),
+            others_done: tokio::sync::Semaphore::new(0),
+        });
+        let store = MemoryStore::default();
+        let coffee =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/coffee.jpg")).unwrap();
+        let keys = ["a.jpg", "b.jpg", "c.jpg", "d.jpg"];
+        for key in keys {
+            store.put("photos", key, &coffee, None, vec![]);
+        }
+        let settings = Settings {
+            tag_key: "alt-text".into(),
+            langs: vec!["en".into()],
+            max_chars: None,
+            presign_ttl: std::time::Duration::from_secs(60),
+        };
+        let pipeline = Pipeline::new(
+            store,
+            MemoryRecords::default(),
+            vec![Box::new(std::sync::Arc::clone(&gated))],
+            settings,
+        );
+        // Two at a time: the first object waits for the three others, which can only run
+        // in the slot the second one frees.
+        let handler = Handler::new(pipeline, 2);
+        let sample: Value = serde_json::from_str(include_str!("../events/s3-put.json")).unwrap();
+        let records: Vec<Value> = keys
+            .iter()
+            .map(|key| {
+                let mut record = sample["Records"][0].clone();
+                record["s3"]["bucket"]["name"] = "photos".into();
+                record["s3"]["object"]["key"] = (*key).into();
+                record
+            })
+            .collect();
+        let payload = serde_json::json!({ "Records": records });
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        let handled = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            handler.handle(&payload, deadline),
+        )
+        .await
+        .expect("the batch finishes")
+        .unwrap();
+        let order: Vec<_> = handled
+            .summary
+            .objects
+            .iter()
+            .map(|o| {
+                (
+                    o.key.as_deref().unwrap_or_else(|| panic!("{o:?}")),
+                    o.outcome,
+                )
+            })
+            .collect();
+        assert_eq!(
+            order,
+            keys.iter().map(|k| (*k, "captioned")).collect::<Vec<_>>(),
+            "every object captioned, reported in event order"
+        );
+    }
 }
