@@ -4,6 +4,9 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
@@ -98,8 +101,18 @@ pub fn bedrock_client(sdk: &aws_config::SdkConfig) -> aws_sdk_bedrockruntime::Cl
     )
 }
 
-/// Loads the AWS configuration from the standard sources (`AWS_*` variables, the Lambda
-/// role), reads the API key from its store if one is configured, and builds the handler.
+/// Whether this process is a Lambda function, whose role's credentials and Region Lambda
+/// puts in the environment.
+fn in_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+        && std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+        && std::env::var_os("AWS_REGION").is_some()
+}
+
+/// Loads the AWS configuration (in Lambda, the role's credentials and the Region from the
+/// environment, without building the rest of the default chain; elsewhere, the standard
+/// sources: variables, profiles, SSO…), reads the API key from its store if one is
+/// configured, and builds the handler.
 /// Every HTTPS client trusts the same compiled-in roots (see [`crate::trust`]).
 pub async fn build(config: &Config) -> Result<AppHandler, StartError> {
     let roots = TrustRoots::load(config.ca_bundle.as_deref())?;
@@ -107,11 +120,15 @@ pub async fn build(config: &Config) -> Result<AppHandler, StartError> {
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(20))
         .build();
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(roots.sdk_http_client())
-        .timeout_config(timeouts)
-        .load()
-        .await;
+        .timeout_config(timeouts);
+    if in_lambda() {
+        loader = loader
+            .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+            .region(EnvironmentVariableRegionProvider::new());
+    }
+    let sdk = loader.load().await;
     // A custom endpoint (moto, MinIO, LocalStack) serves buckets by path, not by host name.
     let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();

@@ -3,6 +3,7 @@
 //! certificate store from disk; plus, for a provider behind a private certificate
 //! authority, the PEM bundle named by `ALT_TEXT_CA_BUNDLE`.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
@@ -22,16 +23,16 @@ pub enum TrustError {
 /// The certificates every HTTPS connection is checked against.
 #[derive(Debug, Clone)]
 pub struct TrustRoots {
-    /// DER certificates: Mozilla's, then the extra bundle's.
-    certs: Vec<Vec<u8>>,
+    /// DER certificates: Mozilla's (borrowed from the binary), then the extra bundle's.
+    certs: Vec<Cow<'static, [u8]>>,
 }
 
 impl TrustRoots {
     /// Mozilla's roots, and those of the PEM file at `extra` if given.
     pub fn load(extra: Option<&Path>) -> Result<TrustRoots, TrustError> {
-        let mut certs: Vec<Vec<u8>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        let mut certs: Vec<Cow<'static, [u8]>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
-            .map(|c| c.as_ref().to_vec())
+            .map(|c| Cow::Borrowed(&**c))
             .collect();
         if let Some(path) = extra {
             let pem = std::fs::read(path).map_err(|e| TrustError::Unreadable {
@@ -42,7 +43,7 @@ impl TrustRoots {
             if added.is_empty() {
                 return Err(TrustError::Empty { path: path.into() });
             }
-            certs.extend(added);
+            certs.extend(added.into_iter().map(Cow::Owned));
         }
         Ok(TrustRoots { certs })
     }
@@ -84,7 +85,7 @@ impl TrustRoots {
 
     /// All roots as one PEM bundle.
     fn pem(&self) -> Vec<u8> {
-        let mut pem = String::new();
+        let mut pem = String::with_capacity(self.certs.iter().map(|c| c.len() * 4 / 3 + 70).sum());
         for der in &self.certs {
             pem.push_str("-----BEGIN CERTIFICATE-----\n");
             let body = STANDARD.encode(der);
@@ -131,14 +132,15 @@ mod tests {
     #[test]
     fn the_pem_form_round_trips() {
         let roots = TrustRoots::load(None).unwrap();
-        assert_eq!(pem_certificates(&roots.pem()), roots.certs);
+        let certs: Vec<&[u8]> = roots.certs.iter().map(|c| &**c).collect();
+        assert_eq!(pem_certificates(&roots.pem()), certs);
     }
 
     #[test]
     fn an_extra_bundle_adds_its_certificates() {
         let first = webpki_root_certs::TLS_SERVER_ROOT_CERTS[0].as_ref();
         let pem = TrustRoots {
-            certs: vec![first.to_vec()],
+            certs: vec![Cow::Borrowed(first)],
         }
         .pem();
         let dir = tempfile::tempdir().unwrap();
@@ -147,7 +149,7 @@ mod tests {
         let base = TrustRoots::load(None).unwrap().len();
         let roots = TrustRoots::load(Some(&path)).unwrap();
         assert_eq!(roots.len(), base + 1);
-        assert_eq!(roots.certs.last().unwrap(), first);
+        assert_eq!(&**roots.certs.last().unwrap(), first);
     }
 
     #[test]
