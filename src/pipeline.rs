@@ -26,6 +26,10 @@ use crate::tags::{self, Tag};
 /// Why an event older than the record's is skipped.
 const SUPERSEDED: &str = "superseded: a newer event for this key was already processed";
 
+/// Why an event whose object was replaced since is skipped.
+const OVERWRITTEN_SINCE: &str =
+    "the object was overwritten since this event: the new upload's event captions it";
+
 /// A claim outlives the invocation's deadline by this much, so that it never lapses while
 /// its holder still writes; a crashed holder's claim lapses soon after.
 pub const CLAIM_GRACE_SECS: u64 = 10;
@@ -243,7 +247,19 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         };
         let existing = match claim {
             Ok(Claim::Claimed { previous }) => previous,
-            Ok(Claim::AlreadyCaptioned { record }) => return self.keep(&id, &record).await,
+            Ok(Claim::AlreadyCaptioned { record }) => {
+                // The caption is of the event's bytes: its tags go back only onto them.
+                if let Ok(head) = &read
+                    && id.version_id.is_none()
+                    && head.etag.is_some()
+                    && head.etag != record.etag
+                {
+                    return Outcome::Skipped {
+                        reason: OVERWRITTEN_SINCE.into(),
+                    };
+                }
+                return self.keep(&id, &record).await;
+            }
             Ok(Claim::Superseded) => {
                 return Outcome::Skipped {
                     reason: SUPERSEDED.into(),

@@ -410,6 +410,36 @@ async fn an_overwritten_object_is_captioned_again() {
 }
 
 #[tokio::test]
+async fn a_late_event_never_puts_the_old_caption_on_new_bytes() {
+    let h = Harness::new(vec![Ok(caption("First."))]);
+    h.upload("coffee.jpg", &sample("coffee.jpg"), vec![]);
+    let first = ObjectEvent {
+        etag: Some(h.pipeline.store().object(BUCKET, "coffee.jpg").etag),
+        ..event("coffee.jpg")
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    h.pipeline.process(&first, deadline).await;
+    assert_eq!(h.record("coffee.jpg").alt_text.as_deref(), Some("First."));
+
+    // New bytes, without tags; the first upload's event is delivered again before the
+    // new upload's own event.
+    let mut changed = sample("coffee.jpg");
+    changed.extend_from_slice(b"trailing bytes");
+    h.upload("coffee.jpg", &changed, vec![]);
+    let outcome = h.pipeline.process(&first, deadline).await;
+    assert!(
+        matches!(&outcome, Outcome::Skipped { reason } if reason.contains("overwritten")),
+        "{outcome:?}"
+    );
+    assert!(
+        h.tags("coffee.jpg").is_empty(),
+        "{:?}",
+        h.tags("coffee.jpg")
+    );
+    assert_eq!(h.paid.calls(), 1);
+}
+
+#[tokio::test]
 async fn a_record_store_outage_is_retryable() {
     let h = Harness::new(vec![]);
     h.upload("cat.jpg", &sample("cat.jpg"), vec![]);
