@@ -416,7 +416,7 @@ def main() -> int:
         steps = len(before) + len(after)
         in_steps = sum(t for _, t in before + after)
         own = traced_took - (answered - called) - in_steps
-        show = lambda ws: " | ".join(f"{' + '.join(sorted(names))} {t * 1000:.0f} ms" for names, t in ws)  # noqa: E731
+        show = lambda ws: ", then ".join(f"{' + '.join(sorted(names))} {t * 1000:.0f} ms" for names, t in ws)  # noqa: E731
 
         # 4. a 16 MB image through a base64 provider
         big_env = {**env, "ALT_TEXT_PROVIDER": "autoalt", "ALT_TEXT_API_URL": providers.url}
