@@ -19,6 +19,7 @@ declare -A variants=(
   [abort]="CARGO_PROFILE_RELEASE_PANIC=abort"
   [size]="CARGO_PROFILE_RELEASE_OPT_LEVEL=s"
 )
+mkdir -p target/profiles
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(chosen no-lto thin abort size)
 
