@@ -466,7 +466,14 @@ pub fn deadline_instant(deadline_ms: u64) -> Instant {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures_util::future::BoxFuture;
+
     use super::*;
+    use crate::fakes::{MemoryRecords, MemoryStore};
+    use crate::pipeline::Settings;
+    use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 
     #[test]
     fn deadlines_are_epoch_milliseconds_or_a_timeout() {
@@ -521,23 +528,20 @@ mod tests {
 
     /// A provider whose first call waits until every other object has been captioned.
     struct Gated {
-        calls: std::sync::atomic::AtomicUsize,
+        calls: AtomicUsize,
         others_done: tokio::sync::Semaphore,
     }
 
-    impl crate::provider::Provider for std::sync::Arc<Gated> {
+    impl Provider for Arc<Gated> {
         fn name(&self) -> &'static str {
             "gated"
         }
 
         fn caption<'a>(
             &'a self,
-            image: &'a crate::provider::ImageRequest<'a>,
-        ) -> futures_util::future::BoxFuture<
-            'a,
-            Result<Vec<crate::provider::Caption>, crate::provider::ProviderError>,
-        > {
-            let first = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            image: &'a ImageRequest<'a>,
+        ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
+            let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
             let lang = image.lang().to_string();
             Box::pin(async move {
                 if first {
@@ -546,20 +550,14 @@ mod tests {
                 } else {
                     self.others_done.add_permits(1);
                 }
-                Ok(vec![crate::provider::Caption::new(
-                    "A cup of coffee.",
-                    lang,
-                )])
+                Ok(vec![Caption::new("A cup of coffee.", lang)])
             })
         }
     }
 
     #[tokio::test]
     async fn a_slow_object_does_not_hold_back_the_rest_of_the_batch() {
-        use crate::fakes::{MemoryRecords, MemoryStore};
-        use crate::pipeline::{Pipeline, Settings};
-
-        let gated = std::sync::Arc::new(Gated {
+        let gated = Arc::new(Gated {
             calls: Default::default(),
             others_done: tokio::sync::Semaphore::new(0),
         });
@@ -574,12 +572,12 @@ mod tests {
             tag_key: "alt-text".into(),
             langs: vec!["en".into()],
             max_chars: None,
-            presign_ttl: std::time::Duration::from_secs(60),
+            presign_ttl: Duration::from_secs(60),
         };
         let pipeline = Pipeline::new(
             store,
             MemoryRecords::default(),
-            vec![Box::new(std::sync::Arc::clone(&gated))],
+            vec![Box::new(Arc::clone(&gated))],
             settings,
         );
         // Two at a time: the first object waits for the three others, which can only run
@@ -596,14 +594,12 @@ mod tests {
             })
             .collect();
         let payload = serde_json::json!({ "Records": records });
-        let deadline = Instant::now() + std::time::Duration::from_secs(30);
-        let handled = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            handler.handle(&payload, deadline),
-        )
-        .await
-        .expect("the batch finishes")
-        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let handled =
+            tokio::time::timeout(Duration::from_secs(10), handler.handle(&payload, deadline))
+                .await
+                .expect("the batch finishes")
+                .unwrap();
         let order: Vec<_> = handled
             .summary
             .objects

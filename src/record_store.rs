@@ -54,7 +54,8 @@ impl Claim {
     /// Why a claim's condition failed, from the item as it is (`None`: no item).
     fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_>) -> Claim {
         let Some(item) = item else {
-            // The item went between the attempt and this read: as good as busy for a moment.
+            // No item came back (a condition cannot fail on a missing item): as good as
+            // busy for a moment.
             return Claim::Busy { until: req.now };
         };
         let s = |name: &str| {
