@@ -154,8 +154,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::Mutex;
 
-    use crate::fakes::{MemoryRecords, MemoryStore, ScriptedProvider, caption};
-    use crate::pipeline::Settings;
+    use crate::fakes::{MemoryRecords, MemoryStore, ScriptedProvider, caption, settings};
     use crate::provider::Provider;
     use crate::provider::embedded::Embedded;
 
@@ -182,17 +181,11 @@ mod tests {
         ));
         let providers: Vec<Box<dyn Provider>> =
             vec![Box::new(Embedded), Box::new(Arc::clone(&paid))];
-        let settings = Settings {
-            tag_key: "alt-text".into(),
-            langs: vec!["en".into()],
-            max_chars: None,
-            presign_ttl: Duration::from_secs(60),
-        };
         let pipeline = Pipeline::new(
             MemoryStore::default(),
             MemoryRecords::default(),
             providers,
-            settings,
+            settings(),
         );
         for (key, file) in [
             ("p/a.jpg", "coffee.jpg"),

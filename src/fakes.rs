@@ -10,6 +10,7 @@ use futures_util::future::BoxFuture;
 
 use crate::event::sequencer_order;
 use crate::object_store::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
+use crate::pipeline::Settings;
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 use crate::record::{Record, State};
 use crate::record_store::{Claim, ClaimRequest, RecordStore, epoch_now};
@@ -349,5 +350,15 @@ pub fn caption(text: &str) -> Caption {
     Caption {
         request_id: Some("req-1".into()),
         ..Caption::new(text, "en")
+    }
+}
+
+/// Pipeline settings of the unit tests: the `alt-text` tag, English, no length limit.
+pub fn settings() -> Settings {
+    Settings {
+        tag_key: "alt-text".into(),
+        langs: vec!["en".into()],
+        max_chars: None,
+        presign_ttl: Duration::from_secs(60),
     }
 }

@@ -471,8 +471,7 @@ mod tests {
     use futures_util::future::BoxFuture;
 
     use super::*;
-    use crate::fakes::{MemoryRecords, MemoryStore};
-    use crate::pipeline::Settings;
+    use crate::fakes::{MemoryRecords, MemoryStore, settings};
     use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 
     #[test]
@@ -568,17 +567,11 @@ mod tests {
         for key in keys {
             store.put("photos", key, &coffee, None, vec![]);
         }
-        let settings = Settings {
-            tag_key: "alt-text".into(),
-            langs: vec!["en".into()],
-            max_chars: None,
-            presign_ttl: Duration::from_secs(60),
-        };
         let pipeline = Pipeline::new(
             store,
             MemoryRecords::default(),
             vec![Box::new(Arc::clone(&gated))],
-            settings,
+            settings(),
         );
         // Two at a time: the first object waits for the three others, which can only run
         // in the slot the second one frees.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::event::{Action, ObjectEvent};
-use crate::fakes::{MemoryRecords, MemoryStore, ScriptedProvider, caption};
+use crate::fakes::{MemoryRecords, MemoryStore, ScriptedProvider, caption, settings};
 use crate::provider::embedded::Embedded;
 use crate::tags::Tag;
 
@@ -13,15 +13,6 @@ const BUCKET: &str = "photos";
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/samples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-fn settings() -> Settings {
-    Settings {
-        tag_key: "alt-text".into(),
-        langs: vec!["en".into()],
-        max_chars: None,
-        presign_ttl: Duration::from_secs(60),
-    }
 }
 
 fn event(key: &str) -> ObjectEvent {
