@@ -54,6 +54,17 @@ class QuietServer(http.server.ThreadingHTTPServer):
         pass
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """The bench servers' request handler: HTTP/1.1 keep-alive, no request log, and
+    headers and body sent at once (no Nagle delay against the client's delayed ACK)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+
 class RuntimeApi:
     """A Lambda Runtime API: hands out queued events on /next, records answers."""
 
@@ -64,14 +75,7 @@ class RuntimeApi:
         self.sent: dict[str, float] = {}
         api = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave at once: no Nagle delay against the client's delayed ACK.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 if not self.path.endswith("/invocation/next"):
                     return self.reply(404, b"{}")
@@ -132,14 +136,7 @@ class FakeProviders:
         self.windows: list[tuple[float, float]] = []
         fakes = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave at once: no Nagle delay against the client's delayed ACK.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 started = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
@@ -180,14 +177,7 @@ class TracingProxy:
         target = urllib.parse.urlsplit(upstream)
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave at once: no Nagle delay against the client's delayed ACK.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def forward(self):
                 started = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
