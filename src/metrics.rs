@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value, json};
 
-use crate::handler::Summary;
+use crate::env::{ConfigError, Env};
+use crate::report::Summary;
 
 /// What the pipeline used during one invocation.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,6 +58,66 @@ impl UsageMeter {
 pub struct MetricsConfig {
     pub namespace: String,
     pub dimensions: Vec<(String, String)>,
+}
+
+impl MetricsConfig {
+    /// `METRICS_NAMESPACE` (default `s3-alt-text`, `off` for none) and `METRICS_DIMENSIONS`
+    /// (`Name=Value,…`; by default the function's name, when it runs in Lambda).
+    pub fn from_env(env: &Env) -> Result<Option<MetricsConfig>, ConfigError> {
+        let namespace = env.get("METRICS_NAMESPACE").unwrap_or_else(|| "s3-alt-text".into());
+        if namespace.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        if namespace.len() > 255 || namespace.contains(':') {
+            return Err(ConfigError::Invalid {
+                var: "METRICS_NAMESPACE".into(),
+                reason: "a CloudWatch namespace has at most 255 characters and no colon".into(),
+            });
+        }
+        let dimensions = match env.get("METRICS_DIMENSIONS") {
+            None => env.get("AWS_LAMBDA_FUNCTION_NAME")
+                .map(|name| vec![("FunctionName".to_string(), name)])
+                .unwrap_or_default(),
+            Some(raw) => {
+                let mut dimensions = Vec::new();
+                for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    match pair.split_once('=') {
+                        Some((name, value))
+                            if !name.trim().is_empty()
+                                && !value.trim().is_empty()
+                                && !name.trim().starts_with(':')
+                                && name.trim() != "_aws" =>
+                        {
+                            dimensions.push((name.trim().to_string(), value.trim().to_string()))
+                        }
+                        _ => {
+                            return Err(ConfigError::Invalid {
+                                var: "METRICS_DIMENSIONS".into(),
+                                reason: format!("{pair:?} is not Name=Value"),
+                            });
+                        }
+                    }
+                }
+                if dimensions.len() > 30 {
+                    return Err(ConfigError::Invalid {
+                        var: "METRICS_DIMENSIONS".into(),
+                        reason: "CloudWatch takes at most 30 dimensions".into(),
+                    });
+                }
+                dimensions
+            }
+        };
+        Ok(Some(MetricsConfig {
+            namespace,
+            dimensions,
+        }))
+    }
+}
+
+/// Prints the EMF document of one invocation on stdout, where CloudWatch Logs makes the
+/// metrics of it.
+pub fn emit(config: &MetricsConfig, summary: &Summary, usage: &Usage) {
+    println!("{}", document(config, summary, usage, SystemTime::now()));
 }
 
 /// The EMF document of one invocation.

@@ -9,10 +9,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind, require_key};
-use crate::config::{Config, ImageInput, ProviderSettings};
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
+use super::access::{Access, ImageInput};
+use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use crate::retry::RetryPolicy;
+use super::retry::RetryPolicy;
 use crate::secret::ApiKey;
 
 /// The largest image AltText.ai takes.
@@ -23,13 +24,29 @@ pub const MIN_SIDE: u32 = 50;
 const LANGS_PER_CALL: usize = 10;
 const SERVICE: &str = "AltText.ai";
 
+/// AltText.ai's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub access: Access,
+    /// Keywords to work into the caption (`ALT_TEXT_KEYWORDS`, comma separated).
+    pub keywords: Vec<String>,
+}
+
+impl Settings {
+    pub fn from_env(env: &Env, access: Access) -> Result<Settings, ConfigError> {
+        Ok(Settings {
+            access,
+            keywords: env.list("ALT_TEXT_KEYWORDS"),
+        })
+    }
+}
+
 /// The AltText.ai API client.
 #[derive(Debug, Clone)]
 pub struct AltTextAi {
     http: reqwest::Client,
     endpoint: String,
-    api_key: Option<ApiKey>,
-    input: ImageInput,
+    access: Access,
     keywords: Vec<String>,
     retry: RetryPolicy,
 }
@@ -56,13 +73,12 @@ const LIMITS: Limits = Limits {
 };
 
 impl AltTextAi {
-    pub fn new(http: reqwest::Client, config: &Config, settings: &ProviderSettings) -> AltTextAi {
+    pub fn new(http: reqwest::Client, settings: &Settings) -> AltTextAi {
         AltTextAi {
             http,
-            endpoint: format!("{}/api/v1/images", settings.url),
-            api_key: settings.api_key.clone(),
-            input: settings.image_input,
-            keywords: config.keywords.clone(),
+            endpoint: format!("{}/api/v1/images", settings.access.url),
+            access: settings.access.clone(),
+            keywords: settings.keywords.clone(),
             retry: RetryPolicy::default(),
         }
     }
@@ -115,7 +131,7 @@ impl Provider for AltTextAi {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AltTextAi)?;
+        self.access.key(SERVICE)?;
         LIMITS.check(image)?;
         if let Some((w, h)) = image.dimensions
             && (w < MIN_SIDE || h < MIN_SIDE)
@@ -133,8 +149,8 @@ impl Provider for AltTextAi {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let key = require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AltTextAi)?;
-            let raw = match self.input {
+            let key = self.access.key(SERVICE)?;
+            let raw = match self.access.image_input {
                 ImageInput::Url => None,
                 ImageInput::Data => {
                     use base64::Engine;

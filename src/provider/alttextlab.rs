@@ -8,22 +8,103 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind, require_key};
-use crate::config::{Config, ProviderSettings};
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
+use super::access::Access;
+use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use crate::retry::RetryPolicy;
+use super::retry::RetryPolicy;
 use crate::secret::ApiKey;
 
 /// The largest image AltTextLab takes.
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
 const SERVICE: &str = "AltTextLab";
 
+/// Writing style AltTextLab offers (`ALT_TEXT_STYLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Descriptive,
+    Neutral,
+    MatterOfFact,
+    Minimal,
+}
+
+impl Style {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Style::Descriptive => "descriptive",
+            Style::Neutral => "neutral",
+            Style::MatterOfFact => "matter-of-fact",
+            Style::Minimal => "minimal",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Style> {
+        match value {
+            "descriptive" => Some(Style::Descriptive),
+            "neutral" => Some(Style::Neutral),
+            "matter-of-fact" => Some(Style::MatterOfFact),
+            "minimal" => Some(Style::Minimal),
+            _ => None,
+        }
+    }
+}
+
+/// AltTextLab's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub access: Access,
+    /// Writing style (`ALT_TEXT_STYLE`); `None` leaves the account's default.
+    pub style: Option<Style>,
+    /// Keywords to work into the caption (`ALT_TEXT_KEYWORDS`, comma separated).
+    pub keywords: Vec<String>,
+    /// E-commerce product fields (`ALTTEXTLAB_ECOMMERCE`, a JSON object of strings).
+    pub ecommerce: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Settings {
+    pub fn from_env(env: &Env, access: Access) -> Result<Settings, ConfigError> {
+        let style = match env.get("ALT_TEXT_STYLE") {
+            None => None,
+            Some(value) => Some(Style::parse(&value).ok_or_else(|| {
+                ConfigError::invalid(
+                    "ALT_TEXT_STYLE",
+                    format!("{value:?} is not one of descriptive, neutral, matter-of-fact, minimal"),
+                )
+            })?),
+        };
+        let ecommerce = match env.get("ALTTEXTLAB_ECOMMERCE") {
+            None => None,
+            Some(raw) => Some(parse_ecommerce(&raw)?),
+        };
+        Ok(Settings {
+            access,
+            style,
+            keywords: env.list("ALT_TEXT_KEYWORDS"),
+            ecommerce,
+        })
+    }
+}
+
+/// `ALTTEXTLAB_ECOMMERCE`: a JSON object of strings, such as `{"brand": "Acme Co."}`.
+fn parse_ecommerce(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, ConfigError> {
+    let invalid = |reason: String| ConfigError::invalid("ALTTEXTLAB_ECOMMERCE", reason);
+    let value: serde_json::Value =
+        serde_json::from_str(raw).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    match value {
+        serde_json::Value::Object(map) if map.values().all(|v| v.is_string()) => Ok(map),
+        _ => Err(invalid(
+            r#"must be a JSON object of strings, such as {"brand": "Acme Co.", "product": "T-shirt"}"#
+                .into(),
+        )),
+    }
+}
+
 /// The AltTextLab API client.
 #[derive(Debug, Clone)]
 pub struct AltTextLab {
     http: reqwest::Client,
     endpoint: String,
-    api_key: Option<ApiKey>,
+    access: Access,
     style: Option<&'static str>,
     keywords: Vec<String>,
     ecommerce: Option<serde_json::Map<String, serde_json::Value>>,
@@ -68,14 +149,14 @@ const LIMITS: Limits = Limits {
 };
 
 impl AltTextLab {
-    pub fn new(http: reqwest::Client, config: &Config, settings: &ProviderSettings) -> AltTextLab {
+    pub fn new(http: reqwest::Client, settings: &Settings) -> AltTextLab {
         AltTextLab {
             http,
-            endpoint: format!("{}/api/v1/alt-text/generate", settings.url),
-            api_key: settings.api_key.clone(),
-            style: config.style.map(|s| s.as_str()),
-            keywords: config.keywords.clone(),
-            ecommerce: config.ecommerce.clone(),
+            endpoint: format!("{}/api/v1/alt-text/generate", settings.access.url),
+            access: settings.access.clone(),
+            style: settings.style.map(Style::as_str),
+            keywords: settings.keywords.clone(),
+            ecommerce: settings.ecommerce.clone(),
             retry: RetryPolicy::default(),
         }
     }
@@ -113,7 +194,7 @@ impl Provider for AltTextLab {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AltTextLab)?;
+        self.access.key(SERVICE)?;
         LIMITS.check(image)
     }
 
@@ -123,7 +204,7 @@ impl Provider for AltTextLab {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let key = require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AltTextLab)?;
+            let key = self.access.key(SERVICE)?;
             let caption = self
                 .retry
                 .run(image.deadline, |budget| self.attempt(key, image, budget))

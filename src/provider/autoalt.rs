@@ -8,10 +8,11 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind, require_key};
-use crate::config::ProviderSettings;
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
+use super::access::Access;
+use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use crate::retry::RetryPolicy;
+use super::retry::RetryPolicy;
 use crate::secret::ApiKey;
 
 /// The largest image sent (it travels base64 in the request body).
@@ -22,12 +23,24 @@ pub const LANGUAGES: [&str; 12] = [
 ];
 const SERVICE: &str = "AutoAlt";
 
+/// AutoAlt's settings: its key and URL only.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub access: Access,
+}
+
+impl Settings {
+    pub fn from_env(_env: &Env, access: Access) -> Result<Settings, ConfigError> {
+        Ok(Settings { access })
+    }
+}
+
 /// The AutoAlt API client.
 #[derive(Debug, Clone)]
 pub struct AutoAlt {
     http: reqwest::Client,
     endpoint: String,
-    api_key: Option<ApiKey>,
+    access: Access,
     retry: RetryPolicy,
 }
 
@@ -60,11 +73,11 @@ const LIMITS: Limits = Limits {
 };
 
 impl AutoAlt {
-    pub fn new(http: reqwest::Client, settings: &ProviderSettings) -> AutoAlt {
+    pub fn new(http: reqwest::Client, settings: &Settings) -> AutoAlt {
         AutoAlt {
             http,
-            endpoint: format!("{}/api/v1/generate", settings.url),
-            api_key: settings.api_key.clone(),
+            endpoint: format!("{}/api/v1/generate", settings.access.url),
+            access: settings.access.clone(),
             retry: RetryPolicy::default(),
         }
     }
@@ -96,7 +109,7 @@ impl Provider for AutoAlt {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AutoAlt)?;
+        self.access.key(SERVICE)?;
         LIMITS.check(image)
     }
 
@@ -111,7 +124,7 @@ impl Provider for AutoAlt {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let key = require_key(self.api_key.as_ref(), SERVICE, ProviderKind::AutoAlt)?;
+            let key = self.access.key(SERVICE)?;
             let lang = image.lang();
             let code = lang.split('-').next().unwrap_or(lang).to_ascii_lowercase();
             let bytes = image.read_all(MAX_BYTES).await?;

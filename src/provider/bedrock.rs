@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
 use aws_sdk_bedrockruntime::primitives::Blob;
@@ -13,9 +16,9 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
-use crate::config::Config;
+use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use crate::retry::RetryPolicy;
+use super::retry::RetryPolicy;
 
 /// The largest image the Converse API takes (3.75 MB).
 pub const MAX_BYTES: u64 = 3_932_160;
@@ -25,6 +28,42 @@ pub const MAX_SIDE: u32 = 8000;
 const MAX_TOKENS: i32 = 300;
 /// Longest wait for one model call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default model: small, cheap and able to see images.
+pub const DEFAULT_MODEL: &str = "amazon.nova-lite-v1:0";
+
+/// Bedrock's settings: the function's role is used, no key.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Model or inference profile id (`BEDROCK_MODEL_ID`).
+    pub model: String,
+    /// Instructions instead of the default prompt (`ALT_TEXT_PROMPT`).
+    pub prompt: Option<String>,
+}
+
+impl Settings {
+    pub fn from_env(env: &Env) -> Result<Settings, ConfigError> {
+        Ok(Settings {
+            model: env.get("BEDROCK_MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL.into()),
+            prompt: env.get("ALT_TEXT_PROMPT"),
+        })
+    }
+}
+
+/// A Bedrock client that leaves retries to the provider's own policy, which stops at the
+/// invocation's deadline. `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` points it elsewhere.
+pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_bedrockruntime::Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .build();
+    aws_sdk_bedrockruntime::Client::from_conf(
+        aws_sdk_bedrockruntime::config::Builder::from(sdk)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(timeouts)
+            .build(),
+    )
+}
 
 /// The Bedrock Converse client.
 #[derive(Debug, Clone)]
@@ -48,12 +87,12 @@ const LIMITS: Limits = Limits {
 };
 
 impl Bedrock {
-    /// `client` should not retry by itself: [`RetryPolicy`] retries within the deadline.
-    pub fn new(client: aws_sdk_bedrockruntime::Client, config: &Config) -> Bedrock {
+    /// Builds its client over `sdk` (see [`client`]).
+    pub fn new(sdk: &aws_config::SdkConfig, settings: &Settings) -> Bedrock {
         Bedrock {
-            client,
-            model: config.bedrock_model.clone(),
-            prompt: config.prompt.clone(),
+            client: client(sdk),
+            model: settings.model.clone(),
+            prompt: settings.prompt.clone(),
             retry: RetryPolicy::default(),
         }
     }

@@ -6,8 +6,8 @@ use futures_util::future::BoxFuture;
 
 use super::{Caption, ImageRequest, ImageSource, Provider, ProviderError};
 use crate::image::ImageFormat;
-use crate::store_error::StoreError;
-use crate::xmp::{self, Lookup, RangeReader};
+use crate::store::StoreError;
+use crate::image::xmp::{self, Lookup, RangeReader};
 
 /// Reads IPTC alt text from JPEG, PNG and WebP images.
 #[derive(Debug, Default, Clone)]

@@ -12,10 +12,10 @@ use serde_json::json;
 
 use super::http::{self, Reply};
 use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
-use crate::config::{Config, ImageInput, ProviderSettings};
+use super::access::{Access, ImageInput};
+use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use crate::retry::RetryPolicy;
-use crate::secret::ApiKey;
+use super::retry::RetryPolicy;
 
 /// The largest image sent as a `data:` URL, or handed over by URL.
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
@@ -23,15 +23,38 @@ pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_TOKENS: u32 = 300;
 const SERVICE: &str = "OpenAI-compatible server";
 
+/// Default model of the OpenAI-compatible provider.
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+
+/// The OpenAI-compatible provider's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The key is optional: local servers (Ollama, vLLM, LM Studio) take none.
+    pub access: Access,
+    /// Model name (`OPENAI_MODEL`).
+    pub model: String,
+    /// Instructions instead of the default prompt (`ALT_TEXT_PROMPT`).
+    pub prompt: Option<String>,
+}
+
+impl Settings {
+    pub fn from_env(env: &Env, access: Access) -> Result<Settings, ConfigError> {
+        Ok(Settings {
+            access,
+            model: env.get("OPENAI_MODEL").unwrap_or_else(|| DEFAULT_MODEL.into()),
+            prompt: env.get("ALT_TEXT_PROMPT"),
+        })
+    }
+}
+
 /// A chat-completions client.
 #[derive(Debug, Clone)]
 pub struct OpenAi {
     http: reqwest::Client,
     endpoint: String,
-    api_key: Option<ApiKey>,
+    access: Access,
     model: String,
     prompt: Option<String>,
-    input: ImageInput,
     retry: RetryPolicy,
 }
 
@@ -67,16 +90,15 @@ const LIMITS: Limits = Limits {
 };
 
 impl OpenAi {
-    pub fn new(http: reqwest::Client, config: &Config, settings: &ProviderSettings) -> OpenAi {
+    pub fn new(http: reqwest::Client, settings: &Settings) -> OpenAi {
         // Accept a base given with or without its /v1.
-        let base = settings.url.trim_end_matches("/v1");
+        let base = settings.access.url.trim_end_matches("/v1");
         OpenAi {
             http,
             endpoint: format!("{base}/v1/chat/completions"),
-            api_key: settings.api_key.clone(),
-            model: config.openai_model.clone(),
-            prompt: config.prompt.clone(),
-            input: settings.image_input,
+            access: settings.access.clone(),
+            model: settings.model.clone(),
+            prompt: settings.prompt.clone(),
             retry: RetryPolicy::default(),
         }
     }
@@ -116,7 +138,7 @@ impl OpenAi {
             .post(&self.endpoint)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        if let Some(key) = &self.api_key {
+        if let Some(key) = &self.access.api_key {
             request = request.bearer_auth(key.expose());
         }
         let reply = http::send(SERVICE, request, budget).await?;
@@ -154,7 +176,7 @@ impl Provider for OpenAi {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let data_url = match self.input {
+            let data_url = match self.access.image_input {
                 ImageInput::Url => None,
                 ImageInput::Data => {
                     let bytes = image.read_all(MAX_BYTES).await?;

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
 
-use crate::provider::ProviderError;
+use super::ProviderError;
 
 /// How often and how patiently a provider call is retried.
 #[derive(Debug, Clone, Copy)]

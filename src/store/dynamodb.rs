@@ -1,120 +1,15 @@
-//! The record store: records kept in DynamoDB (`pk` = bucket, `sk` = object key), behind a
-//! small trait so the pipeline can also run against an in-memory fake.
+//! [`RecordStore`] on a DynamoDB table (`pk` = bucket, `sk` = object key): the claim as one
+//! conditional update, records as items.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
+use super::error::classify;
+use super::{Claim, ClaimRequest, RecordStore, StoreError, epoch_now};
+use crate::caption::{LangCaption, Record, State, TagStatus};
 use crate::event::sequencer_key;
-use crate::record::{LangCaption, Record, State, TagStatus};
-use crate::store_error::{StoreError, classify};
-
-/// Seconds since the Unix epoch.
-pub fn epoch_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// A request to claim an object for captioning.
-#[derive(Debug, Clone)]
-pub struct ClaimRequest<'a> {
-    pub bucket: &'a str,
-    pub key: &'a str,
-    /// This invocation's token; the final write is conditional on it.
-    pub token: &'a str,
-    /// Now and the claim's expiry, in seconds since the Unix epoch. A claim left by a
-    /// crashed invocation lapses at its expiry.
-    pub now: u64,
-    pub until: u64,
-    /// The ETag and version of the object to caption.
-    pub etag: Option<&'a str>,
-    pub version_id: Option<&'a str>,
-    /// The event's sequencer: no claim over a record of a newer event.
-    pub sequencer: Option<&'a str>,
-}
-
-/// What a claim attempt found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// The object is this invocation's until the claim's expiry. `previous` is the record
-    /// it had: the claim doubles as the record read.
-    Claimed { previous: Option<Box<Record>> },
-    /// This very object is captioned already: its record.
-    AlreadyCaptioned { record: Box<Record> },
-    /// The record describes a newer event for the key.
-    Superseded,
-    /// Another invocation holds a claim until this time (seconds since the epoch).
-    Busy { until: u64 },
-}
-
-impl Claim {
-    /// Why a claim's condition failed, from the item as it is (`None`: no item).
-    fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_>) -> Claim {
-        let Some(item) = item else {
-            // No item came back (a condition cannot fail on a missing item): as good as
-            // busy for a moment.
-            return Claim::Busy { until: req.now };
-        };
-        let s = |name: &str| {
-            item.get(name)
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-        };
-        if let (Some(seq), Some(mine)) = (s("seq"), req.sequencer)
-            && seq > sequencer_key(mine).as_str()
-        {
-            return Claim::Superseded;
-        }
-        if s("state") == Some(State::Captioned.as_str())
-            && req.etag.is_some()
-            && s("etag") == req.etag
-            && (req.version_id.is_none()
-                || s("version_id").is_none_or(|v| Some(v) == req.version_id))
-            && let Some(record) = from_item(item)
-        {
-            return Claim::AlreadyCaptioned {
-                record: Box::new(record),
-            };
-        }
-        let until = item
-            .get("claim_until")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(req.now);
-        Claim::Busy { until }
-    }
-}
-
-/// Reads and writes object records.
-pub trait RecordStore: Send + Sync {
-    /// Claims the object for captioning: at most one invocation at a time holds a claim,
-    /// none over a record of a newer event or a finished caption of the same ETag. One
-    /// round trip, which also reads the record.
-    fn claim(
-        &self,
-        request: &ClaimRequest<'_>,
-    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    fn get(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
-    /// Writes the record, replacing the item (and releasing the claim). With `record.claim`
-    /// set, only while that claim holds; without, only while nobody holds a live claim
-    /// (`Conflict` otherwise).
-    fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Deletes the record if it is still the one written at `updated_at`; `false` if it
-    /// changed (or went) in the meantime.
-    fn delete(
-        &self,
-        bucket: &str,
-        key: &str,
-        updated_at: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-}
 
 /// [`RecordStore`] on a DynamoDB table.
 #[derive(Debug, Clone)]
@@ -251,7 +146,7 @@ impl RecordStore for DynamoRecords {
             }),
             Err(err) => match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                    Ok(Claim::explain(failed.item.as_ref(), req))
+                    Ok(explain(failed.item.as_ref(), req))
                 }
                 _ => Err(classify("DynamoDB UpdateItem", err)),
             },
@@ -366,6 +261,42 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Record> {
         .copied();
     record.captions = captions_of(item).unwrap_or_default();
     Some(record)
+}
+
+/// Why a claim's condition failed, from the item as it is (`None`: no item).
+fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_>) -> Claim {
+    let Some(item) = item else {
+        // No item came back (a condition cannot fail on a missing item): as good as
+        // busy for a moment.
+        return Claim::Busy { until: req.now };
+    };
+    let s = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+    };
+    if let (Some(seq), Some(mine)) = (s("seq"), req.sequencer)
+        && seq > sequencer_key(mine).as_str()
+    {
+        return Claim::Superseded;
+    }
+    if s("state") == Some(State::Captioned.as_str())
+        && req.etag.is_some()
+        && s("etag") == req.etag
+        && (req.version_id.is_none()
+            || s("version_id").is_none_or(|v| Some(v) == req.version_id))
+        && let Some(record) = from_item(item)
+    {
+        return Claim::AlreadyCaptioned {
+            record: Box::new(record),
+        };
+    }
+    let until = item
+        .get("claim_until")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(req.now);
+    Claim::Busy { until }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use thiserror::Error;
 
-use crate::config::KeySource;
+use super::KeySource;
 use crate::secret::ApiKey;
 
 /// The key could not be read. The message names the parameter or secret, never the value.

@@ -1,4 +1,5 @@
-//! In-memory fakes of the object store, the record store and a provider, for unit tests.
+//! In-memory fakes of the object store and the record store, for unit tests: call counts,
+//! injectable failures, and the claim semantics of the DynamoDB store.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -6,17 +7,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 
+use super::{
+    Claim, ClaimRequest, Listed, ObjectHead, ObjectId, ObjectStore, Page, RecordStore,
+    StoreError, epoch_now,
+};
+use crate::caption::{Record, State, Tag};
 use crate::event::sequencer_order;
-use crate::object_store::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
-use crate::pipeline::Settings;
-use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
-use crate::record::{Record, State};
-use crate::record_store::{Claim, ClaimRequest, RecordStore, epoch_now};
 use crate::secret::PresignedUrl;
-use crate::store_error::StoreError;
-use crate::tags::Tag;
 
 #[derive(Debug, Clone)]
 pub struct StoredObject {
@@ -275,90 +273,3 @@ impl RecordStore for MemoryRecords {
     }
 }
 
-/// A provider that answers from a script and counts its calls.
-pub struct ScriptedProvider {
-    pub name: &'static str,
-    pub answers: Mutex<VecDeque<Result<Caption, ProviderError>>>,
-    pub calls: AtomicUsize,
-    /// How long each answer takes.
-    pub delay: Duration,
-}
-
-impl ScriptedProvider {
-    pub fn new(
-        name: &'static str,
-        answers: Vec<Result<Caption, ProviderError>>,
-    ) -> ScriptedProvider {
-        ScriptedProvider {
-            name,
-            answers: Mutex::new(answers.into()),
-            calls: AtomicUsize::new(0),
-            delay: Duration::ZERO,
-        }
-    }
-
-    /// The same provider, taking `delay` for each answer.
-    pub fn slow(self, delay: Duration) -> ScriptedProvider {
-        ScriptedProvider { delay, ..self }
-    }
-
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-}
-
-impl Provider for ScriptedProvider {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn caption<'a>(
-        &'a self,
-        image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let answer = self
-            .answers
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or_else(|| Err(ProviderError::Permanent("script exhausted".into())));
-        // One caption, in the language asked for.
-        let lang = image.lang().to_string();
-        let delay = self.delay;
-        Box::pin(async move {
-            tokio::time::sleep(delay).await;
-            answer.map(|c| vec![Caption { lang, ..c }])
-        })
-    }
-}
-
-impl Provider for std::sync::Arc<ScriptedProvider> {
-    fn name(&self) -> &'static str {
-        self.as_ref().name()
-    }
-
-    fn caption<'a>(
-        &'a self,
-        image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
-        self.as_ref().caption(image)
-    }
-}
-
-pub fn caption(text: &str) -> Caption {
-    Caption {
-        request_id: Some("req-1".into()),
-        ..Caption::new(text, "en")
-    }
-}
-
-/// Pipeline settings of the unit tests: the `alt-text` tag, English, no length limit.
-pub fn settings() -> Settings {
-    Settings {
-        tag_key: "alt-text".into(),
-        langs: vec!["en".into()],
-        max_chars: None,
-        presign_ttl: Duration::from_secs(60),
-    }
-}

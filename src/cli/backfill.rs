@@ -6,10 +6,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 
 use crate::event::{Action, ObjectEvent};
-use crate::object_store::{Listed, ObjectStore};
 use crate::pipeline::{Outcome, Pipeline, Plan};
-use crate::record_store::RecordStore;
-use crate::store_error::StoreError;
+use crate::store::{Listed, ObjectStore, RecordStore, StoreError};
 
 /// Time one object may take, as a Lambda timeout would bound it.
 const OBJECT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -154,7 +152,9 @@ mod tests {
     use std::sync::Arc;
     use std::sync::Mutex;
 
-    use crate::fakes::{MemoryRecords, MemoryStore, ScriptedProvider, caption, settings};
+    use crate::pipeline::test_settings;
+    use crate::provider::scripted::{ScriptedProvider, caption};
+    use crate::store::memory::{MemoryRecords, MemoryStore};
     use crate::provider::Provider;
     use crate::provider::embedded::Embedded;
 
@@ -185,7 +185,7 @@ mod tests {
             MemoryStore::default(),
             MemoryRecords::default(),
             providers,
-            settings(),
+            test_settings(),
         );
         for (key, file) in [
             ("p/a.jpg", "coffee.jpg"),

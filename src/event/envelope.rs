@@ -1,21 +1,15 @@
 //! Invocation shapes: recognises, by structure, how the object events arrived — a direct S3
 //! notification, SNS, SQS (also around SNS), EventBridge, or an S3 Batch Operations job —
 //! and unwraps them, so the handler can answer each shape the way its caller expects.
-//!
-//! Pure parsing, no I/O.
-
-use std::collections::HashMap;
 
 use aws_lambda_events::sns::SnsRecord;
 use aws_lambda_events::sqs::SqsMessage as SqsRecord;
-use serde::Deserialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::event::{self, Action, ObjectEvent, RecordError};
+use super::batch_job::{self, BatchJob};
+use super::{Item, RecordError, eventbridge, s3};
 
-/// One object event, or why its record cannot be used.
-pub type Item = Result<ObjectEvent, RecordError>;
 
 /// What an invocation carries.
 #[derive(Debug)]
@@ -36,23 +30,6 @@ pub struct SqsMessage {
     pub items: Result<Vec<Item>, RecordError>,
 }
 
-/// An S3 Batch Operations invocation.
-#[derive(Debug)]
-pub struct BatchJob {
-    pub schema_version: String,
-    pub invocation_id: String,
-    pub job_id: Option<String>,
-    pub user_arguments: HashMap<String, String>,
-    pub tasks: Vec<BatchTask>,
-}
-
-/// One task of a Batch Operations job.
-#[derive(Debug)]
-pub struct BatchTask {
-    pub task_id: String,
-    pub item: Item,
-}
-
 /// A payload of no shape this function handles. Retrying will not help.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error(
@@ -63,7 +40,7 @@ pub struct UnrecognisedEvent(pub String);
 /// Recognises and unwraps an invocation payload.
 pub fn parse(payload: &Value) -> Result<Invocation, UnrecognisedEvent> {
     if payload.get("invocationSchemaVersion").is_some() && payload.get("tasks").is_some() {
-        return batch_job(payload).map(Invocation::BatchJob);
+        return batch_job::parse(payload).map(Invocation::BatchJob);
     }
     if let Some(records) = payload.get("Records").and_then(Value::as_array) {
         let source = records.first().and_then(|r| {
@@ -80,14 +57,14 @@ pub fn parse(payload: &Value) -> Result<Invocation, UnrecognisedEvent> {
                     .flat_map(|(index, r)| sns_record(index, r))
                     .collect(),
             ),
-            _ => Invocation::Async(event::s3_records(records)),
+            _ => Invocation::Async(s3::s3_records(records)),
         });
     }
     if is_test_event(payload) {
         return Ok(Invocation::Async(Vec::new()));
     }
-    if event::is_eventbridge(payload) {
-        return Ok(Invocation::Async(vec![event::eventbridge(payload)]));
+    if eventbridge::is_eventbridge(payload) {
+        return Ok(Invocation::Async(vec![eventbridge::eventbridge(payload)]));
     }
     Err(UnrecognisedEvent(describe(payload)))
 }
@@ -148,97 +125,15 @@ pub fn message(body: &str) -> Result<Vec<Item>, RecordError> {
         return Ok(Vec::new());
     }
     if let Some(records) = value.get("Records").and_then(Value::as_array) {
-        return Ok(event::s3_records(records));
+        return Ok(s3::s3_records(records));
     }
-    if event::is_eventbridge(&value) {
-        return Ok(vec![event::eventbridge(&value)]);
+    if eventbridge::is_eventbridge(&value) {
+        return Ok(vec![eventbridge::eventbridge(&value)]);
     }
     Err(malformed(format!(
         "the message is not an S3 notification: {}",
         describe(&value)
     )))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JobPayload {
-    invocation_schema_version: String,
-    invocation_id: String,
-    #[serde(default)]
-    job: JobInfo,
-    tasks: Vec<Value>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct JobInfo {
-    id: Option<String>,
-    #[serde(default)]
-    user_arguments: Option<HashMap<String, String>>,
-}
-
-/// A task: schema 1.0 names the bucket by ARN, 2.0 by name.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TaskPayload {
-    s3_key: String,
-    s3_version_id: Option<String>,
-    s3_bucket_arn: Option<String>,
-    s3_bucket: Option<String>,
-}
-
-fn batch_job(payload: &Value) -> Result<BatchJob, UnrecognisedEvent> {
-    let job: JobPayload = serde_json::from_value(payload.clone()).map_err(|e| {
-        UnrecognisedEvent(format!(
-            "an S3 Batch Operations job that does not parse: {e}"
-        ))
-    })?;
-    let job_name = format!("BatchOperations:{}", job.job.id.as_deref().unwrap_or("job"));
-    let tasks = job
-        .tasks
-        .iter()
-        .enumerate()
-        .filter_map(|(index, task)| {
-            let task_id = task.get("taskId")?.as_str()?.to_string();
-            Some(BatchTask {
-                item: batch_task(index, task, &job_name),
-                task_id,
-            })
-        })
-        .collect();
-    Ok(BatchJob {
-        schema_version: job.invocation_schema_version,
-        invocation_id: job.invocation_id,
-        job_id: job.job.id,
-        user_arguments: job.job.user_arguments.unwrap_or_default(),
-        tasks,
-    })
-}
-
-fn batch_task(index: usize, task: &Value, job_name: &str) -> Item {
-    let malformed = |reason: String| RecordError::Malformed { index, reason };
-    let task: TaskPayload =
-        serde_json::from_value(task.clone()).map_err(|e| malformed(e.to_string()))?;
-    let bucket = task
-        .s3_bucket
-        .or_else(|| {
-            task.s3_bucket_arn
-                .as_deref()
-                .and_then(|arn| arn.rsplit(':').next())
-                .map(String::from)
-        })
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| malformed("the task names no bucket (s3Bucket or s3BucketArn)".into()))?;
-    Ok(ObjectEvent {
-        action: Action::Created,
-        bucket,
-        key: event::decode(index, &task.s3_key)?,
-        version_id: event::non_null(task.s3_version_id),
-        etag: None,
-        size: None,
-        sequencer: None,
-        event_name: job_name.to_string(),
-    })
 }
 
 /// A short description of an unrecognised payload: its type or top-level keys.
@@ -349,45 +244,6 @@ mod tests {
             panic!()
         };
         assert_eq!(keys(&items), ["sns.jpg"]);
-    }
-
-    #[test]
-    fn batch_jobs_of_both_schemas() {
-        let v1 = json!({
-            "invocationSchemaVersion": "1.0", "invocationId": "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
-            "job": {"id": "f3cc4f60-61f6-4a2b-8a21-d07600c373ce"},
-            "tasks": [{"taskId": "dGFza2lkZ29lc2hlcmUK", "s3Key": "old+photos/caf%C3%A9.jpg", "s3VersionId": null, "s3BucketArn": "arn:aws:s3:::photos"}]
-        });
-        let Invocation::BatchJob(job) = parse(&v1).unwrap() else {
-            panic!()
-        };
-        assert_eq!(job.schema_version, "1.0");
-        assert_eq!(job.tasks[0].task_id, "dGFza2lkZ29lc2hlcmUK");
-        let object = job.tasks[0].item.as_ref().unwrap();
-        assert_eq!(
-            (object.bucket.as_str(), object.key.as_str()),
-            ("photos", "old photos/café.jpg")
-        );
-
-        let v2 = json!({
-            "invocationSchemaVersion": "2.0", "invocationId": "Jr3s8KZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
-            "job": {"id": "ry77cd60-61f6-4a2b-8a21-d07600c874gf", "userArguments": {"note": "backfill 2019"}},
-            "tasks": [
-                {"taskId": "t1", "s3Bucket": "photos", "s3Key": "a.jpg", "s3VersionId": "v1"},
-                {"taskId": "t2", "s3Key": "b.jpg"}
-            ]
-        });
-        let Invocation::BatchJob(job) = parse(&v2).unwrap() else {
-            panic!()
-        };
-        assert_eq!(job.user_arguments["note"], "backfill 2019");
-        assert_eq!(
-            job.tasks[0].item.as_ref().unwrap().version_id.as_deref(),
-            Some("v1")
-        );
-        assert!(
-            matches!(&job.tasks[1].item, Err(RecordError::Malformed { reason, .. }) if reason.contains("no bucket"))
-        );
     }
 
     #[test]

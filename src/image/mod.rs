@@ -1,7 +1,10 @@
 //! Image format detection from an object's first bytes.
 //!
 //! The name of an object proves nothing: the format is read from the magic bytes, with the
-//! stored content type only as a tie-breaker for SVG (text) files.
+//! stored content type only as a tie-breaker for SVG (text) files. [`xmp`] reads the alt
+//! text an image carries.
+
+pub mod xmp;
 
 /// The image formats the function recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

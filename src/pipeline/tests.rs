@@ -4,10 +4,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::caption::{Record, State, Tag, TagStatus};
 use crate::event::{Action, ObjectEvent};
-use crate::fakes::{MemoryRecords, MemoryStore, ScriptedProvider, caption, settings};
 use crate::provider::embedded::Embedded;
-use crate::tags::Tag;
+use crate::provider::scripted::{ScriptedProvider, caption};
+use crate::provider::{Caption, ProviderError};
+use crate::report::OutcomeKind;
+use crate::store::memory::{MemoryRecords, MemoryStore};
+use crate::store::StoreError;
 
 const BUCKET: &str = "photos";
 
@@ -43,7 +47,7 @@ impl Harness {
             MemoryStore::default(),
             MemoryRecords::default(),
             providers,
-            settings(),
+            test_settings(),
         );
         Harness { pipeline, paid }
     }
@@ -238,7 +242,7 @@ async fn a_transient_provider_error_is_retryable_and_stops_the_chain() {
         MemoryStore::default(),
         MemoryRecords::default(),
         providers,
-        settings(),
+        test_settings(),
     );
     pipeline.store().put(
         BUCKET,
@@ -499,7 +503,7 @@ fn pipeline_with(
         providers,
         Settings {
             langs: langs.iter().map(|l| l.to_string()).collect(),
-            ..settings()
+            ..test_settings()
         },
     )
 }
@@ -763,10 +767,10 @@ async fn concurrent_duplicates_make_one_provider_call() {
         user_tags(1),
     );
     let (a, b) = tokio::join!(run_on(&p, "coffee.jpg"), run_on(&p, "coffee.jpg"));
-    let mut outcomes = [a.label(), b.label()];
+    let mut outcomes = [a.kind(), b.kind()];
     outcomes.sort_unstable();
-    assert_eq!(outcomes, ["busy", "captioned"]);
-    let busy = if a.label() == "busy" { a } else { b };
+    assert_eq!(outcomes, [OutcomeKind::Captioned, OutcomeKind::Busy]);
+    let busy = if a.kind() == OutcomeKind::Busy { a } else { b };
     assert!(
         busy.is_retryable_failure(),
         "the duplicate is delivered again"

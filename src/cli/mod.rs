@@ -1,0 +1,81 @@
+//! The terminal commands of the binary: `replay` (event files through the handler) and
+//! `backfill` (the objects already in a bucket), with their help texts and progress display.
+
+pub mod backfill;
+mod backfill_command;
+mod progress;
+mod replay;
+
+use std::process::ExitCode;
+
+use crate::app;
+use crate::config::Config;
+
+pub const USAGE: &str = "\
+s3-alt-text: gives every image uploaded to an S3 bucket its alt text.
+
+Run by AWS Lambda (AWS_LAMBDA_RUNTIME_API set), it handles S3 event notifications, directly
+or through SNS, SQS or EventBridge, and S3 Batch Operations jobs. From a terminal:
+
+  s3-alt-text replay EVENT.json [EVENT.json ...]
+      Runs each event file through the function as Lambda would, and prints one JSON line
+      per file: the summary of every object and the response Lambda would get.
+
+  s3-alt-text backfill --bucket BUCKET [--prefix PREFIX] [--concurrency N] [--dry-run]
+      Captions the objects already in a bucket. See `s3-alt-text backfill --help`.
+
+  s3-alt-text --help
+      Shows this text.
+
+Configuration comes from the environment: TABLE_NAME (required), ALT_TEXT_PROVIDER
+(embedded, alttextlab, autoalt, alttextai, bedrock, openai), ALT_TEXT_API_KEY (or
+ALT_TEXT_API_KEY_PARAMETER, ALT_TEXT_API_KEY_SECRET_ID, or per provider ALTTEXTLAB_API_KEY,
+AUTOALT_API_KEY, ...), ALT_TEXT_API_URL, ALT_TEXT_LANGS, ALT_TEXT_MAX_CHARS, ALT_TEXT_STYLE,
+ALT_TEXT_KEYWORDS, ALT_TEXT_PROMPT, BEDROCK_MODEL_ID, OPENAI_MODEL, ALT_TEXT_TAG_KEY,
+PRESIGN_TTL_SECS, MAX_CONCURRENCY, and the standard AWS_* variables (AWS_ENDPOINT_URL for
+a local stack). README.md lists them all.
+";
+
+/// Runs the command named by `args` (the program name left out).
+pub async fn main(args: &[String]) -> ExitCode {
+    let wants_help = args.iter().any(|a| a == "-h" || a == "--help");
+    match args.first().map(String::as_str) {
+        Some("replay") if wants_help => print_ok(replay::USAGE),
+        Some("backfill") if wants_help => print_ok(backfill_command::USAGE),
+        Some("replay") if args.len() > 1 => replay::run(&args[1..]).await,
+        Some("backfill") => match backfill_command::parse(&args[1..]) {
+            Ok(options) => backfill_command::run(options).await,
+            Err(err) => usage_error(&err, backfill_command::USAGE),
+        },
+        Some("-h" | "--help" | "help") => print_ok(USAGE),
+        Some("replay") => usage_error("replay needs at least one event file", replay::USAGE),
+        Some(other) => usage_error(&format!("unknown command {other:?}"), USAGE),
+        None => usage_error("no command given", USAGE),
+    }
+}
+
+fn print_ok(text: &str) -> ExitCode {
+    print!("{text}");
+    ExitCode::SUCCESS
+}
+
+fn usage_error(message: &str, usage: &str) -> ExitCode {
+    eprintln!("error: {message}\n\n{usage}");
+    ExitCode::from(2)
+}
+
+/// Reads the configuration and builds the handler, or says why it cannot.
+pub(crate) async fn handler() -> Result<(Config, app::AppHandler), ExitCode> {
+    let config = Config::from_env().map_err(|err| {
+        eprintln!("configuration error: {err}");
+        ExitCode::from(2)
+    })?;
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let handler = app::build(&config).await.map_err(|err| {
+        eprintln!("{err}");
+        ExitCode::from(2)
+    })?;
+    Ok((config, handler))
+}

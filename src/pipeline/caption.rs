@@ -1,0 +1,206 @@
+//! A created object, as named steps. Each step either hands its result to the next or ends
+//! the object with an [`Outcome`] (`Err` below: the object is done).
+
+use std::time::Instant;
+
+use super::chain::{Answer, ChainResult};
+use super::claim::Attempt;
+use super::source::examine;
+use super::{Outcome, Pipeline};
+use crate::caption::{Record, State, Tag};
+use crate::event::ObjectEvent;
+use crate::image::ImageFormat;
+use crate::store::{ObjectHead, ObjectStore, RecordStore, StoreError};
+
+/// A step's result: the next step's input, or the object's final outcome.
+type Step<T> = Result<T, Outcome>;
+
+impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+    /// Captions a created object.
+    pub(super) async fn caption(&self, event: &ObjectEvent, deadline: Instant) -> Outcome {
+        match self.caption_steps(event, deadline).await {
+            Ok(outcome) | Err(outcome) => outcome,
+        }
+    }
+
+    async fn caption_steps(&self, event: &ObjectEvent, deadline: Instant) -> Step<Outcome> {
+        if event.key.ends_with('/') {
+            return Err(Outcome::skipped("folder marker, not an object"));
+        }
+        let attempt = Attempt::new(event);
+        // From here on, every record written holds the claim, and writing it releases it.
+        let (existing, read) = self.claim_and_read(&attempt, deadline).await?;
+        let existing = existing.as_deref();
+        let head = self.head_or_finish(&attempt, existing, read).await?;
+        self.reuse_if_captioned(&attempt, existing, &head).await?;
+        let (record, format) = self.image_record(&attempt, &head).await?;
+        let source = self.source(&attempt.id, &head);
+        let request = self.request(&attempt.id, &head, format, deadline, &source);
+        let chain = self.collect_answers(existing, &head, &request).await;
+        let (record, answers) = self.settle(record, chain).await?;
+        let tags = self.confirm_unchanged(&attempt, &head, &record, &answers).await?;
+        Ok(self.write_back(&attempt.id, record, &answers, tags).await)
+    }
+
+    /// The head read that went out with the claim; a failed read ends the object. An
+    /// existing record (a caption, maybe) is worth more than a note that this attempt
+    /// could not read the object: it is put back as it was, which releases the claim.
+    async fn head_or_finish(
+        &self,
+        attempt: &Attempt<'_>,
+        existing: Option<&Record>,
+        read: Result<ObjectHead, StoreError>,
+    ) -> Step<ObjectHead> {
+        let err = match read {
+            Ok(head) => return Ok(head),
+            Err(StoreError::NotFound { .. }) => {
+                let reason = "the object no longer exists (deleted before it could be captioned)";
+                return Err(self.skip(attempt.record(None), reason).await);
+            }
+            Err(err) => err,
+        };
+        let record = match existing {
+            Some(previous) => Record {
+                claim: Some(attempt.token.clone()),
+                ..previous.clone()
+            },
+            None => Record {
+                state: State::Failed,
+                error: Some(err.to_string()),
+                retryable: Some(err.is_retryable()),
+                ..attempt.record(None)
+            },
+        };
+        // Best effort: the outcome is the failure to read.
+        let _ = self.records.put(&record).await;
+        Err(Outcome::failed(&err))
+    }
+
+    /// The object read may be newer than the event, and captioned already: its record is
+    /// put back (releasing the claim) and its tags kept.
+    async fn reuse_if_captioned(
+        &self,
+        attempt: &Attempt<'_>,
+        existing: Option<&Record>,
+        head: &ObjectHead,
+    ) -> Step<()> {
+        let version = attempt.event.version_id.as_deref();
+        let Some(previous) = existing.filter(|r| r.is_captioned_for(head.etag.as_deref(), version))
+        else {
+            return Ok(());
+        };
+        let restored = Record {
+            claim: Some(attempt.token.clone()),
+            ..previous.clone()
+        };
+        if let Err(err) = self.records.put(&restored).await {
+            return Err(Outcome::failed(&err));
+        }
+        Err(self.keep(&attempt.id, previous).await)
+    }
+
+    /// The record of an image; an empty object or one that is not an image is skipped.
+    async fn image_record(
+        &self,
+        attempt: &Attempt<'_>,
+        head: &ObjectHead,
+    ) -> Step<(Record, ImageFormat)> {
+        match examine(head) {
+            Ok(format) => {
+                let record = Record {
+                    content_type: Some(format.mime_type().into()),
+                    ..attempt.record(Some(head))
+                };
+                Ok((record, format))
+            }
+            Err(reason) => Err(self.skip(attempt.record(Some(head)), reason).await),
+        }
+    }
+
+    /// What the chain gave, as the record to write and its captions. A transient failure
+    /// keeps what was paid for (the retry reuses it and asks only for the rest); no caption
+    /// at all ends the object skipped (all declined) or failed. Languages still missing are
+    /// noted in the record.
+    async fn settle(&self, record: Record, chain: ChainResult) -> Step<(Record, Vec<Answer>)> {
+        let ChainResult {
+            answers,
+            declined,
+            mut errors,
+            transient,
+        } = chain;
+        if transient {
+            let record = Record {
+                state: State::Failed,
+                error: Some(errors.join("; ")),
+                retryable: Some(true),
+                ..self.with_captions(record, &answers, None)
+            };
+            return Err(self.finish(record).await);
+        }
+        if answers.is_empty() {
+            if errors.is_empty() {
+                return Err(self.skip(record, declined.join("; ")).await);
+            }
+            errors.extend(declined);
+            let record = Record {
+                state: State::Failed,
+                error: Some(errors.join("; ")),
+                retryable: Some(false),
+                ..record
+            };
+            return Err(self.finish(record).await);
+        }
+        let missing: Vec<&str> = self
+            .settings
+            .langs
+            .iter()
+            .filter(|l| !answers.iter().any(|a| &a.caption.lang == *l))
+            .map(String::as_str)
+            .collect();
+        errors.extend(declined);
+        let note = (!missing.is_empty())
+            .then(|| format!("no caption in {}: {}", missing.join(", "), errors.join("; ")));
+        Ok((Record { reason: note, ..record }, answers))
+    }
+
+    /// The object must still be the one captioned; its tags are read now, not before the
+    /// provider call, so that a tag the user set meanwhile is kept.
+    async fn confirm_unchanged(
+        &self,
+        attempt: &Attempt<'_>,
+        head: &ObjectHead,
+        record: &Record,
+        answers: &[Answer],
+    ) -> Step<Result<Vec<Tag>, StoreError>> {
+        let (now, existing_tags) = tokio::join!(
+            self.still_there(attempt, head),
+            self.store.get_tags(&attempt.id)
+        );
+        // Without the chain's note: an object that is not captioned says why not.
+        let bare = Record {
+            reason: None,
+            ..record.clone()
+        };
+        let reason = match now {
+            Ok(true) => return Ok(existing_tags),
+            Ok(false) => {
+                "the object was overwritten while it was captioned: the new upload's event captions it"
+            }
+            Err(StoreError::NotFound { .. }) => "the object was deleted while it was captioned",
+            Err(err) => {
+                let bare = self.with_captions(bare, answers, None);
+                return Err(self.write_failure(bare, &err).await);
+            }
+        };
+        Err(self.skip(bare, reason).await)
+    }
+
+    /// Whether the object is still the one whose head was read. A version is immutable, so
+    /// only an unversioned object needs a look.
+    async fn still_there(&self, attempt: &Attempt<'_>, head: &ObjectHead) -> Result<bool, StoreError> {
+        if attempt.id.version_id.is_some() || head.etag.is_none() {
+            return Ok(true);
+        }
+        Ok(self.store.current_etag(&attempt.id).await? == head.etag)
+    }
+}

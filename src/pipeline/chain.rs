@@ -1,0 +1,207 @@
+//! The provider chain: each provider in turn is asked for the languages still missing; the
+//! first caption of each language that passes the quality guard wins. Captions already
+//! paid for this very object are reused, so a retry asks only for the rest.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::Pipeline;
+use crate::caption::{Record, quality};
+use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
+use crate::store::{ObjectHead, ObjectStore, RecordStore};
+
+/// A caption of one language and the provider that wrote it.
+#[derive(Debug, Clone)]
+pub(super) struct Answer {
+    pub provider: String,
+    pub caption: Caption,
+}
+
+/// What the provider chain produced.
+#[derive(Default)]
+pub(super) struct ChainResult {
+    /// Accepted captions, one per language.
+    pub answers: Vec<Answer>,
+    /// Why providers passed (declined, or could not write a language).
+    pub declined: Vec<String>,
+    /// Permanent failures and rejected captions.
+    pub errors: Vec<String>,
+    /// The chain stopped on a transient failure.
+    pub transient: bool,
+}
+
+impl ChainResult {
+    /// Takes one call's answer: accepted captions leave `missing`. `false` when the chain
+    /// must stop (a transient failure: asking the next provider now could pay for a
+    /// caption this one will give on the retry).
+    fn take(
+        &mut self,
+        name: &str,
+        answer: Result<Vec<Caption>, ProviderError>,
+        call: &ImageRequest<'_>,
+        missing: &mut Vec<String>,
+    ) -> bool {
+        match answer {
+            Ok(captions) => {
+                for caption in captions {
+                    if missing.contains(&caption.lang) && call.langs.contains(&caption.lang) {
+                        self.review(name, caption, call, missing);
+                    }
+                }
+            }
+            Err(ProviderError::Declined(reason)) => self.declined.push(format!("{name}: {reason}")),
+            Err(ProviderError::Permanent(error)) => self.errors.push(format!("{name}: {error}")),
+            Err(ProviderError::Transient { message, .. }) => {
+                self.errors.push(format!("{name}: {message}"));
+                self.transient = true;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Passes a caption through the quality guard.
+    fn review(
+        &mut self,
+        name: &str,
+        caption: Caption,
+        call: &ImageRequest<'_>,
+        missing: &mut Vec<String>,
+    ) {
+        match quality::review(&caption.text, call.key, call.max_chars) {
+            Ok(text) => {
+                missing.retain(|l| *l != caption.lang);
+                self.answers.push(Answer {
+                    provider: name.into(),
+                    caption: Caption { text, ..caption },
+                });
+            }
+            Err(reason) => self.errors.push(format!(
+                "{name}: {} caption rejected: {reason}",
+                caption.lang
+            )),
+        }
+    }
+}
+
+impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+    /// Every language's caption: reused from `existing` where paid for already, the rest
+    /// from the chain; in language order.
+    pub(super) async fn collect_answers(
+        &self,
+        existing: Option<&Record>,
+        head: &ObjectHead,
+        request: &ImageRequest<'_>,
+    ) -> ChainResult {
+        let reused = self.reusable_answers(existing, head);
+        let missing: Vec<String> = self
+            .settings
+            .langs
+            .iter()
+            .filter(|l| !reused.iter().any(|a| &a.caption.lang == *l))
+            .cloned()
+            .collect();
+        let mut chain = if missing.is_empty() {
+            ChainResult::default()
+        } else {
+            self.run_chain(request, missing).await
+        };
+        let mut answers = reused;
+        answers.append(&mut chain.answers);
+        let langs = &self.settings.langs;
+        answers.sort_by_key(|a| langs.iter().position(|l| *l == a.caption.lang));
+        chain.answers = answers;
+        chain
+    }
+
+    /// The captions of `existing` for the object of `head` (same ETag), in language order.
+    fn reusable_answers(&self, existing: Option<&Record>, head: &ObjectHead) -> Vec<Answer> {
+        let Some(record) = existing.filter(|r| r.etag.is_some() && r.etag == head.etag) else {
+            return Vec::new();
+        };
+        let mut captions = record.all_captions();
+        self.settings
+            .langs
+            .iter()
+            .filter_map(|lang| {
+                let c = captions.remove(lang)?;
+                Some(Answer {
+                    provider: c.provider,
+                    caption: Caption {
+                        request_id: c.request_id,
+                        ..Caption::new(c.text, lang.clone())
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Asks each provider in turn for the languages still missing.
+    async fn run_chain(&self, request: &ImageRequest<'_>, mut missing: Vec<String>) -> ChainResult {
+        let mut result = ChainResult::default();
+        for provider in &self.providers {
+            if missing.is_empty() {
+                break;
+            }
+            let Some(langs) = languages_for(provider.as_ref(), request, &missing, &mut result)
+            else {
+                continue;
+            };
+            for langs in langs.chunks(provider.languages_per_call().max(1)) {
+                let call = request.for_langs(langs);
+                let answer = self.call(provider.as_ref(), &call).await;
+                if !result.take(provider.name(), answer, &call, &mut missing) {
+                    return result;
+                }
+            }
+        }
+        result
+    }
+
+    /// One provider call, counted and timed when it is paid for.
+    async fn call(
+        &self,
+        provider: &dyn Provider,
+        call: &ImageRequest<'_>,
+    ) -> Result<Vec<Caption>, ProviderError> {
+        let started = Instant::now();
+        let answer = provider.caption(call).await;
+        if !provider.is_free() {
+            self.paid_calls.fetch_add(1, Ordering::Relaxed);
+            let credits = answer
+                .as_ref()
+                .ok()
+                .and_then(|c| c.iter().find_map(|c| c.credits_remaining));
+            self.usage.provider_call(started.elapsed(), credits);
+        }
+        answer
+    }
+}
+
+/// The missing languages `provider` is asked for, or `None` when it does not take the
+/// image; why it passes goes into `result`.
+fn languages_for(
+    provider: &dyn Provider,
+    request: &ImageRequest<'_>,
+    missing: &[String],
+    result: &mut ChainResult,
+) -> Option<Vec<String>> {
+    let name = provider.name();
+    if let Err(err) = provider.accepts(request) {
+        match err {
+            ProviderError::Declined(reason) => result.declined.push(format!("{name}: {reason}")),
+            other => result.errors.push(format!("{name}: {other}")),
+        }
+        return None;
+    }
+    let (langs, unsupported): (Vec<String>, Vec<String>) = missing
+        .iter()
+        .cloned()
+        .partition(|l| provider.supports_lang(l));
+    if !unsupported.is_empty() {
+        result
+            .declined
+            .push(format!("{name}: does not write {}", unsupported.join(", ")));
+    }
+    Some(langs)
+}

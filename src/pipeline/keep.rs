@@ -1,0 +1,79 @@
+//! An object already captioned for its bytes: no provider call; its tags go back if they
+//! went missing, and only onto those bytes.
+
+use super::{Outcome, Pipeline};
+use crate::caption::{Record, Tag, TagStatus, tags};
+use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
+
+/// Why an event whose object was replaced since is skipped.
+const OVERWRITTEN_SINCE: &str =
+    "the object was overwritten since this event: the new upload's event captions it";
+
+impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+    /// The claim found the event's bytes captioned: the caption's tags go back only onto
+    /// them, not onto an upload that replaced them since.
+    pub(super) async fn already_captioned(
+        &self,
+        id: &ObjectId,
+        record: &Record,
+        read: &Result<ObjectHead, StoreError>,
+    ) -> Outcome {
+        if let Ok(head) = read
+            && id.version_id.is_none()
+            && head.etag.is_some()
+            && head.etag != record.etag
+        {
+            return Outcome::skipped(OVERWRITTEN_SINCE);
+        }
+        self.keep(id, record).await
+    }
+
+    /// Puts the record's tags back if they went missing (a failed write, or removed by
+    /// hand), without calling any provider. A tag that is there is never overwritten: its
+    /// value may be the user's edit.
+    pub(super) async fn keep(&self, id: &ObjectId, record: &Record) -> Outcome {
+        let mut wanted = recorded_tags(record, &self.settings.tag_key);
+        if wanted.is_empty() {
+            return Outcome::Unchanged {
+                tag_restored: false,
+            };
+        }
+        let existing = match self.store.get_tags(id).await {
+            Ok(tags) => tags,
+            Err(StoreError::NotFound { .. }) => {
+                return Outcome::skipped("the object no longer exists");
+            }
+            Err(err) => return Outcome::failed(&err),
+        };
+        wanted.retain(|w| !existing.iter().any(|t| t.key == w.key));
+        match tags::merge_all(&existing, &wanted) {
+            (Some(new_tags), _) => match self.store.put_tags(id, &new_tags).await {
+                Ok(()) => Outcome::Unchanged { tag_restored: true },
+                Err(err) => Outcome::failed(&err),
+            },
+            (None, _) => Outcome::Unchanged {
+                tag_restored: false,
+            },
+        }
+    }
+}
+
+/// The tags a record says were written: one per language, or the main one of a record
+/// written before languages were kept apart.
+fn recorded_tags(record: &Record, main_key: &str) -> Vec<Tag> {
+    let mut wanted: Vec<Tag> = record
+        .captions
+        .values()
+        .filter_map(|c| {
+            let key = c.tag_key.clone()?;
+            Some(Tag::new(key, tags::sanitize_value(&c.text)))
+        })
+        .collect();
+    if wanted.is_empty()
+        && let (Some(TagStatus::Written), Some(value)) =
+            (record.tag_status, record.tag_value.as_deref())
+    {
+        wanted.push(Tag::new(main_key, value));
+    }
+    wanted
+}

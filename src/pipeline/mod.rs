@@ -1,0 +1,110 @@
+//! The pipeline: what happens to one object, as named steps.
+//!
+//! For a created object ([`caption`]): claim it and read its head together; reuse a caption
+//! already paid for, or examine the bytes; ask the provider chain for the languages still
+//! missing ([`chain`]); confirm the object is unchanged; write the tags and the record
+//! ([`write_back`]). A deleted object's record goes too ([`forget`]). [`plan`] says what
+//! processing would cost, for a dry-run backfill.
+//!
+//! Generic over the object store and the record store, so it runs against S3 and DynamoDB
+//! in production and against in-memory fakes in unit tests.
+
+mod caption;
+mod chain;
+mod claim;
+mod forget;
+mod keep;
+mod outcome;
+mod plan;
+mod settings;
+mod source;
+mod write_back;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+pub use claim::CLAIM_GRACE_SECS;
+pub use outcome::Outcome;
+pub use plan::Plan;
+pub use settings::{MAX_LANGS, Settings};
+#[cfg(test)]
+pub(crate) use settings::test_settings;
+
+use crate::event::{Action, ObjectEvent};
+use crate::metrics::UsageMeter;
+use crate::provider::Provider;
+use crate::store::{ObjectId, ObjectStore, RecordStore};
+
+/// Bytes read at the start of every object: enough to recognise any image format and,
+/// for most JPEGs and PNGs, to hold the XMP packet too.
+pub const HEAD_BYTES: u64 = 64 * 1024;
+
+/// Captions objects with a chain of providers, writing to an object store and a record store.
+pub struct Pipeline<S, R> {
+    store: S,
+    records: R,
+    providers: Vec<Box<dyn Provider>>,
+    settings: Settings,
+    paid_calls: AtomicU64,
+    usage: UsageMeter,
+}
+
+impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+    pub fn new(
+        store: S,
+        records: R,
+        providers: Vec<Box<dyn Provider>>,
+        settings: Settings,
+    ) -> Pipeline<S, R> {
+        Pipeline {
+            store,
+            records,
+            providers,
+            settings,
+            paid_calls: AtomicU64::new(0),
+            usage: UsageMeter::default(),
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn records(&self) -> &R {
+        &self.records
+    }
+
+    /// Processes one object event. No provider call starts after `deadline`.
+    pub async fn process(&self, event: &ObjectEvent, deadline: Instant) -> Outcome {
+        match event.action {
+            Action::Created => self.caption(event, deadline).await,
+            Action::Removed => self.forget(event).await,
+        }
+    }
+
+    /// What processing has used since the last take (provider calls, bytes read…).
+    pub fn usage(&self) -> &UsageMeter {
+        &self.usage
+    }
+
+    /// Calls made so far to providers that are not free.
+    pub fn paid_calls(&self) -> u64 {
+        self.paid_calls.load(Ordering::Relaxed)
+    }
+}
+
+pub(crate) fn epoch_secs(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn object_id(event: &ObjectEvent) -> ObjectId {
+    ObjectId {
+        bucket: event.bucket.clone(),
+        key: event.key.clone(),
+        version_id: event.version_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

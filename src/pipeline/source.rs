@@ -1,0 +1,90 @@
+//! The object as providers see it: its format, the request they are given, and an
+//! [`ImageSource`] for ranged reads pinned to the ETag first read and fresh presigned URLs.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+
+use super::Pipeline;
+use crate::image::{self, ImageFormat};
+use crate::metrics::UsageMeter;
+use crate::provider::{ImageRequest, ImageSource};
+use crate::secret::PresignedUrl;
+use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
+
+/// The image format of an object by its first bytes, or why it is not captioned.
+pub(super) fn examine(head: &ObjectHead) -> Result<ImageFormat, String> {
+    if head.size == 0 {
+        return Err("empty object".into());
+    }
+    image::detect(&head.bytes, head.content_type.as_deref()).ok_or_else(|| {
+        format!(
+            "not an image (content type {})",
+            head.content_type.as_deref().unwrap_or("unknown")
+        )
+    })
+}
+
+/// The object being captioned, pinned to the ETag of its head.
+pub(super) struct ObjectSource<'a, S> {
+    store: &'a S,
+    id: &'a ObjectId,
+    etag: Option<String>,
+    ttl: Duration,
+    usage: &'a UsageMeter,
+}
+
+impl<S: ObjectStore> ImageSource for ObjectSource<'_, S> {
+    fn read_range(&self, start: u64, len: u64) -> BoxFuture<'_, Result<Bytes, StoreError>> {
+        Box::pin(async move {
+            let bytes = self
+                .store
+                .read_range(self.id, self.etag.as_deref(), start, len)
+                .await?;
+            self.usage.read(bytes.len());
+            Ok(bytes)
+        })
+    }
+
+    fn presigned_url(&self) -> BoxFuture<'_, Result<PresignedUrl, StoreError>> {
+        Box::pin(self.store.presign_get(self.id, self.ttl))
+    }
+}
+
+impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+    /// The object as providers read it: pinned to the ETag of its head.
+    pub(super) fn source<'a>(&'a self, id: &'a ObjectId, head: &ObjectHead) -> ObjectSource<'a, S> {
+        ObjectSource {
+            store: &self.store,
+            id,
+            etag: head.etag.clone(),
+            ttl: self.settings.presign_ttl,
+            usage: &self.usage,
+        }
+    }
+
+    /// The request the providers get for an image.
+    pub(super) fn request<'a>(
+        &'a self,
+        id: &'a ObjectId,
+        head: &ObjectHead,
+        format: ImageFormat,
+        deadline: Instant,
+        source: &'a dyn ImageSource,
+    ) -> ImageRequest<'a> {
+        ImageRequest {
+            bucket: &id.bucket,
+            key: &id.key,
+            format,
+            size: head.size,
+            dimensions: image::dimensions(&head.bytes, format),
+            head: head.bytes.clone(),
+            langs: &self.settings.langs,
+            main_lang: self.settings.main_lang(),
+            max_chars: self.settings.max_chars,
+            deadline,
+            source,
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The registry: the one place that maps a name in `ALT_TEXT_PROVIDER` to a provider, the
+//! variables it reads and how it is built. Adding a provider means a file of its own and
+//! its lines here.
+
+use super::access::Access;
+use super::{Provider, alttextai, alttextlab, autoalt, bedrock, embedded, openai};
+use crate::env::{ConfigError, Env};
+
+/// The providers that can be named in `ALT_TEXT_PROVIDER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProviderKind {
+    Embedded,
+    AltTextLab,
+    AutoAlt,
+    AltTextAi,
+    Bedrock,
+    OpenAi,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 6] = [
+        ProviderKind::Embedded,
+        ProviderKind::AltTextLab,
+        ProviderKind::AutoAlt,
+        ProviderKind::AltTextAi,
+        ProviderKind::Bedrock,
+        ProviderKind::OpenAi,
+    ];
+
+    pub fn parse(name: &str) -> Option<ProviderKind> {
+        let name = name.to_ascii_lowercase();
+        ProviderKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The name used in `ALT_TEXT_PROVIDER` and in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderKind::Embedded => "embedded",
+            ProviderKind::AltTextLab => "alttextlab",
+            ProviderKind::AutoAlt => "autoalt",
+            ProviderKind::AltTextAi => "alttextai",
+            ProviderKind::Bedrock => "bedrock",
+            ProviderKind::OpenAi => "openai",
+        }
+    }
+
+    /// Prefix of the provider's own variables (`ALTTEXTLAB_API_KEY`, `OPENAI_MODEL`, …).
+    pub fn env_prefix(self) -> &'static str {
+        match self {
+            ProviderKind::Embedded => "EMBEDDED",
+            ProviderKind::AltTextLab => "ALTTEXTLAB",
+            ProviderKind::AutoAlt => "AUTOALT",
+            ProviderKind::AltTextAi => "ALTTEXTAI",
+            ProviderKind::Bedrock => "BEDROCK",
+            ProviderKind::OpenAi => "OPENAI",
+        }
+    }
+
+    /// The service's base URL when none is configured; `None` for providers that reach no
+    /// HTTP service with a key (the image itself, Bedrock with the function's role).
+    pub fn default_url(self) -> Option<&'static str> {
+        match self {
+            ProviderKind::AltTextLab => Some("https://app.alttextlab.com"),
+            ProviderKind::AutoAlt => Some("https://autoalt.app"),
+            ProviderKind::AltTextAi => Some("https://alttext.ai"),
+            ProviderKind::OpenAi => Some("https://api.openai.com"),
+            ProviderKind::Embedded | ProviderKind::Bedrock => None,
+        }
+    }
+
+    /// Whether the service takes an API key (Bedrock uses the function's role instead).
+    pub fn takes_api_key(self) -> bool {
+        self.default_url().is_some()
+    }
+
+    /// Whether the service declines every image without a key (a local OpenAI-compatible
+    /// server needs none).
+    pub fn needs_api_key(self) -> bool {
+        self.takes_api_key() && self != ProviderKind::OpenAi
+    }
+}
+
+/// One provider of the chain with its own settings.
+#[derive(Debug, Clone)]
+pub enum ProviderConfig {
+    Embedded,
+    AltTextLab(alttextlab::Settings),
+    AutoAlt(autoalt::Settings),
+    AltTextAi(alttextai::Settings),
+    Bedrock(bedrock::Settings),
+    OpenAi(openai::Settings),
+}
+
+impl ProviderConfig {
+    /// Reads the settings of `kind`; `generic` lets the `ALT_TEXT_API_*` variables stand in
+    /// for its own.
+    fn from_env(kind: ProviderKind, env: &Env, generic: bool) -> Result<ProviderConfig, ConfigError> {
+        let access = || match kind.default_url() {
+            Some(url) => Access::from_env(env, kind.env_prefix(), url, generic),
+            None => unreachable!("{} reaches no keyed service", kind.name()),
+        };
+        Ok(match kind {
+            ProviderKind::Embedded => ProviderConfig::Embedded,
+            ProviderKind::AltTextLab => {
+                ProviderConfig::AltTextLab(alttextlab::Settings::from_env(env, access()?)?)
+            }
+            ProviderKind::AutoAlt => {
+                ProviderConfig::AutoAlt(autoalt::Settings::from_env(env, access()?)?)
+            }
+            ProviderKind::AltTextAi => {
+                ProviderConfig::AltTextAi(alttextai::Settings::from_env(env, access()?)?)
+            }
+            ProviderKind::Bedrock => ProviderConfig::Bedrock(bedrock::Settings::from_env(env)?),
+            ProviderKind::OpenAi => {
+                ProviderConfig::OpenAi(openai::Settings::from_env(env, access()?)?)
+            }
+        })
+    }
+
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            ProviderConfig::Embedded => ProviderKind::Embedded,
+            ProviderConfig::AltTextLab(_) => ProviderKind::AltTextLab,
+            ProviderConfig::AutoAlt(_) => ProviderKind::AutoAlt,
+            ProviderConfig::AltTextAi(_) => ProviderKind::AltTextAi,
+            ProviderConfig::Bedrock(_) => ProviderKind::Bedrock,
+            ProviderConfig::OpenAi(_) => ProviderKind::OpenAi,
+        }
+    }
+
+    /// The service's key and URL, for providers that have them.
+    pub fn access(&self) -> Option<&Access> {
+        match self {
+            ProviderConfig::AltTextLab(s) => Some(&s.access),
+            ProviderConfig::AutoAlt(s) => Some(&s.access),
+            ProviderConfig::AltTextAi(s) => Some(&s.access),
+            ProviderConfig::OpenAi(s) => Some(&s.access),
+            ProviderConfig::Embedded | ProviderConfig::Bedrock(_) => None,
+        }
+    }
+
+    /// The same, to put a key read from its store in.
+    pub fn access_mut(&mut self) -> Option<&mut Access> {
+        match self {
+            ProviderConfig::AltTextLab(s) => Some(&mut s.access),
+            ProviderConfig::AutoAlt(s) => Some(&mut s.access),
+            ProviderConfig::AltTextAi(s) => Some(&mut s.access),
+            ProviderConfig::OpenAi(s) => Some(&mut s.access),
+            ProviderConfig::Embedded | ProviderConfig::Bedrock(_) => None,
+        }
+    }
+
+    /// The provider, calling its service through `services`.
+    ///
+    /// # Panics
+    /// For Bedrock, if `services` has no AWS configuration.
+    pub fn build(&self, services: &Services) -> Box<dyn Provider> {
+        let http = || services.http.clone();
+        match self {
+            ProviderConfig::Embedded => Box::new(embedded::Embedded),
+            ProviderConfig::AltTextLab(s) => Box::new(alttextlab::AltTextLab::new(http(), s)),
+            ProviderConfig::AutoAlt(s) => Box::new(autoalt::AutoAlt::new(http(), s)),
+            ProviderConfig::AltTextAi(s) => Box::new(alttextai::AltTextAi::new(http(), s)),
+            ProviderConfig::OpenAi(s) => Box::new(openai::OpenAi::new(http(), s)),
+            ProviderConfig::Bedrock(s) => Box::new(bedrock::Bedrock::new(
+                services
+                    .aws
+                    .as_ref()
+                    .expect("an AWS configuration for a chain with bedrock"),
+                s,
+            )),
+        }
+    }
+}
+
+/// What providers call their services with: one HTTP client for the HTTP services, and
+/// the AWS configuration Bedrock's client is built from.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub http: reqwest::Client,
+    pub aws: Option<aws_config::SdkConfig>,
+}
+
+impl Services {
+    /// HTTP only (no Bedrock).
+    pub fn http(http: reqwest::Client) -> Services {
+        Services { http, aws: None }
+    }
+}
+
+/// The chain of `ALT_TEXT_PROVIDER` (by default `embedded,alttextlab`), each provider with
+/// its settings. The generic `ALT_TEXT_API_KEY*` and `ALT_TEXT_API_URL` belong to the
+/// chain's one provider that takes a key: with two, they would send one service's key to
+/// another, so each needs its own variables.
+pub fn parse_chain(env: &Env) -> Result<Vec<ProviderConfig>, ConfigError> {
+    let kinds = parse_kinds(
+        &env.get("ALT_TEXT_PROVIDER")
+            .unwrap_or_else(|| "embedded,alttextlab".into()),
+    )?;
+    let keyed: Vec<ProviderKind> = kinds.iter().copied().filter(|k| k.takes_api_key()).collect();
+    for generic in [
+        "ALT_TEXT_API_KEY",
+        "ALT_TEXT_API_KEY_PARAMETER",
+        "ALT_TEXT_API_KEY_SECRET_ID",
+        "ALT_TEXT_API_URL",
+    ] {
+        if env.get(generic).is_none() {
+            continue;
+        }
+        match keyed.as_slice() {
+            [_] => {}
+            [] => {
+                return Err(ConfigError::invalid(
+                    generic,
+                    "no provider in ALT_TEXT_PROVIDER takes an API key or URL",
+                ));
+            }
+            several => {
+                let own: Vec<String> = several
+                    .iter()
+                    .map(|k| format!("{}{}", k.env_prefix(), &generic["ALT_TEXT".len()..]))
+                    .collect();
+                return Err(ConfigError::invalid(
+                    generic,
+                    format!(
+                        "is ambiguous with several keyed providers in the chain; set {} instead",
+                        own.join(" and ")
+                    ),
+                ));
+            }
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|kind| ProviderConfig::from_env(kind, env, keyed.len() == 1))
+        .collect()
+}
+
+fn parse_kinds(value: &str) -> Result<Vec<ProviderKind>, ConfigError> {
+    let invalid = |reason: String| ConfigError::invalid("ALT_TEXT_PROVIDER", reason);
+    let mut kinds = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let kind = ProviderKind::parse(name).ok_or_else(|| {
+            invalid(format!(
+                "unknown provider {name:?}; known: {}",
+                ProviderKind::ALL.map(ProviderKind::name).join(", ")
+            ))
+        })?;
+        if kinds.contains(&kind) {
+            return Err(invalid(format!("provider {name:?} is listed twice")));
+        }
+        kinds.push(kind);
+    }
+    if kinds.is_empty() {
+        return Err(invalid("names no provider".into()));
+    }
+    Ok(kinds)
+}
+
+/// The providers of `chain`, in order.
+pub fn build(chain: &[ProviderConfig], services: &Services) -> Vec<Box<dyn Provider>> {
+    chain.iter().map(|p| p.build(services)).collect()
+}

@@ -1,0 +1,206 @@
+//! What a provider is given: the image (its first bytes, its format and size, a way to read
+//! the rest or presign it), the languages wanted, the deadline; what each service takes
+//! ([`Limits`]); and what it gives back ([`Caption`]).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+
+use super::ProviderError;
+use crate::image::ImageFormat;
+use crate::secret::PresignedUrl;
+use crate::store::StoreError;
+
+/// Access to the image being captioned, for providers that read it or hand out its URL.
+pub trait ImageSource: Send + Sync {
+    /// Reads `len` bytes of the image from `start`.
+    fn read_range(&self, start: u64, len: u64) -> BoxFuture<'_, Result<Bytes, StoreError>>;
+    /// A fresh, short-lived presigned GET URL for the image.
+    fn presigned_url(&self) -> BoxFuture<'_, Result<PresignedUrl, StoreError>>;
+}
+
+/// An image to caption.
+pub struct ImageRequest<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub format: ImageFormat,
+    /// Size in bytes.
+    pub size: u64,
+    /// Width and height in pixels, where the image's header tells them.
+    pub dimensions: Option<(u32, u32)>,
+    /// The first bytes of the image, already read.
+    pub head: Bytes,
+    /// Languages of the captions wanted from this call: one, unless the provider
+    /// [captions several languages in one call](Provider::languages_per_call).
+    pub langs: &'a [String],
+    /// The first configured language: the one embedded `x-default` text is taken for.
+    pub main_lang: &'a str,
+    /// Longest caption wanted (`ALT_TEXT_MAX_CHARS`), for services that take a limit.
+    pub max_chars: Option<usize>,
+    /// No provider call may start after this instant (the invocation's deadline, less the
+    /// time needed to write the result).
+    pub deadline: Instant,
+    pub source: &'a dyn ImageSource,
+}
+
+impl<'a> ImageRequest<'a> {
+    /// The same request, for `langs`.
+    pub fn for_langs<'b>(&'b self, langs: &'b [String]) -> ImageRequest<'b> {
+        ImageRequest {
+            bucket: self.bucket,
+            key: self.key,
+            format: self.format,
+            size: self.size,
+            dimensions: self.dimensions,
+            head: self.head.clone(),
+            langs,
+            main_lang: self.main_lang,
+            max_chars: self.max_chars,
+            deadline: self.deadline,
+            source: self.source,
+        }
+    }
+
+    /// The language of a one-language call.
+    pub fn lang(&self) -> &str {
+        self.langs.first().map_or(self.main_lang, String::as_str)
+    }
+
+    /// A fresh presigned URL of the image, for one attempt: an earlier one may have expired
+    /// while a retry waited.
+    pub async fn fresh_url(&self) -> Result<PresignedUrl, ProviderError> {
+        self.source
+            .presigned_url()
+            .await
+            .map_err(ProviderError::from_store)
+    }
+
+    /// Reads the whole image (for services that take its bytes), which must be at most
+    /// `max` bytes.
+    pub async fn read_all(&self, max: u64) -> Result<Bytes, ProviderError> {
+        if self.size > max {
+            return Err(ProviderError::Declined(format!(
+                "the image has {} bytes, more than the {max} this service takes",
+                self.size
+            )));
+        }
+        if self.head.len() as u64 >= self.size {
+            return Ok(self.head.slice(..self.size as usize));
+        }
+        self.source
+            .read_range(0, self.size)
+            .await
+            .map_err(ProviderError::from_store)
+    }
+}
+
+/// What a service takes: its name in messages, image formats and a size limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub service: &'static str,
+    pub formats: &'static [ImageFormat],
+    pub max_bytes: u64,
+}
+
+impl Limits {
+    /// Declines an image of another format, or larger than the limit.
+    pub fn check(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        if !self.formats.contains(&image.format) {
+            let names: Vec<&str> = self.formats.iter().map(|f| f.label()).collect();
+            let list = match names.split_last() {
+                Some((last, [])) => last.to_string(),
+                Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                None => String::new(),
+            };
+            return Err(ProviderError::Declined(format!(
+                "{} takes {list}, not {}",
+                self.service,
+                image.format.label()
+            )));
+        }
+        if image.size > self.max_bytes {
+            let mb = self.max_bytes as f64 / (1024.0 * 1024.0);
+            return Err(ProviderError::Declined(format!(
+                "{} takes images up to {mb} MB; this one has {} bytes",
+                self.service, image.size
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A caption and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caption {
+    pub text: String,
+    pub lang: String,
+    /// The provider's own id for the request, where it gives one.
+    pub request_id: Option<String>,
+    /// Credits left on the account, where the service reports them.
+    pub credits_remaining: Option<f64>,
+}
+
+impl Caption {
+    pub fn new(text: impl Into<String>, lang: impl Into<String>) -> Caption {
+        Caption {
+            text: text.into(),
+            lang: lang.into(),
+            request_id: None,
+            credits_remaining: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    struct NoSource;
+
+    impl ImageSource for NoSource {
+        fn read_range(&self, _: u64, _: u64) -> BoxFuture<'_, Result<Bytes, StoreError>> {
+            unreachable!("limits are checked without reading")
+        }
+        fn presigned_url(&self) -> BoxFuture<'_, Result<PresignedUrl, StoreError>> {
+            unreachable!("limits are checked without presigning")
+        }
+    }
+
+    #[test]
+    fn limits_name_what_the_service_takes() {
+        let langs = ["en".to_string()];
+        let image = |format, size| ImageRequest {
+            bucket: "b",
+            key: "k",
+            format,
+            size,
+            dimensions: None,
+            head: Bytes::new(),
+            langs: &langs,
+            main_lang: "en",
+            max_chars: None,
+            deadline: Instant::now(),
+            source: &NoSource,
+        };
+        let limits = Limits {
+            service: "Bedrock",
+            formats: &[ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp],
+            max_bytes: 3_932_160,
+        };
+        assert_eq!(limits.check(&image(ImageFormat::Png, 3_932_160)), Ok(()));
+        assert_eq!(
+            limits.check(&image(ImageFormat::Heic, 10)),
+            Err(ProviderError::Declined(
+                "Bedrock takes JPEG, PNG and WebP, not HEIC".into()
+            ))
+        );
+        assert_eq!(
+            limits.check(&image(ImageFormat::Jpeg, 3_932_161)),
+            Err(ProviderError::Declined(
+                "Bedrock takes images up to 3.75 MB; this one has 3932161 bytes".into()
+            ))
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! The stores: S3 for the objects, DynamoDB for the records. Each sits behind a small
+//! trait ([`ObjectStore`], [`RecordStore`]) so the pipeline is generic over them; the
+//! in-memory fakes of the unit tests live beside them.
+
+pub mod dynamodb;
+pub mod error;
+#[cfg(test)]
+pub(crate) mod memory;
+pub mod objects;
+pub mod records;
+pub mod s3;
+
+pub use dynamodb::DynamoRecords;
+pub use error::StoreError;
+pub use objects::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
+pub use records::{Claim, ClaimRequest, RecordStore, epoch_now};
+pub use s3::S3Store;

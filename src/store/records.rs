@@ -1,0 +1,75 @@
+//! The record store: one record per object, behind a small trait so the pipeline runs
+//! against DynamoDB and against an in-memory fake. The claim that keeps two invocations
+//! from paying twice for one object is part of the trait.
+
+use std::future::Future;
+
+use super::StoreError;
+use crate::caption::Record;
+
+/// Seconds since the Unix epoch.
+pub fn epoch_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A request to claim an object for captioning.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    /// This invocation's token; the final write is conditional on it.
+    pub token: &'a str,
+    /// Now and the claim's expiry, in seconds since the Unix epoch. A claim left by a
+    /// crashed invocation lapses at its expiry.
+    pub now: u64,
+    pub until: u64,
+    /// The ETag and version of the object to caption.
+    pub etag: Option<&'a str>,
+    pub version_id: Option<&'a str>,
+    /// The event's sequencer: no claim over a record of a newer event.
+    pub sequencer: Option<&'a str>,
+}
+
+/// What a claim attempt found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The object is this invocation's until the claim's expiry. `previous` is the record
+    /// it had: the claim doubles as the record read.
+    Claimed { previous: Option<Box<Record>> },
+    /// This very object is captioned already: its record.
+    AlreadyCaptioned { record: Box<Record> },
+    /// The record describes a newer event for the key.
+    Superseded,
+    /// Another invocation holds a claim until this time (seconds since the epoch).
+    Busy { until: u64 },
+}
+/// Reads and writes object records.
+pub trait RecordStore: Send + Sync {
+    /// Claims the object for captioning: at most one invocation at a time holds a claim,
+    /// none over a record of a newer event or a finished caption of the same ETag. One
+    /// round trip, which also reads the record.
+    fn claim(
+        &self,
+        request: &ClaimRequest<'_>,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+    /// Writes the record, replacing the item (and releasing the claim). With `record.claim`
+    /// set, only while that claim holds; without, only while nobody holds a live claim
+    /// (`Conflict` otherwise).
+    fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes the record if it is still the one written at `updated_at`; `false` if it
+    /// changed (or went) in the meantime.
+    fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+        updated_at: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
