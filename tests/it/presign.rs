@@ -1,11 +1,9 @@
 //! The presigned GetObject URL, checked with an independent SigV4 implementation (moto
 //! accepts any signature, so a wrong one would pass every other test).
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{ACCESS_KEY, REGION, SECRET_KEY, Stack};
+use crate::support::{ACCESS_KEY, REGION, SECRET_KEY, Stack, percent_encode};
 use hmac::{Hmac, Mac};
 use s3_alt_text::object_store::{ObjectId, ObjectStore, S3Store};
 use sha2::{Digest, Sha256};
@@ -16,25 +14,12 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// RFC 3986 encoding as SigV4 wants it: only unreserved characters stay.
-fn encode(s: &str, keep_slash: bool) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b'/' if keep_slash => "/".into(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The SigV4 query-string signature of a GET of `bucket/key` as presigned in `url`.
 fn expected_signature(url: &reqwest::Url, bucket: &str, key: &str, secret: &str) -> String {
     let mut params: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(k, _)| k != "X-Amz-Signature")
-        .map(|(k, v)| (encode(&k, false), encode(&v, false)))
+        .map(|(k, v)| (percent_encode(&k, false), percent_encode(&v, false)))
         .collect();
     params.sort();
     let query = params
@@ -45,7 +30,7 @@ fn expected_signature(url: &reqwest::Url, bucket: &str, key: &str, secret: &str)
     let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
     let canonical = format!(
         "GET\n/{bucket}/{}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD",
-        encode(key, true)
+        percent_encode(key, true)
     );
     let param = |name: &str| {
         url.query_pairs()

@@ -11,9 +11,7 @@ use s3_alt_text::event::Action;
 use s3_alt_text::intake::{self, Invocation, Item};
 use serde_json::Value;
 
-fn project_file(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
+use crate::support::{project_dir, sample, uploads};
 
 /// The typed form of each shape, as aws_lambda_events reads it.
 fn check_typed(name: &str, payload: &Value) {
@@ -35,8 +33,8 @@ fn check_typed(name: &str, payload: &Value) {
 
 #[test]
 fn every_sample_event_is_real_shaped_and_recognised() {
-    let uploads: Value = serde_json::from_slice(&project_file("samples/uploads.json")).unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/events"))
+    let uploads = uploads();
+    let mut files: Vec<_> = std::fs::read_dir(project_dir().join("events"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
@@ -79,7 +77,7 @@ fn every_sample_event_is_real_shaped_and_recognised() {
                 .find(|u| u["key"] == object.key.as_str())
                 .unwrap_or_else(|| panic!("{name}: no sample uploads {:?}", object.key));
             if let Some(size) = object.size {
-                let file = project_file(&format!("samples/{}", upload["file"].as_str().unwrap()));
+                let file = sample(upload["file"].as_str().unwrap());
                 assert_eq!(size, file.len() as u64, "{}", object.key);
             }
             created += 1;

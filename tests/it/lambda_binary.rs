@@ -2,15 +2,14 @@
 //! a small Runtime API emulator, it takes an invocation, does the work against the local
 //! stack and posts the response. Its logs are checked for secrets.
 
-mod common;
-
 use std::collections::VecDeque;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::http::{self, HttpRequest, HttpResponse};
-use common::{ACCESS_KEY, API_KEY, Answer, FakeAltTextLab, REGION, SECRET_KEY, Stack, sample};
+use crate::support::http::{self, HttpRequest, HttpResponse};
+use crate::support::services::{FakeService, Reply, Wire};
+use crate::support::{ACCESS_KEY, API_KEY, REGION, SECRET_KEY, Stack, sample, sdk_config};
 use serde_json::{Value, json};
 
 /// A Lambda Runtime API that hands out queued events and collects what the function posts.
@@ -98,11 +97,12 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
     stack
         .put("uploads/cat.jpg", sample("cat.jpg"), "image/jpeg", &[])
         .await;
-    let fake = FakeAltTextLab::start(
-        API_KEY,
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
         vec![
-            Answer::Caption("A cup of coffee on a saucer.".into()),
-            Answer::EchoUrl,
+            Reply::Caption("A cup of coffee on a saucer.".into()),
+            Reply::EchoUrl,
         ],
     )
     .await;
@@ -116,7 +116,7 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
     ];
     let runtime = RuntimeApi::start(events).await;
     // As deployed: the key is read at start from a SecureString parameter, not the environment.
-    let sdk = common::sdk_config(&stack.endpoint).await;
+    let sdk = sdk_config(&stack.endpoint).await;
     let parameter = format!("/{}/alttextlab-api-key", stack.bucket);
     aws_sdk_ssm::Client::new(&sdk)
         .put_parameter()
@@ -258,10 +258,7 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
     );
 
     // One JSON line per object, with its bucket, key, outcome and duration.
-    let lines: Vec<Value> = logs
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let lines: Vec<Value> = logs_json(&logs);
     let object_lines: Vec<&Value> = lines
         .iter()
         .filter(|l| l["fields"]["key"].is_string())

@@ -2,13 +2,12 @@
 //! nothing, a run that captions everything with visible progress, and a second run that
 //! finds nothing left to pay for.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::{ACCESS_KEY, API_KEY, FakeAltTextLab, REGION, SECRET_KEY, Stack, sample};
+use crate::support::services::{FakeService, Wire};
+use crate::support::{ACCESS_KEY, API_KEY, REGION, SECRET_KEY, Stack, sample};
 
-fn backfill(stack: &Stack, fake: &FakeAltTextLab, args: &[&str]) -> Output {
+fn backfill(stack: &Stack, fake: &FakeService, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
         .env_clear()
         .env("AWS_ENDPOINT_URL", &stack.endpoint)
@@ -71,7 +70,7 @@ async fn a_500_object_backfill_captions_all_once() {
     stack
         .put("elsewhere/other.jpg", coffee.clone(), "image/jpeg", &[])
         .await;
-    let fake = FakeAltTextLab::start(API_KEY, vec![]).await;
+    let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
 
     let dry = backfill(&stack, &fake, &["--prefix", "catalog/", "--dry-run"]);
     let out = text(&dry.stdout);

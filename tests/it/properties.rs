@@ -2,23 +2,23 @@
 //! quality guard, tag merging, key decoding and sequencer ordering.
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use s3_alt_text::event::{decode_key, sequencer_key, sequencer_order};
 use s3_alt_text::quality;
 use s3_alt_text::tags::{MAX_TAGS, MAX_VALUE_CHARS, Tag, is_tag_char, merge_all, sanitize_value};
 
-/// Form-URL encoding as S3 notifications write keys.
-fn encode_key(key: &str) -> String {
-    key.bytes()
-        .map(|b| match b {
-            b' ' => "+".to_string(),
-            b if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) => (b as char).to_string(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
+use crate::support::encode_key;
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    // The failures found so far are replayed from properties.proptest-regressions, beside
+    // this file (proptest's default place would be tests/proptest-regressions/, since
+    // tests/it holds a main.rs).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::with_cases(2000)
+    })]
 
     #[test]
     fn tag_values_are_always_valid(caption in any::<String>()) {

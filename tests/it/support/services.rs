@@ -1,21 +1,25 @@
-//! Fakes of the paid captioning services, one per wire format (AutoAlt, AltText.ai,
+//! Fakes of the captioning services, one per wire format (AltTextLab, AutoAlt, AltText.ai,
 //! OpenAI chat completions, Bedrock Converse). Each checks authentication and the request
 //! fields as the real service does, gets the image the way the real service would (decodes
 //! the base64 bytes, or fetches the presigned URL from the local S3), and answers from a
-//! script; with no script left it describes the image it received.
+//! script; with no script left it describes the image it received. Every request is
+//! recorded, the refused ones too.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 use super::http::{self, HttpRequest, HttpResponse};
 
 /// The services faked here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wire {
+    AltTextLab,
     AutoAlt,
     AltTextAi,
     OpenAi,
@@ -29,23 +33,38 @@ pub enum Reply {
     Describe,
     /// A success with this caption (for every language asked).
     Caption(String),
+    /// This caption, after a wait (time for a test to change the object meanwhile).
+    Slow(Duration, String),
     /// A success whose caption was cut off (OpenAI `length`, Bedrock `max_tokens`).
     CutOff,
     /// An error status, a JSON body and an optional `Retry-After`; for Bedrock, the body's
     /// `__type` names the exception.
     Error(u16, Value, Option<u64>),
+    /// A status and a body exactly as given (such as invalid JSON).
+    Raw(u16, String),
+    /// 400 with a message that quotes the image URL it was given, signature and all.
+    EchoUrl,
+    /// No answer for a minute (a hung upstream).
+    Hang,
 }
 
 /// One request a fake received.
 #[derive(Debug, Clone)]
-pub struct Received {
+pub struct Call {
     pub path: String,
     pub authorization: Option<String>,
+    /// The `X-API-Key` header.
+    pub api_key: Option<String>,
     pub body: Value,
     /// The languages asked for.
     pub langs: Vec<String>,
-    /// How the image came: "base64", "url" or "data-url".
+    /// How the image came: "base64", "url" or "data-url" ("" if the fake refused the
+    /// request before it got to the image).
     pub image_via: &'static str,
+    /// The URL the fake fetched the image from.
+    pub image_url: Option<String>,
+    /// The status the local S3 answered to that fetch (0 without a fetch).
+    pub image_status: u16,
     /// The image bytes the fake got (decoded or fetched).
     pub image_len: usize,
 }
@@ -53,20 +72,23 @@ pub struct Received {
 /// A fake service on a loopback port.
 pub struct FakeService {
     pub url: String,
-    received: Arc<Mutex<Vec<Received>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
+    /// Notified once per request that got its image, before the answer.
+    pub fetched: Arc<Notify>,
 }
 
 impl FakeService {
     /// Starts a fake of `wire`; `key` is the API key it expects (for Bedrock, the access key
     /// id of the SigV4 credential; `None` for an OpenAI-compatible server without auth).
     pub async fn start(wire: Wire, key: Option<&str>, script: Vec<Reply>) -> FakeService {
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(VecDeque::from(script)));
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let fetched = Arc::new(Notify::new());
         let state = Arc::new(State {
             wire,
             key: key.map(String::from),
-            received: Arc::clone(&received),
-            script,
+            calls: Arc::clone(&calls),
+            script: Mutex::new(VecDeque::from(script)),
+            fetched: Arc::clone(&fetched),
             fetcher: reqwest::Client::new(),
         });
         let addr: SocketAddr = http::serve(move |req: HttpRequest| {
@@ -76,20 +98,22 @@ impl FakeService {
         .await;
         FakeService {
             url: format!("http://{addr}"),
-            received,
+            calls,
+            fetched,
         }
     }
 
-    pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
     }
 }
 
 struct State {
     wire: Wire,
     key: Option<String>,
-    received: Arc<Mutex<Vec<Received>>>,
-    script: Arc<Mutex<VecDeque<Reply>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
+    script: Mutex<VecDeque<Reply>>,
+    fetched: Arc<Notify>,
     fetcher: reqwest::Client,
 }
 
@@ -99,41 +123,60 @@ type Refusal = (u16, Value);
 impl State {
     async fn answer(&self, req: HttpRequest) -> HttpResponse {
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let authorization = req.header("authorization").map(String::from);
-        let checked = match self.wire {
-            Wire::AutoAlt => self.autoalt(&req, &body),
-            Wire::AltTextAi => self.alttextai(&req, &body).await,
-            Wire::OpenAi => self.openai(&req, &body).await,
-            Wire::Bedrock => self.bedrock(&req, &body),
-        };
-        let (langs, image_via, image) = match checked {
-            Ok(found) => found,
-            Err((status, error)) => {
-                return self.error(status, error, None);
-            }
-        };
-        self.received.lock().unwrap().push(Received {
+        let mut call = Call {
             path: req.path.clone(),
-            authorization,
+            authorization: req.header("authorization").map(String::from),
+            api_key: req.header("x-api-key").map(String::from),
             body: body.clone(),
-            langs: langs.clone(),
-            image_via,
-            image_len: image.len(),
-        });
+            langs: Vec::new(),
+            image_via: "",
+            image_url: None,
+            image_status: 0,
+            image_len: 0,
+        };
+        let checked = match self.wire {
+            Wire::AltTextLab => self.alttextlab(&req, &body, &mut call).await,
+            Wire::AutoAlt => self.autoalt(&req, &body, &mut call),
+            Wire::AltTextAi => self.alttextai(&req, &body, &mut call).await,
+            Wire::OpenAi => self.openai(&req, &body, &mut call).await,
+            Wire::Bedrock => self.bedrock(&req, &body, &mut call),
+        };
+        self.calls.lock().unwrap().push(call.clone());
+        let image = match checked {
+            Ok(image) => image,
+            Err((status, error)) => return self.error(status, error, None),
+        };
+        self.fetched.notify_one();
         let reply = self
             .script
             .lock()
             .unwrap()
             .pop_front()
             .unwrap_or(Reply::Describe);
-        let caption = |lang: &str| match &reply {
-            Reply::Caption(text) => text.clone(),
-            _ => describe(&image, lang),
-        };
+        let langs = &call.langs;
         match reply {
+            Reply::Describe => self.success(langs, &|lang| describe(&image, lang), false),
+            Reply::Caption(text) => self.success(langs, &|_| text.clone(), false),
+            Reply::Slow(wait, text) => {
+                tokio::time::sleep(wait).await;
+                self.success(langs, &|_| text.clone(), false)
+            }
+            Reply::CutOff => self.success(langs, &|_| "A photograph of".into(), true),
             Reply::Error(status, body, retry_after) => self.error(status, body, retry_after),
-            Reply::CutOff => self.success(&langs, &|_| "A photograph of".into(), true),
-            _ => self.success(&langs, &caption, false),
+            Reply::Raw(status, body) => HttpResponse {
+                status,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: body.into_bytes(),
+            },
+            Reply::EchoUrl => {
+                let url = call.image_url.unwrap_or_default();
+                let message = format!("Could not process the image at {url}");
+                self.error(400, json!({"message": message}), None)
+            }
+            Reply::Hang => {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                self.error(504, json!({"message": "too late"}), None)
+            }
         }
     }
 
@@ -162,6 +205,16 @@ impl State {
     ) -> HttpResponse {
         let first = caption(&langs[0]);
         match self.wire {
+            Wire::AltTextLab => {
+                let id = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos();
+                HttpResponse::json(
+                    200,
+                    json!({"id": format!("atl_{id}"), "result": first, "creditsUsed": 1}),
+                )
+            }
             Wire::AutoAlt => HttpResponse::json(
                 200,
                 json!({"success": true, "results": [{"alt_text": first, "success": true}], "credits_remaining": 99}),
@@ -206,19 +259,56 @@ impl State {
         }
     }
 
+    /// `POST /api/v1/alt-text/generate`, `X-API-Key`, `{"imageUrl", "lang"}` with optional
+    /// `style`, `keywords` and `ecommerce`; the service fetches the image from the URL.
+    async fn alttextlab(
+        &self,
+        req: &HttpRequest,
+        body: &Value,
+        call: &mut Call,
+    ) -> Result<Vec<u8>, Refusal> {
+        post_to(
+            req,
+            "/api/v1/alt-text/generate",
+            json!({"message": "Not found"}),
+        )?;
+        self.expect_key(
+            req.header("x-api-key"),
+            (401, json!({"message": "Invalid API key"})),
+        )?;
+        let valid_style = body.get("style").is_none_or(|s| {
+            ["descriptive", "neutral", "matter-of-fact", "minimal"]
+                .contains(&s.as_str().unwrap_or_default())
+        }) && body
+            .get("keywords")
+            .is_none_or(|k| k.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
+            && body.get("ecommerce").is_none_or(|e| {
+                e.as_object()
+                    .is_some_and(|o| o.values().all(Value::is_string))
+            });
+        let (Some(url), Some(lang), true) = (
+            body["imageUrl"].as_str(),
+            body["lang"].as_str(),
+            valid_style,
+        ) else {
+            return Err((400, json!({"message": "imageUrl and lang are required"})));
+        };
+        call.langs = vec![lang.to_string()];
+        self.fetch(url, call).await.ok_or_else(|| {
+            let message = format!("Unable to fetch image from {url}");
+            (400, json!({"message": message}))
+        })
+    }
+
     /// `POST /api/v1/generate`, `Authorization: Bearer`, `{"image": base64, "language"}`.
     fn autoalt(
         &self,
         req: &HttpRequest,
         body: &Value,
-    ) -> Result<(Vec<String>, &'static str, Vec<u8>), Refusal> {
-        if req.method != "POST" || req.path != "/api/v1/generate" {
-            return Err((404, json!({"error": "Not found"})));
-        }
-        let bearer = req
-            .header("authorization")
-            .and_then(|a| a.strip_prefix("Bearer "));
-        self.expect_key(bearer, (401, json!({"error": "Invalid API key"})))?;
+        call: &mut Call,
+    ) -> Result<Vec<u8>, Refusal> {
+        post_to(req, "/api/v1/generate", json!({"error": "Not found"}))?;
+        self.expect_key(bearer(req), (401, json!({"error": "Invalid API key"})))?;
         let lang = body["language"].as_str().unwrap_or("en").to_string();
         let known = [
             "en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "ja", "ko", "zh",
@@ -229,9 +319,9 @@ impl State {
                 json!({"error": format!("Unsupported language: {lang}")}),
             ));
         }
-        let image = decode(body["image"].as_str())
-            .ok_or((400, json!({"error": "Invalid input: image must be base64"})))?;
-        Ok((vec![lang], "base64", image))
+        call.langs = vec![lang];
+        call.carried("base64", body["image"].as_str())
+            .ok_or((400, json!({"error": "Invalid input: image must be base64"})))
     }
 
     /// `POST /api/v1/images`, `X-API-Key`, `{"image": {"url"} | {"raw"}, "lang": "en,de"}`.
@@ -239,10 +329,9 @@ impl State {
         &self,
         req: &HttpRequest,
         body: &Value,
-    ) -> Result<(Vec<String>, &'static str, Vec<u8>), Refusal> {
-        if req.method != "POST" || req.path != "/api/v1/images" {
-            return Err((404, json!({"error": "Not found"})));
-        }
+        call: &mut Call,
+    ) -> Result<Vec<u8>, Refusal> {
+        post_to(req, "/api/v1/images", json!({"error": "Not found"}))?;
         self.expect_key(
             req.header("x-api-key"),
             (401, json!({"error": "Invalid API key"})),
@@ -253,26 +342,21 @@ impl State {
                 json!({"errors": {"async": ["must be false for a synchronous answer"]}}),
             ));
         }
-        let langs: Vec<String> = body["lang"]
+        call.langs = body["lang"]
             .as_str()
             .unwrap_or("en")
             .split(',')
             .map(String::from)
             .collect();
-        let (via, image) = if let Some(url) = body["image"]["url"].as_str() {
-            (
-                "url",
-                self.fetch(url).await.ok_or((
-                    422,
-                    json!({"errors": {"image": ["could not be downloaded"]}}),
-                ))?,
-            )
+        if let Some(url) = body["image"]["url"].as_str() {
+            self.fetch(url, call).await.ok_or((
+                422,
+                json!({"errors": {"image": ["could not be downloaded"]}}),
+            ))
         } else {
-            let raw = decode(body["image"]["raw"].as_str())
-                .ok_or((422, json!({"errors": {"image": ["is missing"]}})))?;
-            ("base64", raw)
-        };
-        Ok((langs, via, image))
+            call.carried("base64", body["image"]["raw"].as_str())
+                .ok_or((422, json!({"errors": {"image": ["is missing"]}})))
+        }
     }
 
     /// `POST /v1/chat/completions`, optional `Authorization: Bearer`, a text and an
@@ -281,17 +365,14 @@ impl State {
         &self,
         req: &HttpRequest,
         body: &Value,
-    ) -> Result<(Vec<String>, &'static str, Vec<u8>), Refusal> {
-        if req.method != "POST" || req.path != "/v1/chat/completions" {
-            return Err((
-                404,
-                json!({"error": {"message": "Unknown request URL", "code": "unknown_url"}}),
-            ));
-        }
-        let bearer = req
-            .header("authorization")
-            .and_then(|a| a.strip_prefix("Bearer "));
-        self.expect_key(bearer, (401, json!({"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}})))?;
+        call: &mut Call,
+    ) -> Result<Vec<u8>, Refusal> {
+        post_to(
+            req,
+            "/v1/chat/completions",
+            json!({"error": {"message": "Unknown request URL", "code": "unknown_url"}}),
+        )?;
+        self.expect_key(bearer(req), (401, json!({"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}})))?;
         let invalid = |m: &str| {
             (
                 400,
@@ -316,24 +397,18 @@ impl State {
                     .flatten()
             })
             .ok_or(invalid("an image_url part is required"))?;
-        let lang = prompt_lang(prompt);
-        let (via, image) = if let Some(data) = url.strip_prefix("data:") {
+        call.langs = vec![prompt_lang(prompt)];
+        if let Some(data) = url.strip_prefix("data:") {
             let (_, b64) = data
                 .split_once(";base64,")
                 .ok_or(invalid("invalid data URL"))?;
-            (
-                "data-url",
-                decode(Some(b64)).ok_or(invalid("invalid base64 in data URL"))?,
-            )
+            call.carried("data-url", Some(b64))
+                .ok_or(invalid("invalid base64 in data URL"))
         } else {
-            (
-                "url",
-                self.fetch(url)
-                    .await
-                    .ok_or(invalid("Failed to download image from url"))?,
-            )
-        };
-        Ok((vec![lang], via, image))
+            self.fetch(url, call)
+                .await
+                .ok_or(invalid("Failed to download image from url"))
+        }
     }
 
     /// `POST /model/{id}/converse`, SigV4 for service `bedrock`, an image block with bytes.
@@ -341,7 +416,8 @@ impl State {
         &self,
         req: &HttpRequest,
         body: &Value,
-    ) -> Result<(Vec<String>, &'static str, Vec<u8>), Refusal> {
+        call: &mut Call,
+    ) -> Result<Vec<u8>, Refusal> {
         let denied = |m: &str| {
             (
                 403,
@@ -389,7 +465,8 @@ impl State {
         if !["png", "jpeg", "gif", "webp"].contains(&format) {
             return Err(invalid("image format must be png, jpeg, gif or webp"));
         }
-        let bytes = decode(image["image"]["source"]["bytes"].as_str())
+        let bytes = call
+            .carried("base64", image["image"]["source"]["bytes"].as_str())
             .ok_or(invalid("image bytes must be base64"))?;
         if bytes.len() > 3_932_160 {
             return Err(invalid("image exceeds 3.75 MB"));
@@ -398,17 +475,53 @@ impl State {
             .iter()
             .find_map(|b| b["text"].as_str())
             .ok_or(invalid("a text block is required"))?;
-        let lang = prompt_lang(prompt);
-        Ok((vec![lang], "base64", bytes))
+        call.langs = vec![prompt_lang(prompt)];
+        Ok(bytes)
     }
 
-    async fn fetch(&self, url: &str) -> Option<Vec<u8>> {
-        let response = self.fetcher.get(url).send().await.ok()?;
-        if !response.status().is_success() {
-            return None;
-        }
-        Some(response.bytes().await.ok()?.to_vec())
+    /// Gets the image at `url` (a presigned URL of the local S3) and notes it in `call`;
+    /// `None` unless the answer was a success.
+    async fn fetch(&self, url: &str, call: &mut Call) -> Option<Vec<u8>> {
+        let (status, bytes) = match self.fetcher.get(url).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.bytes().await.unwrap_or_default().to_vec())
+            }
+            Err(_) => (0, Vec::new()),
+        };
+        call.image_via = "url";
+        call.image_url = Some(url.to_string());
+        call.image_status = status;
+        call.image_len = bytes.len();
+        (200..300).contains(&status).then_some(bytes)
     }
+}
+
+impl Call {
+    /// Decodes the base64 image the request carried (`via` says how) and notes it.
+    fn carried(&mut self, via: &'static str, b64: Option<&str>) -> Option<Vec<u8>> {
+        let image = base64::engine::general_purpose::STANDARD
+            .decode(b64?)
+            .ok()?;
+        self.image_via = via;
+        self.image_len = image.len();
+        Some(image)
+    }
+}
+
+/// Refuses with 404 and `not_found` a request that is not a POST to `path`.
+fn post_to(req: &HttpRequest, path: &str, not_found: Value) -> Result<(), Refusal> {
+    if req.method == "POST" && req.path == path {
+        Ok(())
+    } else {
+        Err((404, not_found))
+    }
+}
+
+/// The token of an `Authorization: Bearer` header.
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
 }
 
 /// The language a language-model prompt asks for: "(language code xx)".
@@ -419,10 +532,6 @@ fn prompt_lang(prompt: &str) -> String {
         .and_then(|r| r.split(')').next())
         .unwrap_or("en")
         .to_string()
-}
-
-fn decode(b64: Option<&str>) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD.decode(b64?).ok()
 }
 
 /// The caption the fakes give: the image's format and size, in a few languages.

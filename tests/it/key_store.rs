@@ -1,8 +1,6 @@
 //! Reading the API key from SSM Parameter Store and Secrets Manager, against moto.
 
-mod common;
-
-use common::{API_KEY, moto, sdk_config};
+use crate::support::{API_KEY, moto, sdk_config};
 use s3_alt_text::config::KeySource;
 use s3_alt_text::key_store::{self, KeyError};
 

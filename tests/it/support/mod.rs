@@ -1,21 +1,20 @@
-//! Shared helpers of the integration tests: a moto server started on a free port, SDK
-//! clients pointed at it, a minimal HTTP server, a fake AltTextLab and a Lambda Runtime
-//! API emulator.
-
-#![allow(dead_code)]
+//! The helpers the integration tests share: a moto server started on a free port, SDK
+//! clients pointed at it, a bucket and a table per test, the sample files, a minimal HTTP
+//! server (`http`), fakes of the captioning services (`services`) and a fault-injecting
+//! proxy in front of moto (`proxy`).
 
 pub mod http;
 pub mod proxy;
 pub mod services;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::types::{
@@ -24,13 +23,13 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Tag, Tagging};
-use http::{HttpRequest, HttpResponse};
 use s3_alt_text::app::{self, AppHandler};
 use s3_alt_text::config::Config;
 use s3_alt_text::object_store::S3Store;
 use s3_alt_text::record::Record;
 use s3_alt_text::record_store::{DynamoRecords, from_item};
 use serde_json::{Value, json};
+use services::FakeService;
 
 pub const ACCESS_KEY: &str = "AKIDLOCALSTACKTEST01";
 pub const SECRET_KEY: &str = "local/stack+secret/key/for/tests/only";
@@ -65,7 +64,7 @@ fn moto_command() -> PathBuf {
     "moto_server".into()
 }
 
-pub fn free_port() -> u16 {
+fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -215,6 +214,15 @@ impl Stack {
         self.handler_with(config, app::Services::http(reqwest::Client::new()))
     }
 
+    /// The function's handler over this stack, with AltTextLab (the `fake`) for the images
+    /// without embedded alt text.
+    pub fn alttextlab_handler(&self, fake: &FakeService) -> AppHandler {
+        self.handler(&self.config(&[
+            ("ALT_TEXT_API_KEY", API_KEY),
+            ("ALT_TEXT_API_URL", &fake.url),
+        ]))
+    }
+
     /// The function's handler over this stack, its providers calling through `services`.
     pub fn handler_with(&self, config: &Config, services: app::Services) -> AppHandler {
         app::build_with(
@@ -242,7 +250,7 @@ impl Stack {
         if !tags.is_empty() {
             let encoded = tags
                 .iter()
-                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+                .map(|(k, v)| format!("{}={}", percent_encode(k, false), percent_encode(v, false)))
                 .collect::<Vec<_>>()
                 .join("&");
             request = request.tagging(encoded);
@@ -344,12 +352,8 @@ impl Stack {
     /// Uploads the objects the sample events name (samples/uploads.json), with their tags,
     /// and returns the ETag moto gave each, by key.
     pub async fn upload_samples(&self) -> Vec<(String, String)> {
-        let uploads: Value = serde_json::from_slice(
-            &std::fs::read(project_dir().join("samples/uploads.json")).unwrap(),
-        )
-        .unwrap();
         let mut etags = Vec::new();
-        for u in uploads.as_array().unwrap() {
+        for u in uploads().as_array().unwrap() {
             let key = u["key"].as_str().unwrap();
             let tags: Vec<(&str, &str)> = u["tags"]
                 .as_object()
@@ -380,218 +384,33 @@ impl Stack {
 
 /// Form-URL-encodes a key as S3 does in event notifications.
 pub fn encode_key(key: &str) -> String {
-    urlencode(key).replace("%20", "+").replace("%2F", "/")
+    percent_encode(key, true).replace("%20", "+")
 }
 
-fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// Percent-encodes every byte but RFC 3986's unreserved characters (and `/` if `keep_slash`).
+pub fn percent_encode(s: &str, keep_slash: bool) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b'/' if keep_slash => "/".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
+/// A file of `samples/`.
 pub fn sample(name: &str) -> Vec<u8> {
     std::fs::read(project_dir().join("samples").join(name)).unwrap()
 }
 
+/// The uploads the sample events name (`samples/uploads.json`): key, file, content type
+/// and tags of each.
+pub fn uploads() -> Value {
+    serde_json::from_slice(&sample("uploads.json")).unwrap()
+}
+
 pub fn far_deadline() -> Instant {
     Instant::now() + Duration::from_secs(120)
-}
-
-/// One request the fake AltTextLab received.
-#[derive(Debug, Clone)]
-pub struct FakeCall {
-    pub api_key: Option<String>,
-    pub body: Value,
-    /// Status moto answered when the fake fetched `imageUrl`, and the bytes it got.
-    pub image_status: u16,
-    pub image_len: usize,
-}
-
-/// What the fake answers to the next valid request.
-#[derive(Debug, Clone)]
-pub enum Answer {
-    /// 200 with this caption.
-    Caption(String),
-    /// 200 with a caption describing the fetched bytes.
-    Describe,
-    /// An error status, a JSON body and an optional `Retry-After`.
-    Error(u16, Value, Option<u64>),
-    /// 400 with a message that quotes the `imageUrl` it was given, signature and all.
-    EchoUrl,
-    /// No answer for a minute (a hung upstream).
-    Hang,
-    /// A status and a body exactly as given (such as invalid JSON).
-    Raw(u16, String),
-    /// This caption, after a wait (time for the test to change the object meanwhile).
-    Slow(Duration, String),
-}
-
-/// A fake AltTextLab: checks the key and the body like the real service, fetches the
-/// presigned `imageUrl` from the local S3, and answers from a script.
-pub struct FakeAltTextLab {
-    pub url: String,
-    pub calls: Arc<Mutex<Vec<FakeCall>>>,
-    script: Arc<Mutex<VecDeque<Answer>>>,
-    /// Notified once per request that fetched its image, before the answer.
-    pub fetched: Arc<tokio::sync::Notify>,
-}
-
-impl FakeAltTextLab {
-    pub async fn start(expected_key: &str, script: Vec<Answer>) -> FakeAltTextLab {
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(VecDeque::from(script)));
-        let key = expected_key.to_string();
-        let fetched = Arc::new(tokio::sync::Notify::new());
-        let (calls2, script2, fetched2) = (
-            Arc::clone(&calls),
-            Arc::clone(&script),
-            Arc::clone(&fetched),
-        );
-        let fetcher = reqwest::Client::new();
-        let addr: SocketAddr =
-            http::serve(move |req: HttpRequest| {
-                let (calls, script, key, fetcher, fetched) = (
-                    Arc::clone(&calls2),
-                    Arc::clone(&script2),
-                    key.clone(),
-                    fetcher.clone(),
-                    Arc::clone(&fetched2),
-                );
-                async move {
-                    Some(fake_alttextlab(req, &key, &calls, &script, &fetcher, &fetched).await)
-                }
-            })
-            .await;
-        FakeAltTextLab {
-            url: format!("http://{addr}"),
-            calls,
-            script,
-            fetched,
-        }
-    }
-
-    pub fn calls(&self) -> Vec<FakeCall> {
-        self.calls.lock().unwrap().clone()
-    }
-}
-
-async fn fake_alttextlab(
-    req: HttpRequest,
-    expected_key: &str,
-    calls: &Mutex<Vec<FakeCall>>,
-    script: &Mutex<VecDeque<Answer>>,
-    fetcher: &reqwest::Client,
-    fetched: &tokio::sync::Notify,
-) -> HttpResponse {
-    if req.method != "POST" || req.path != "/api/v1/alt-text/generate" {
-        return HttpResponse::json(404, json!({"message": "Not found"}));
-    }
-    let api_key = req.header("x-api-key").map(String::from);
-    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-    let mut call = FakeCall {
-        api_key: api_key.clone(),
-        body: body.clone(),
-        image_status: 0,
-        image_len: 0,
-    };
-    if api_key.as_deref() != Some(expected_key) {
-        calls.lock().unwrap().push(call);
-        return HttpResponse::json(401, json!({"message": "Invalid API key"}));
-    }
-    let valid_style = body.get("style").is_none_or(|s| {
-        ["descriptive", "neutral", "matter-of-fact", "minimal"]
-            .contains(&s.as_str().unwrap_or_default())
-    }) && body
-        .get("keywords")
-        .is_none_or(|k| k.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
-        && body.get("ecommerce").is_none_or(|e| {
-            e.as_object()
-                .is_some_and(|o| o.values().all(Value::is_string))
-        });
-    let (Some(image_url), Some(_lang), true) = (
-        body["imageUrl"].as_str(),
-        body["lang"].as_str(),
-        valid_style,
-    ) else {
-        calls.lock().unwrap().push(call);
-        return HttpResponse::json(400, json!({"message": "imageUrl and lang are required"}));
-    };
-    // Fetch the image like the real service does.
-    let response = fetcher.get(image_url).send().await;
-    let (status, bytes) = match response {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            (status, r.bytes().await.unwrap_or_default())
-        }
-        Err(_) => (0, Default::default()),
-    };
-    call.image_status = status;
-    call.image_len = bytes.len();
-    calls.lock().unwrap().push(call);
-    fetched.notify_one();
-    if status != 200 {
-        return HttpResponse::json(
-            400,
-            json!({"message": format!("Unable to fetch image from {image_url}")}),
-        );
-    }
-    let answer = script
-        .lock()
-        .unwrap()
-        .pop_front()
-        .unwrap_or(Answer::Describe);
-    let id = format!(
-        "atl_{}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    match answer {
-        Answer::Caption(text) => {
-            HttpResponse::json(200, json!({"id": id, "result": text, "creditsUsed": 1}))
-        }
-        Answer::Describe => {
-            let kind = match bytes.first() {
-                Some(0xFF) => "JPEG",
-                Some(0x89) => "PNG",
-                Some(b'R') => "WebP",
-                _ => "unknown",
-            };
-            let text = format!("A {kind} photograph of {} bytes.", bytes.len());
-            HttpResponse::json(200, json!({"id": id, "result": text, "creditsUsed": 1}))
-        }
-        Answer::Raw(code, body) => HttpResponse {
-            status: code,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: body.into_bytes(),
-        },
-        Answer::Slow(wait, text) => {
-            tokio::time::sleep(wait).await;
-            HttpResponse::json(200, json!({"id": id, "result": text, "creditsUsed": 1}))
-        }
-        Answer::Hang => {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            HttpResponse::json(504, json!({"message": "too late"}))
-        }
-        Answer::EchoUrl => HttpResponse::json(
-            400,
-            json!({"message": format!("Could not process the image at {image_url}")}),
-        ),
-        Answer::Error(code, body, retry_after) => {
-            let mut response = HttpResponse::json(code, body);
-            if let Some(secs) = retry_after {
-                response
-                    .headers
-                    .push(("Retry-After".into(), secs.to_string()));
-            }
-            response
-        }
-    }
 }

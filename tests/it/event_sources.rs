@@ -2,11 +2,10 @@
 //! `batchItemFailures`, Batch Operations results, an error for asynchronous retries), and
 //! the S3 and DynamoDB state it leaves.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{API_KEY, Answer, FakeAltTextLab, Stack, far_deadline, sample};
+use crate::support::services::{FakeService, Reply, Wire};
+use crate::support::{API_KEY, Stack, encode_key, far_deadline, sample};
 use s3_alt_text::handler::{HandlerError, Response};
 use s3_alt_text::record::State;
 use serde_json::{Value, json};
@@ -19,11 +18,8 @@ fn as_json(response: &Response) -> Value {
 async fn every_sample_shape_is_answered_in_kind() {
     let stack = Stack::new("shapes").await;
     stack.upload_samples().await;
-    let fake = FakeAltTextLab::start(API_KEY, vec![]).await;
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-    ]));
+    let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
+    let handler = stack.alttextlab_handler(&fake);
 
     // SQS: one message with a put, one with the TestEvent; nothing to deliver again.
     let handled = handler
@@ -196,15 +192,13 @@ async fn an_sqs_message_whose_object_failed_transiently_is_delivered_again() {
     stack
         .put("fine.jpg", sample("cat.jpg"), "image/jpeg", &[])
         .await;
-    let fake = FakeAltTextLab::start(
-        API_KEY,
-        vec![Answer::Error(503, json!({"message": "unavailable"}), Some(0)); 4],
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Error(503, json!({"message": "unavailable"}), Some(0)); 4],
     )
     .await;
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-    ]));
+    let handler = stack.alttextlab_handler(&fake);
     let batch = sqs_batch(
         &stack,
         &[
@@ -230,7 +224,7 @@ async fn a_batch_job_of_200_tasks_returns_200_results() {
         if i != 199 {
             stack.put(&key, bytes.clone(), "image/webp", &[]).await;
         }
-        tasks.push(json!({"taskId": format!("task-{i:03}"), "s3Key": common::encode_key(&key), "s3VersionId": null, "s3BucketArn": format!("arn:aws:s3:::{}", stack.bucket)}));
+        tasks.push(json!({"taskId": format!("task-{i:03}"), "s3Key": encode_key(&key), "s3VersionId": null, "s3BucketArn": format!("arn:aws:s3:::{}", stack.bucket)}));
     }
     let job = json!({"invocationSchemaVersion": "1.0", "invocationId": "aW52b2NhdGlvbi0yMDA=", "job": {"id": "backfill-200"}, "tasks": tasks});
     let handler = stack

@@ -3,10 +3,8 @@
 //! the right outcome (retry, next provider, failed record), and several languages leave a
 //! tag and a record entry each.
 
-mod common;
-
-use common::services::{FakeService, Reply, Wire, describe};
-use common::{ACCESS_KEY, Stack, far_deadline, sample};
+use crate::support::services::{FakeService, Reply, Wire, describe};
+use crate::support::{ACCESS_KEY, Stack, far_deadline, sample, sdk_config};
 use s3_alt_text::app::{self, AppHandler, Services};
 use s3_alt_text::record::{Record, State};
 use serde_json::json;
@@ -65,7 +63,7 @@ async fn assert_described(stack: &Stack, records: &[Record], provider: &str) {
 }
 
 async fn bedrock_services(fake: &FakeService) -> Services {
-    let sdk = common::sdk_config(&fake.url).await;
+    let sdk = sdk_config(&fake.url).await;
     Services {
         http: reqwest::Client::new(),
         bedrock: Some(app::bedrock_client(&sdk)),
@@ -84,7 +82,7 @@ async fn autoalt_captions_the_samples_from_their_bytes() {
     ]));
     let records = caption_all(&stack, &handler).await;
     assert_described(&stack, &records, "autoalt").await;
-    let received = fake.received();
+    let received = fake.calls();
     assert_eq!(received.len(), 4);
     for r in &received {
         assert_eq!(
@@ -137,7 +135,7 @@ async fn autoalt_errors_end_as_documented() {
         .handle(&one("shop/cat.jpg"), far_deadline())
         .await
         .unwrap();
-    assert_eq!(fake.received().len(), 2);
+    assert_eq!(fake.calls().len(), 2);
     assert_eq!(
         stack
             .record("shop/cat.jpg")
@@ -153,7 +151,7 @@ async fn autoalt_errors_end_as_documented() {
         .handle(&one("shop/coffee.jpg"), far_deadline())
         .await
         .unwrap();
-    assert_eq!(fake.received().len(), 3);
+    assert_eq!(fake.calls().len(), 3);
     let record = stack.record("shop/coffee.jpg").await.unwrap();
     assert_eq!(
         (record.state, record.retryable),
@@ -173,7 +171,7 @@ async fn autoalt_errors_end_as_documented() {
         result.is_err(),
         "a retryable failure is returned to Lambda for its retry"
     );
-    assert_eq!(fake.received().len(), 7, "four attempts in all");
+    assert_eq!(fake.calls().len(), 7, "four attempts in all");
     let record = stack.record("shop/astronaut.png").await.unwrap();
     assert_eq!(
         (record.state, record.retryable),
@@ -212,7 +210,7 @@ async fn alttextai_captions_two_languages_in_one_call_from_the_presigned_url() {
         ("ALT_TEXT_MAX_CHARS", "120"),
     ]));
     let records = caption_all(&stack, &handler).await;
-    let received = fake.received();
+    let received = fake.calls();
     assert_eq!(received.len(), 4, "one call per image for both languages");
     for r in &received {
         assert_eq!(r.langs, ["en", "de"]);
@@ -268,10 +266,7 @@ async fn alttextai_out_of_credits_passes_to_the_next_provider() {
     assert_eq!(summary.captioned, 1);
     let record = stack.record("shop/coffee.jpg").await.unwrap();
     assert_eq!(record.provider.as_deref(), Some("openai"));
-    assert_eq!(
-        (alttextai.received().len(), openai.received().len()),
-        (1, 1)
-    );
+    assert_eq!((alttextai.calls().len(), openai.calls().len()), (1, 1));
 }
 
 #[tokio::test]
@@ -288,7 +283,7 @@ async fn openai_compatible_servers_take_a_url_or_a_data_url() {
     ]));
     let records = caption_all(&stack, &handler).await;
     assert_described(&stack, &records, "openai").await;
-    for r in fake.received() {
+    for r in fake.calls() {
         assert_eq!(r.authorization.as_deref(), Some("Bearer sk-test"));
         assert_eq!(
             (r.image_via, r.body["model"].as_str()),
@@ -308,7 +303,7 @@ async fn openai_compatible_servers_take_a_url_or_a_data_url() {
     ]));
     let records = caption_all(&stack, &handler).await;
     assert_described(&stack, &records, "openai").await;
-    for r in local.received() {
+    for r in local.calls() {
         assert_eq!(r.authorization, None);
         assert_eq!(r.image_via, "data-url");
     }
@@ -357,7 +352,7 @@ async fn bedrock_captions_the_samples_through_the_sdk() {
     let handler = stack.handler_with(&config, bedrock_services(&fake).await);
     let records = caption_all(&stack, &handler).await;
     assert_described(&stack, &records, "bedrock").await;
-    let received = fake.received();
+    let received = fake.calls();
     assert_eq!(received.len(), 5, "four images and one throttled attempt");
     for r in &received {
         assert_eq!(r.path, "/model/amazon.nova-lite-v1%3A0/converse");
@@ -408,7 +403,7 @@ async fn bedrock_skips_images_over_its_limit_and_reports_access_errors() {
         (State::Failed, Some(false))
     );
     assert!(coffee.error.unwrap().contains("enable the model"));
-    assert_eq!(fake.received().len(), 1);
+    assert_eq!(fake.calls().len(), 1);
 }
 
 #[tokio::test]
@@ -445,6 +440,6 @@ async fn a_two_language_chain_leaves_two_tags_and_a_two_entry_record() {
             ("owner".to_string(), "shop".to_string()),
         ]
     );
-    assert_eq!(fake.received().len(), 1, "English came free from the image");
-    assert_eq!(fake.received()[0].langs, ["de"]);
+    assert_eq!(fake.calls().len(), 1, "English came free from the image");
+    assert_eq!(fake.calls()[0].langs, ["de"]);
 }

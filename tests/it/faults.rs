@@ -4,13 +4,13 @@
 //! asserts the final state of the object, that every user tag is intact, and the number of
 //! provider calls.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::proxy::{FaultProxy, dynamodb_throttled, s3_slow_down};
-use common::{API_KEY, Answer, FakeAltTextLab, Stack, far_deadline, moto, sample};
+use crate::support::proxy::{FaultProxy, dynamodb_throttled, s3_slow_down};
+use crate::support::services::{FakeService, Reply, Wire};
+use crate::support::{API_KEY, Stack, far_deadline, moto, sample, sdk_config};
 use s3_alt_text::app::{self, AppHandler, Services};
+use s3_alt_text::config::Config;
 use s3_alt_text::object_store::S3Store;
 use s3_alt_text::record::{Record, State};
 use s3_alt_text::record_store::DynamoRecords;
@@ -39,28 +39,25 @@ async fn stack_with_photo(name: &str) -> Stack {
     stack
 }
 
-fn config_vars(fake: &FakeAltTextLab) -> Vec<(&'static str, String)> {
-    vec![
-        ("ALT_TEXT_PROVIDER", "alttextlab".into()),
-        ("ALT_TEXT_API_KEY", API_KEY.into()),
-        ("ALT_TEXT_API_URL", fake.url.clone()),
-    ]
+/// The function's configuration, captioning with AltTextLab (the `fake`).
+fn config(stack: &Stack, fake: &FakeService) -> Config {
+    stack.config(&[
+        ("ALT_TEXT_PROVIDER", "alttextlab"),
+        ("ALT_TEXT_API_KEY", API_KEY),
+        ("ALT_TEXT_API_URL", &fake.url),
+    ])
 }
 
-fn handler(stack: &Stack, fake: &FakeAltTextLab) -> AppHandler {
-    let vars = config_vars(fake);
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    stack.handler(&stack.config(&vars))
+fn handler(stack: &Stack, fake: &FakeService) -> AppHandler {
+    stack.handler(&config(stack, fake))
 }
 
 /// The function's handler with S3 and DynamoDB reached through `proxy`, with the SDK retry
 /// settings of the deployed function.
-async fn handler_via(stack: &Stack, proxy: &FaultProxy, fake: &FakeAltTextLab) -> AppHandler {
-    let sdk = common::sdk_config(&proxy.endpoint).await;
-    let vars = config_vars(fake);
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+async fn handler_via(stack: &Stack, proxy: &FaultProxy, fake: &FakeService) -> AppHandler {
+    let sdk = sdk_config(&proxy.endpoint).await;
     app::build_with(
-        &stack.config(&vars),
+        &config(stack, fake),
         S3Store::new(app::s3_client(&sdk, true)),
         DynamoRecords::new(app::dynamodb_client(&sdk), &stack.table),
         Services::http(reqwest::Client::new()),
@@ -95,7 +92,7 @@ fn event(stack: &Stack) -> Value {
 async fn provider_faults_end_in_a_defined_state() {
     struct Case {
         name: &'static str,
-        script: Vec<Answer>,
+        script: Vec<Reply>,
         deadline_secs: u64,
         state: State,
         retryable: Option<bool>,
@@ -103,7 +100,7 @@ async fn provider_faults_end_in_a_defined_state() {
         caption: Option<&'static str>,
     }
     let error =
-        |code: u16, body: Value, retry_after: Option<u64>| Answer::Error(code, body, retry_after);
+        |code: u16, body: Value, retry_after: Option<u64>| Reply::Error(code, body, retry_after);
     let cases = vec![
         Case {
             name: "401 bad key",
@@ -131,7 +128,7 @@ async fn provider_faults_end_in_a_defined_state() {
             name: "429 with Retry-After",
             script: vec![
                 error(429, json!({"message": "Too many requests"}), Some(1)),
-                Answer::Caption("A cup of coffee.".into()),
+                Reply::Caption("A cup of coffee.".into()),
             ],
             deadline_secs: 120,
             state: State::Captioned,
@@ -152,7 +149,7 @@ async fn provider_faults_end_in_a_defined_state() {
         },
         Case {
             name: "timeout",
-            script: vec![Answer::Hang],
+            script: vec![Reply::Hang],
             deadline_secs: 5,
             state: State::Failed,
             retryable: Some(true),
@@ -161,7 +158,7 @@ async fn provider_faults_end_in_a_defined_state() {
         },
         Case {
             name: "invalid JSON",
-            script: vec![Answer::Raw(200, "<html>upstream error</html>".into())],
+            script: vec![Reply::Raw(200, "<html>upstream error</html>".into())],
             deadline_secs: 120,
             state: State::Failed,
             retryable: Some(false),
@@ -170,7 +167,7 @@ async fn provider_faults_end_in_a_defined_state() {
         },
         Case {
             name: "empty caption",
-            script: vec![Answer::Raw(200, r#"{"id": "x1", "result": "   "}"#.into())],
+            script: vec![Reply::Raw(200, r#"{"id": "x1", "result": "   "}"#.into())],
             deadline_secs: 120,
             state: State::Failed,
             retryable: Some(false),
@@ -180,7 +177,7 @@ async fn provider_faults_end_in_a_defined_state() {
     ];
     for case in cases {
         let stack = stack_with_photo("provider-faults").await;
-        let fake = FakeAltTextLab::start(API_KEY, case.script).await;
+        let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), case.script).await;
         let handler = handler(&stack, &fake);
         let deadline = Instant::now() + Duration::from_secs(case.deadline_secs);
         let result = handler.handle(&event(&stack), deadline).await;
@@ -209,9 +206,13 @@ async fn provider_faults_end_in_a_defined_state() {
 
 /// Handles the photo's event with S3 and DynamoDB behind `proxy`, and checks that the
 /// faults it injects were absorbed: captioned, the user's tags kept, one provider call.
-async fn caption_through(stack: &Stack, proxy: &FaultProxy) -> FakeAltTextLab {
-    let fake =
-        FakeAltTextLab::start(API_KEY, vec![Answer::Caption("A cup of coffee.".into())]).await;
+async fn caption_through(stack: &Stack, proxy: &FaultProxy) -> FakeService {
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Caption("A cup of coffee.".into())],
+    )
+    .await;
     let handler = handler_via(stack, proxy, &fake).await;
     handler.handle(&event(stack), far_deadline()).await.unwrap();
     assert_eq!(record(stack).await.state, State::Captioned);
@@ -257,8 +258,12 @@ async fn a_tag_write_throttled_for_good_is_retried_later_without_paying_again() 
     let stack = stack_with_photo("s3-down").await;
     let proxy = FaultProxy::start(&moto().endpoint).await;
     proxy.fail("PutObjectTagging", 1000, s3_slow_down());
-    let fake =
-        FakeAltTextLab::start(API_KEY, vec![Answer::Caption("A cup of coffee.".into())]).await;
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Caption("A cup of coffee.".into())],
+    )
+    .await;
     let handler = handler_via(&stack, &proxy, &fake).await;
     let result = handler.handle(&event(&stack), far_deadline()).await;
     assert!(result.is_err(), "retryable");
@@ -290,7 +295,7 @@ async fn records_throttled_for_good_fail_before_any_provider_call() {
     let stack = stack_with_photo("ddb-down").await;
     let proxy = FaultProxy::start(&moto().endpoint).await;
     proxy.fail("UpdateItem", 1000, dynamodb_throttled());
-    let fake = FakeAltTextLab::start(API_KEY, vec![]).await;
+    let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
     let handler = handler_via(&stack, &proxy, &fake).await;
     let result = handler.handle(&event(&stack), far_deadline()).await;
     assert!(result.is_err(), "retryable");
@@ -311,7 +316,7 @@ async fn an_object_deleted_before_processing_is_skipped() {
         .send()
         .await
         .unwrap();
-    let fake = FakeAltTextLab::start(API_KEY, vec![]).await;
+    let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
     handler(&stack, &fake)
         .handle(&event(&stack), far_deadline())
         .await
@@ -324,10 +329,11 @@ async fn an_object_deleted_before_processing_is_skipped() {
 
 /// A fake AltTextLab that takes 1.5 s to caption "A cup of coffee.", time for a test to
 /// change the object meanwhile.
-async fn slow_fake() -> FakeAltTextLab {
-    FakeAltTextLab::start(
-        API_KEY,
-        vec![Answer::Slow(
+async fn slow_fake() -> FakeService {
+    FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Slow(
             Duration::from_millis(1500),
             "A cup of coffee.".into(),
         )],
@@ -339,7 +345,7 @@ async fn slow_fake() -> FakeAltTextLab {
 /// once the fake provider has fetched the image, before it answers.
 async fn during_the_provider_call<F: Future<Output = ()>>(
     stack: &Stack,
-    fake: &FakeAltTextLab,
+    fake: &FakeService,
     meanwhile: F,
 ) {
     let handler = handler(stack, fake);
@@ -484,8 +490,12 @@ async fn concurrent_duplicate_deliveries_make_one_provider_call() {
 #[tokio::test]
 async fn an_older_event_after_a_newer_one_keeps_the_newer_caption() {
     let stack = stack_with_photo("out-of-order").await;
-    let fake =
-        FakeAltTextLab::start(API_KEY, vec![Answer::Caption("The newer photo.".into())]).await;
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Caption("The newer photo.".into())],
+    )
+    .await;
     let handler = handler(&stack, &fake);
     let with_sequencer = |seq: &str| {
         let mut e = event(&stack);

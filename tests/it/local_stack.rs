@@ -1,9 +1,8 @@
 //! End-to-end tests of the function against the local stack: moto (S3 and DynamoDB),
 //! started by the tests, and a fake AltTextLab that fetches the presigned URLs from it.
 
-mod common;
-
-use common::{API_KEY, Answer, FakeAltTextLab, Stack, far_deadline, sample};
+use crate::support::services::{FakeService, Reply, Wire};
+use crate::support::{API_KEY, Stack, far_deadline, sample};
 use s3_alt_text::handler::HandlerError;
 use s3_alt_text::record::{State, TagStatus};
 use serde_json::{Value, json};
@@ -16,9 +15,10 @@ fn event_object(event: &Value, index: usize) -> &Value {
 async fn sample_events_end_as_documented_and_replays_cost_nothing() {
     let stack = Stack::new("samples").await;
     let etags = stack.upload_samples().await;
-    let fake = FakeAltTextLab::start(
-        API_KEY,
-        vec![Answer::Caption(
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Caption(
             "A cup of café crème with latte art, on a saucer (top view)!".into(),
         )],
     )
@@ -306,7 +306,7 @@ async fn provider_errors_end_in_defined_states() {
     }
 
     // 401: a wrong key. Permanent, no retry, the record says what to fix.
-    let fake = FakeAltTextLab::start("the-right-key", vec![]).await;
+    let fake = FakeService::start(Wire::AltTextLab, Some("the-right-key"), vec![]).await;
     let handler = stack.handler(&stack.config(&[
         ("ALT_TEXT_API_KEY", "a-wrong-key"),
         ("ALT_TEXT_API_URL", &fake.url),
@@ -326,22 +326,20 @@ async fn provider_errors_end_in_defined_states() {
     assert!(record.error.unwrap().contains("rejected the API key (401)"));
 
     // 403 NOT_ENOUGH_FUNDS, then 400: permanent.
-    let fake = FakeAltTextLab::start(
-        API_KEY,
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
         vec![
-            Answer::Error(
+            Reply::Error(
                 403,
                 json!({"key": "NOT_ENOUGH_FUNDS", "message": "Not enough funds"}),
                 None,
             ),
-            Answer::Error(400, json!({"message": "Unsupported image"}), None),
+            Reply::Error(400, json!({"message": "Unsupported image"}), None),
         ],
     )
     .await;
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-    ]));
+    let handler = stack.alttextlab_handler(&fake);
     let summary = handler
         .handle(&stack.event(&[("no-funds.jpg", None)]), far_deadline())
         .await
@@ -394,22 +392,20 @@ async fn throttling_is_retried_with_a_fresh_url_and_server_errors_fail_the_invoc
             &[("owner", "me")],
         )
         .await;
-    let fake = FakeAltTextLab::start(
-        API_KEY,
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
         vec![
-            Answer::Error(429, json!({"message": "Too many requests"}), Some(1)),
-            Answer::Caption("A cup of coffee.".into()),
-            Answer::Error(500, json!({"message": "boom"}), None),
-            Answer::Error(502, json!({"message": "bad gateway"}), None),
-            Answer::Error(503, json!({"message": "unavailable"}), None),
-            Answer::Error(500, json!({"message": "boom"}), None),
+            Reply::Error(429, json!({"message": "Too many requests"}), Some(1)),
+            Reply::Caption("A cup of coffee.".into()),
+            Reply::Error(500, json!({"message": "boom"}), None),
+            Reply::Error(502, json!({"message": "bad gateway"}), None),
+            Reply::Error(503, json!({"message": "unavailable"}), None),
+            Reply::Error(500, json!({"message": "boom"}), None),
         ],
     )
     .await;
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-    ]));
+    let handler = stack.alttextlab_handler(&fake);
 
     let summary = handler
         .handle(&stack.event(&[("busy.jpg", None)]), far_deadline())
@@ -538,11 +534,8 @@ async fn a_version_id_pins_reads_url_and_tags_to_that_version() {
         .unwrap();
     let v2 = v2.version_id().unwrap().to_string();
 
-    let fake = FakeAltTextLab::start(API_KEY, vec![]).await;
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-    ]));
+    let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
+    let handler = stack.alttextlab_handler(&fake);
     let summary = handler
         .handle(&stack.event(&[("photo.jpg", Some(&v1))]), far_deadline())
         .await
@@ -621,11 +614,13 @@ async fn a_hung_provider_times_out_within_the_deadline_and_is_retryable() {
             &[("owner", "me")],
         )
         .await;
-    let fake = FakeAltTextLab::start(API_KEY, vec![Answer::Hang, Answer::Hang]).await;
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-    ]));
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Hang, Reply::Hang],
+    )
+    .await;
+    let handler = stack.alttextlab_handler(&fake);
     let started = std::time::Instant::now();
     let deadline = started + std::time::Duration::from_secs(8);
     let err = handler
