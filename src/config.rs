@@ -43,7 +43,9 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let env = Env::new(&lookup);
         Ok(Config {
-            table_name: env.get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            table_name: env
+                .get("TABLE_NAME")
+                .ok_or(ConfigError::Missing("TABLE_NAME"))?,
             providers: registry::parse_chain(&env)?,
             pipeline: pipeline::Settings::from_env(&env)?,
             max_concurrency: env.number("MAX_CONCURRENCY", 8, 1, 256)? as usize,
@@ -139,7 +141,8 @@ mod tests {
         assert_eq!(c.pipeline.langs, ["en"]);
         assert_eq!(c.pipeline.max_chars, None);
         assert_eq!(lab(&c).style, None);
-        let models = config(&[("TABLE_NAME", "t"), ("ALT_TEXT_PROVIDER", "bedrock,openai")]).unwrap();
+        let models =
+            config(&[("TABLE_NAME", "t"), ("ALT_TEXT_PROVIDER", "bedrock,openai")]).unwrap();
         assert_eq!(bedrock(&models).model, bedrock::DEFAULT_MODEL);
         assert_eq!(openai(&models).model, openai::DEFAULT_MODEL);
         assert_eq!(c.pipeline.tag_key, "alt-text");
@@ -247,8 +250,14 @@ mod tests {
             ("OPENAI_MODEL", "llava"),
         ])
         .unwrap();
-        assert_eq!(bedrock(&models).prompt.as_deref(), Some("Describe the product."));
-        assert_eq!(openai(&models).prompt.as_deref(), Some("Describe the product."));
+        assert_eq!(
+            bedrock(&models).prompt.as_deref(),
+            Some("Describe the product.")
+        );
+        assert_eq!(
+            openai(&models).prompt.as_deref(),
+            Some("Describe the product.")
+        );
         assert_eq!(bedrock(&models).model, "us.amazon.nova-lite-v1:0");
         assert_eq!(openai(&models).model, "llava");
     }

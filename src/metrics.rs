@@ -64,7 +64,9 @@ impl MetricsConfig {
     /// `METRICS_NAMESPACE` (default `s3-alt-text`, `off` for none) and `METRICS_DIMENSIONS`
     /// (`Name=Value,…`; by default the function's name, when it runs in Lambda).
     pub fn from_env(env: &Env) -> Result<Option<MetricsConfig>, ConfigError> {
-        let namespace = env.get("METRICS_NAMESPACE").unwrap_or_else(|| "s3-alt-text".into());
+        let namespace = env
+            .get("METRICS_NAMESPACE")
+            .unwrap_or_else(|| "s3-alt-text".into());
         if namespace.eq_ignore_ascii_case("off") {
             return Ok(None);
         }
@@ -75,7 +77,8 @@ impl MetricsConfig {
             });
         }
         let dimensions = match env.get("METRICS_DIMENSIONS") {
-            None => env.get("AWS_LAMBDA_FUNCTION_NAME")
+            None => env
+                .get("AWS_LAMBDA_FUNCTION_NAME")
                 .map(|name| vec![("FunctionName".to_string(), name)])
                 .unwrap_or_default(),
             Some(raw) => {

@@ -153,10 +153,10 @@ mod tests {
     use std::sync::Mutex;
 
     use crate::pipeline::test_settings;
-    use crate::provider::scripted::{ScriptedProvider, caption};
-    use crate::store::memory::{MemoryRecords, MemoryStore};
     use crate::provider::Provider;
     use crate::provider::embedded::Embedded;
+    use crate::provider::scripted::{ScriptedProvider, caption};
+    use crate::store::memory::{MemoryRecords, MemoryStore};
 
     struct Seen(Mutex<(u64, Vec<String>)>);
 

@@ -109,7 +109,6 @@ fn batch_task(index: usize, task: &Value, job_name: &str) -> Item {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -155,5 +154,4 @@ mod tests {
             matches!(&job.tasks[1].item, Err(RecordError::Malformed { reason, .. }) if reason.contains("no bucket"))
         );
     }
-
 }

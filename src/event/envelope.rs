@@ -10,7 +10,6 @@ use thiserror::Error;
 use super::batch_job::{self, BatchJob};
 use super::{Item, RecordError, eventbridge, s3};
 
-
 /// What an invocation carries.
 #[derive(Debug)]
 pub enum Invocation {

@@ -81,7 +81,6 @@ pub fn eventbridge(payload: &Value) -> Result<ObjectEvent, RecordError> {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

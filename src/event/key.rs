@@ -68,7 +68,6 @@ mod tests {
         assert!(decode_key("latin1%E9.jpg").unwrap_err().contains("UTF-8"));
     }
 
-
     #[test]
     fn null_version_means_unversioned() {
         assert_eq!(non_null(Some("null".into())), None);

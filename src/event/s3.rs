@@ -52,10 +52,8 @@ fn s3_record(index: usize, value: &Value) -> Result<ObjectEvent, RecordError> {
     })
 }
 
-/// The `detail` of an EventBridge event from S3.
-
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use serde_json::json;
 
@@ -77,7 +75,6 @@ pub(crate) mod tests {
             }
         })
     }
-
 
     #[test]
     fn parses_put_and_remove_records() {

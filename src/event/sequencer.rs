@@ -14,7 +14,6 @@ pub fn sequencer_key(sequencer: &str) -> String {
     format!("{:0<64}", sequencer.to_ascii_uppercase())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

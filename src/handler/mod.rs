@@ -171,10 +171,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::report::OutcomeKind;
     use crate::pipeline::test_settings;
-    use crate::store::memory::{MemoryRecords, MemoryStore};
     use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
+    use crate::report::OutcomeKind;
+    use crate::store::memory::{MemoryRecords, MemoryStore};
 
     /// A provider whose first call waits until every other object has been captioned.
     struct Gated {

@@ -130,8 +130,14 @@ mod tests {
 
     #[test]
     fn batch_results_follow_the_outcome() {
-        assert_eq!(batch_result_code(&object(OutcomeKind::Captioned, false)), "Succeeded");
-        assert_eq!(batch_result_code(&object(OutcomeKind::Skipped, false)), "Succeeded");
+        assert_eq!(
+            batch_result_code(&object(OutcomeKind::Captioned, false)),
+            "Succeeded"
+        );
+        assert_eq!(
+            batch_result_code(&object(OutcomeKind::Skipped, false)),
+            "Succeeded"
+        );
         assert_eq!(
             batch_result_code(&object(OutcomeKind::Failed, true)),
             "TemporaryFailure"

@@ -38,7 +38,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let request = self.request(&attempt.id, &head, format, deadline, &source);
         let chain = self.collect_answers(existing, &head, &request).await;
         let (record, answers) = self.settle(record, chain).await?;
-        let tags = self.confirm_unchanged(&attempt, &head, &record, &answers).await?;
+        let tags = self
+            .confirm_unchanged(&attempt, &head, &record, &answers)
+            .await?;
         Ok(self.write_back(&attempt.id, record, &answers, tags).await)
     }
 
@@ -158,9 +160,20 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .map(String::as_str)
             .collect();
         errors.extend(declined);
-        let note = (!missing.is_empty())
-            .then(|| format!("no caption in {}: {}", missing.join(", "), errors.join("; ")));
-        Ok((Record { reason: note, ..record }, answers))
+        let note = (!missing.is_empty()).then(|| {
+            format!(
+                "no caption in {}: {}",
+                missing.join(", "),
+                errors.join("; ")
+            )
+        });
+        Ok((
+            Record {
+                reason: note,
+                ..record
+            },
+            answers,
+        ))
     }
 
     /// The object must still be the one captioned; its tags are read now, not before the
@@ -197,7 +210,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 
     /// Whether the object is still the one whose head was read. A version is immutable, so
     /// only an unversioned object needs a look.
-    async fn still_there(&self, attempt: &Attempt<'_>, head: &ObjectHead) -> Result<bool, StoreError> {
+    async fn still_there(
+        &self,
+        attempt: &Attempt<'_>,
+        head: &ObjectHead,
+    ) -> Result<bool, StoreError> {
         if attempt.id.version_id.is_some() || head.etag.is_none() {
             return Ok(true);
         }

@@ -9,7 +9,9 @@ use std::time::{Instant, SystemTime};
 use super::{HEAD_BYTES, Outcome, Pipeline, epoch_secs, object_id};
 use crate::caption::{Record, State};
 use crate::event::ObjectEvent;
-use crate::store::{Claim, ClaimRequest, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
+use crate::store::{
+    Claim, ClaimRequest, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError,
+};
 
 /// A claim outlives the invocation's deadline by this much, so that it never lapses while
 /// its holder still writes; a crashed holder's claim lapses soon after.

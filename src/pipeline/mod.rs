@@ -26,9 +26,9 @@ use std::time::{Instant, SystemTime};
 pub use claim::CLAIM_GRACE_SECS;
 pub use outcome::Outcome;
 pub use plan::Plan;
-pub use settings::{MAX_LANGS, Settings};
 #[cfg(test)]
 pub(crate) use settings::test_settings;
+pub use settings::{MAX_LANGS, Settings};
 
 use crate::event::{Action, ObjectEvent};
 use crate::metrics::UsageMeter;

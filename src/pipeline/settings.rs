@@ -30,7 +30,9 @@ impl Settings {
             None => None,
             Some(_) => Some(env.number("ALT_TEXT_MAX_CHARS", 0, 20, 1000)? as usize),
         };
-        let tag_key = env.get("ALT_TEXT_TAG_KEY").unwrap_or_else(|| "alt-text".into());
+        let tag_key = env
+            .get("ALT_TEXT_TAG_KEY")
+            .unwrap_or_else(|| "alt-text".into());
         if tag_key.chars().count() > 128
             || tag_key.starts_with("aws:")
             || !tag_key.chars().all(is_tag_char)

@@ -10,8 +10,8 @@ use crate::provider::embedded::Embedded;
 use crate::provider::scripted::{ScriptedProvider, caption};
 use crate::provider::{Caption, ProviderError};
 use crate::report::OutcomeKind;
-use crate::store::memory::{MemoryRecords, MemoryStore};
 use crate::store::StoreError;
+use crate::store::memory::{MemoryRecords, MemoryStore};
 
 const BUCKET: &str = "photos";
 

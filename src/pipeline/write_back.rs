@@ -43,7 +43,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         );
         match (tagged, stored) {
             (Ok(()), Ok(())) => Outcome::Captioned { provider, tag },
-            (Err(err), stored) => self.tags_not_written(record, answers, err, stored.is_ok()).await,
+            (Err(err), stored) => {
+                self.tags_not_written(record, answers, err, stored.is_ok())
+                    .await
+            }
             (Ok(()), Err(err)) => Outcome::failed(&err),
         }
     }

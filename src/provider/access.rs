@@ -79,7 +79,10 @@ impl Access {
         let url = match var("_API_URL") {
             Some((name, url)) => {
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(ConfigError::invalid(name, "must start with https:// or http://"));
+                    return Err(ConfigError::invalid(
+                        name,
+                        "must start with https:// or http://",
+                    ));
                 }
                 url.trim_end_matches('/').to_string()
             }
@@ -128,8 +131,8 @@ mod tests {
     #[test]
     fn a_missing_key_names_its_variables() {
         let lookup = |_: &str| None;
-        let access = Access::from_env(&Env::new(&lookup), "AUTOALT", "https://autoalt.app", true)
-            .unwrap();
+        let access =
+            Access::from_env(&Env::new(&lookup), "AUTOALT", "https://autoalt.app", true).unwrap();
         assert_eq!(
             access.key("AutoAlt"),
             Err(ProviderError::Declined(

@@ -8,12 +8,12 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
 use super::access::{Access, ImageInput};
+use super::http::{self, Reply};
+use super::retry::RetryPolicy;
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use super::retry::RetryPolicy;
 use crate::secret::ApiKey;
 
 /// The largest image AltText.ai takes.

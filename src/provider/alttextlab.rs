@@ -7,12 +7,12 @@ use futures_util::future::BoxFuture;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
 use super::access::Access;
+use super::http::{self, Reply};
+use super::retry::RetryPolicy;
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use super::retry::RetryPolicy;
 use crate::secret::ApiKey;
 
 /// The largest image AltTextLab takes.
@@ -68,7 +68,9 @@ impl Settings {
             Some(value) => Some(Style::parse(&value).ok_or_else(|| {
                 ConfigError::invalid(
                     "ALT_TEXT_STYLE",
-                    format!("{value:?} is not one of descriptive, neutral, matter-of-fact, minimal"),
+                    format!(
+                        "{value:?} is not one of descriptive, neutral, matter-of-fact, minimal"
+                    ),
                 )
             })?),
         };

@@ -7,12 +7,12 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
-use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
 use super::access::Access;
+use super::http::{self, Reply};
+use super::retry::RetryPolicy;
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use super::retry::RetryPolicy;
 use crate::secret::ApiKey;
 
 /// The largest image sent (it travels base64 in the request body).

@@ -15,10 +15,10 @@ use aws_sdk_bedrockruntime::types::{
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
+use super::retry::RetryPolicy;
 use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use super::retry::RetryPolicy;
 
 /// The largest image the Converse API takes (3.75 MB).
 pub const MAX_BYTES: u64 = 3_932_160;
@@ -44,7 +44,9 @@ pub struct Settings {
 impl Settings {
     pub fn from_env(env: &Env) -> Result<Settings, ConfigError> {
         Ok(Settings {
-            model: env.get("BEDROCK_MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL.into()),
+            model: env
+                .get("BEDROCK_MODEL_ID")
+                .unwrap_or_else(|| DEFAULT_MODEL.into()),
             prompt: env.get("ALT_TEXT_PROMPT"),
         })
     }

@@ -6,8 +6,8 @@ use futures_util::future::BoxFuture;
 
 use super::{Caption, ImageRequest, ImageSource, Provider, ProviderError};
 use crate::image::ImageFormat;
-use crate::store::StoreError;
 use crate::image::xmp::{self, Lookup, RangeReader};
+use crate::store::StoreError;
 
 /// Reads IPTC alt text from JPEG, PNG and WebP images.
 #[derive(Debug, Default, Clone)]

@@ -10,12 +10,12 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{self, Reply};
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
 use super::access::{Access, ImageInput};
+use super::http::{self, Reply};
+use super::retry::RetryPolicy;
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use super::retry::RetryPolicy;
 
 /// The largest image sent as a `data:` URL, or handed over by URL.
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
@@ -41,7 +41,9 @@ impl Settings {
     pub fn from_env(env: &Env, access: Access) -> Result<Settings, ConfigError> {
         Ok(Settings {
             access,
-            model: env.get("OPENAI_MODEL").unwrap_or_else(|| DEFAULT_MODEL.into()),
+            model: env
+                .get("OPENAI_MODEL")
+                .unwrap_or_else(|| DEFAULT_MODEL.into()),
             prompt: env.get("ALT_TEXT_PROMPT"),
         })
     }

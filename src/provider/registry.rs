@@ -94,7 +94,11 @@ pub enum ProviderConfig {
 impl ProviderConfig {
     /// Reads the settings of `kind`; `generic` lets the `ALT_TEXT_API_*` variables stand in
     /// for its own.
-    fn from_env(kind: ProviderKind, env: &Env, generic: bool) -> Result<ProviderConfig, ConfigError> {
+    fn from_env(
+        kind: ProviderKind,
+        env: &Env,
+        generic: bool,
+    ) -> Result<ProviderConfig, ConfigError> {
         let access = || match kind.default_url() {
             Some(url) => Access::from_env(env, kind.env_prefix(), url, generic),
             None => unreachable!("{} reaches no keyed service", kind.name()),
@@ -197,7 +201,11 @@ pub fn parse_chain(env: &Env) -> Result<Vec<ProviderConfig>, ConfigError> {
         &env.get("ALT_TEXT_PROVIDER")
             .unwrap_or_else(|| "embedded,alttextlab".into()),
     )?;
-    let keyed: Vec<ProviderKind> = kinds.iter().copied().filter(|k| k.takes_api_key()).collect();
+    let keyed: Vec<ProviderKind> = kinds
+        .iter()
+        .copied()
+        .filter(|k| k.takes_api_key())
+        .collect();
     for generic in [
         "ALT_TEXT_API_KEY",
         "ALT_TEXT_API_KEY_PARAMETER",

@@ -73,4 +73,3 @@ pub fn caption(text: &str) -> Caption {
         ..Caption::new(text, "en")
     }
 }
-

@@ -283,8 +283,7 @@ fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_
     if s("state") == Some(State::Captioned.as_str())
         && req.etag.is_some()
         && s("etag") == req.etag
-        && (req.version_id.is_none()
-            || s("version_id").is_none_or(|v| Some(v) == req.version_id))
+        && (req.version_id.is_none() || s("version_id").is_none_or(|v| Some(v) == req.version_id))
         && let Some(record) = from_item(item)
     {
         return Claim::AlreadyCaptioned {

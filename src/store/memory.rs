@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{
-    Claim, ClaimRequest, Listed, ObjectHead, ObjectId, ObjectStore, Page, RecordStore,
-    StoreError, epoch_now,
+    Claim, ClaimRequest, Listed, ObjectHead, ObjectId, ObjectStore, Page, RecordStore, StoreError,
+    epoch_now,
 };
 use crate::caption::{Record, State, Tag};
 use crate::event::sequencer_order;
@@ -272,4 +272,3 @@ impl RecordStore for MemoryRecords {
         })
     }
 }
-

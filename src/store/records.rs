@@ -72,4 +72,3 @@ pub trait RecordStore: Send + Sync {
         updated_at: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
-

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::services::{FakeService, Reply, Wire};
 use crate::support::{API_KEY, Stack, encode_key, far_deadline, sample};
+use s3_alt_text::caption::State;
 use s3_alt_text::handler::{HandlerError, Response};
-use s3_alt_text::record::State;
 use serde_json::{Value, json};
 
 fn as_json(response: &Response) -> Value {

@@ -8,7 +8,7 @@ use aws_lambda_events::s3::batch_job::S3BatchJobEvent;
 use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use s3_alt_text::event::Action;
-use s3_alt_text::intake::{self, Invocation, Item};
+use s3_alt_text::event::{self as intake, Invocation, Item};
 use serde_json::Value;
 
 use crate::support::{project_dir, sample, uploads};

@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use crate::support::proxy::{FaultProxy, dynamodb_throttled, s3_slow_down};
 use crate::support::services::{FakeService, Reply, Wire};
 use crate::support::{API_KEY, Stack, far_deadline, moto, sample, sdk_config};
-use s3_alt_text::app::{self, AppHandler, Services};
+use s3_alt_text::app::{self, AppHandler};
+use s3_alt_text::caption::{Record, State};
 use s3_alt_text::config::Config;
-use s3_alt_text::object_store::S3Store;
-use s3_alt_text::record::{Record, State};
-use s3_alt_text::record_store::DynamoRecords;
+use s3_alt_text::provider::Services;
+use s3_alt_text::report::OutcomeKind;
+use s3_alt_text::store::DynamoRecords;
+use s3_alt_text::store::S3Store;
 use serde_json::{Value, json};
 
 const KEY: &str = "photos/coffee.jpg";
@@ -58,8 +60,8 @@ async fn handler_via(stack: &Stack, proxy: &FaultProxy, fake: &FakeService) -> A
     let sdk = sdk_config(&proxy.endpoint).await;
     app::build_with(
         &config(stack, fake),
-        S3Store::new(app::s3_client(&sdk, true)),
-        DynamoRecords::new(app::dynamodb_client(&sdk), &stack.table),
+        S3Store::new(app::clients::s3_client(&sdk, true)),
+        DynamoRecords::new(app::clients::dynamodb_client(&sdk), &stack.table),
         Services::http(reqwest::Client::new()),
     )
 }
@@ -458,7 +460,7 @@ async fn concurrent_duplicate_deliveries_make_one_provider_call() {
         1,
         "one provider call for two deliveries"
     );
-    let outcomes: Vec<&str> = [&a, &b]
+    let outcomes: Vec<OutcomeKind> = [&a, &b]
         .iter()
         .map(|r| match r {
             Ok(h) => h.summary.objects[0].outcome,
@@ -470,7 +472,7 @@ async fn concurrent_duplicate_deliveries_make_one_provider_call() {
         .collect();
     let mut sorted = outcomes.clone();
     sorted.sort_unstable();
-    assert_eq!(sorted, ["busy", "captioned"]);
+    assert_eq!(sorted, [OutcomeKind::Captioned, OutcomeKind::Busy]);
     assert_eq!(
         a.is_err() as u8 + b.is_err() as u8,
         1,
@@ -479,7 +481,7 @@ async fn concurrent_duplicate_deliveries_make_one_provider_call() {
 
     // Lambda's retry of the duplicate finds the caption.
     let retry = one.handle(&event(&stack), far_deadline()).await.unwrap();
-    assert_eq!(retry.summary.objects[0].outcome, "unchanged");
+    assert_eq!(retry.summary.objects[0].outcome, OutcomeKind::Unchanged);
     assert_eq!(fake.calls().len(), 1);
     assert_eq!(
         sorted_tags(&stack, KEY).await,
@@ -525,7 +527,7 @@ async fn an_older_event_after_a_newer_one_keeps_the_newer_caption() {
         .await
         .unwrap()
         .summary;
-    assert_eq!(summary.objects[0].outcome, "skipped");
+    assert_eq!(summary.objects[0].outcome, OutcomeKind::Skipped);
     assert!(
         summary.objects[0]
             .detail
@@ -550,7 +552,7 @@ async fn an_older_event_after_a_newer_one_keeps_the_newer_caption() {
         .handle(&with_sequencer("0055AED6DCD90281E6"), far_deadline())
         .await
         .unwrap();
-    assert_eq!(late.summary.objects[0].outcome, "skipped");
+    assert_eq!(late.summary.objects[0].outcome, OutcomeKind::Skipped);
     assert!(
         late.summary.objects[0]
             .detail

@@ -1,8 +1,8 @@
 //! Reading the API key from SSM Parameter Store and Secrets Manager, against moto.
 
 use crate::support::{API_KEY, moto, sdk_config};
-use s3_alt_text::config::KeySource;
-use s3_alt_text::key_store::{self, KeyError};
+use s3_alt_text::provider::KeySource;
+use s3_alt_text::provider::keys::{self as key_store, KeyError};
 
 #[tokio::test]
 async fn the_key_is_read_from_a_securestring_parameter() {

@@ -3,8 +3,9 @@
 
 use crate::support::services::{FakeService, Reply, Wire};
 use crate::support::{API_KEY, Stack, far_deadline, sample};
+use s3_alt_text::caption::{State, TagStatus};
 use s3_alt_text::handler::HandlerError;
-use s3_alt_text::record::{State, TagStatus};
+use s3_alt_text::report::OutcomeKind;
 use serde_json::{Value, json};
 
 fn event_object(event: &Value, index: usize) -> &Value {
@@ -586,7 +587,7 @@ async fn a_version_id_pins_reads_url_and_tags_to_that_version() {
         .await
         .unwrap()
         .summary;
-    assert_eq!(summary.objects[0].outcome, "captioned");
+    assert_eq!(summary.objects[0].outcome, OutcomeKind::Captioned);
     assert_eq!(
         fake.calls().len(),
         1,

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::support::{ACCESS_KEY, REGION, SECRET_KEY, Stack, percent_encode};
 use hmac::{Hmac, Mac};
-use s3_alt_text::object_store::{ObjectId, ObjectStore, S3Store};
+use s3_alt_text::store::{ObjectId, ObjectStore, S3Store};
 use sha2::{Digest, Sha256};
 
 fn hmac(key: &[u8], data: &str) -> Vec<u8> {

@@ -3,9 +3,11 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
+use s3_alt_text::caption::quality;
+use s3_alt_text::caption::tags::{
+    MAX_TAGS, MAX_VALUE_CHARS, Tag, is_tag_char, merge_all, sanitize_value,
+};
 use s3_alt_text::event::{decode_key, sequencer_key, sequencer_order};
-use s3_alt_text::quality;
-use s3_alt_text::tags::{MAX_TAGS, MAX_VALUE_CHARS, Tag, is_tag_char, merge_all, sanitize_value};
 
 use crate::support::encode_key;
 

@@ -5,8 +5,9 @@
 
 use crate::support::services::{FakeService, Reply, Wire, describe};
 use crate::support::{ACCESS_KEY, Stack, far_deadline, sample, sdk_config};
-use s3_alt_text::app::{self, AppHandler, Services};
-use s3_alt_text::record::{Record, State};
+use s3_alt_text::app::AppHandler;
+use s3_alt_text::caption::{Record, State};
+use s3_alt_text::provider::Services;
 use serde_json::json;
 
 const KEY: &str = "svc_live_0a1b2c3d4e5f60718293";
@@ -66,7 +67,7 @@ async fn bedrock_services(fake: &FakeService) -> Services {
     let sdk = sdk_config(&fake.url).await;
     Services {
         http: reqwest::Client::new(),
-        bedrock: Some(app::bedrock_client(&sdk)),
+        aws: Some(sdk),
     }
 }
 

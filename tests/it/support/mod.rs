@@ -24,10 +24,12 @@ use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Tag, Tagging};
 use s3_alt_text::app::{self, AppHandler};
+use s3_alt_text::caption::Record;
 use s3_alt_text::config::Config;
-use s3_alt_text::object_store::S3Store;
-use s3_alt_text::record::Record;
-use s3_alt_text::record_store::{DynamoRecords, from_item};
+use s3_alt_text::provider::Services;
+use s3_alt_text::store::DynamoRecords;
+use s3_alt_text::store::S3Store;
+use s3_alt_text::store::dynamodb::from_item;
 use serde_json::{Value, json};
 use services::FakeService;
 
@@ -211,7 +213,7 @@ impl Stack {
 
     /// The function's handler over this stack.
     pub fn handler(&self, config: &Config) -> AppHandler {
-        self.handler_with(config, app::Services::http(reqwest::Client::new()))
+        self.handler_with(config, Services::http(reqwest::Client::new()))
     }
 
     /// The function's handler over this stack, with AltTextLab (the `fake`) for the images
@@ -224,7 +226,7 @@ impl Stack {
     }
 
     /// The function's handler over this stack, its providers calling through `services`.
-    pub fn handler_with(&self, config: &Config, services: app::Services) -> AppHandler {
+    pub fn handler_with(&self, config: &Config, services: Services) -> AppHandler {
         app::build_with(
             config,
             S3Store::new(self.s3.clone()),
