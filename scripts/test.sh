@@ -8,5 +8,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 cargo test --locked --all-targets "$@"
+.venv/bin/python scripts/check_structure.py
 .venv/bin/python scripts/check_template.py
 .venv/bin/python -m pytest -q tests/template

@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use s3_alt_text::intake::{self, Invocation};
+use s3_alt_text::event::{self, Invocation};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(payload) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    match intake::parse(&payload) {
+    match event::parse(&payload) {
         Ok(Invocation::Async(_) | Invocation::Sqs(_) | Invocation::BatchJob(_)) => {}
         // An unrecognised payload is named by its keys, briefly.
         Err(err) => {
@@ -19,6 +19,6 @@ fuzz_target!(|data: &[u8]| {
     }
     // SQS bodies and SNS messages are parsed from strings too.
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = intake::message(text);
+        let _ = event::message(text);
     }
 });

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use s3_alt_text::quality;
-use s3_alt_text::tags::{self, MAX_TAGS, MAX_VALUE_CHARS, Tag, is_tag_char};
+use s3_alt_text::caption::quality;
+use s3_alt_text::caption::tags::{self, MAX_TAGS, MAX_VALUE_CHARS, Tag, is_tag_char};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use s3_alt_text::image::{self, ImageFormat};
-use s3_alt_text::xmp::{self, RangeReader};
+use s3_alt_text::image::xmp::{self, RangeReader};
 
 struct Memory {
     bytes: Bytes,

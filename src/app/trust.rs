@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use thiserror::Error;
 
 /// The extra bundle could not be used.
@@ -18,6 +20,8 @@ pub enum TrustError {
     Unreadable { path: PathBuf, message: String },
     #[error("the certificate bundle {path} (ALT_TEXT_CA_BUNDLE) holds no PEM certificate")]
     Empty { path: PathBuf },
+    #[error("the certificate bundle {path} (ALT_TEXT_CA_BUNDLE) is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
 }
 
 /// The certificates every HTTPS connection is checked against.
@@ -39,7 +43,10 @@ impl TrustRoots {
                 path: path.into(),
                 message: e.to_string(),
             })?;
-            let added = pem_certificates(&pem);
+            let added = pem_certificates(&pem).map_err(|message| TrustError::Invalid {
+                path: path.into(),
+                message,
+            })?;
             if added.is_empty() {
                 return Err(TrustError::Empty { path: path.into() });
             }
@@ -99,23 +106,18 @@ impl TrustRoots {
     }
 }
 
-/// The DER bytes of every `CERTIFICATE` block of a PEM file; other blocks are ignored.
-fn pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
-    let text = String::from_utf8_lossy(pem);
+/// The DER bytes of every `CERTIFICATE` block of a PEM file (other blocks, such as a
+/// key, are ignored), each checked to be a certificate a TLS client can trust: a block
+/// that is not would otherwise fail later, inside the SDK, on the first connection.
+fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let mut certs = Vec::new();
-    let mut rest = text.as_ref();
-    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-        let body = &rest[start + "-----BEGIN CERTIFICATE-----".len()..];
-        let Some(end) = body.find("-----END CERTIFICATE-----") else {
-            break;
-        };
-        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-        if let Ok(der) = STANDARD.decode(b64) {
-            certs.push(der);
-        }
-        rest = &body[end..];
+    for (n, block) in CertificateDer::pem_slice_iter(pem).enumerate() {
+        let cert = block.map_err(|e| format!("certificate {}: {e}", n + 1))?;
+        webpki::anchor_from_trusted_cert(&cert)
+            .map_err(|e| format!("certificate {} is not an X.509 certificate: {e:?}", n + 1))?;
+        certs.push(cert.as_ref().to_vec());
     }
-    certs
+    Ok(certs)
 }
 
 #[cfg(test)]
@@ -133,7 +135,7 @@ mod tests {
     fn the_pem_form_round_trips() {
         let roots = TrustRoots::load(None).unwrap();
         let certs: Vec<&[u8]> = roots.certs.iter().map(|c| &**c).collect();
-        assert_eq!(pem_certificates(&roots.pem()), certs);
+        assert_eq!(pem_certificates(&roots.pem()).unwrap(), certs);
     }
 
     #[test]
@@ -163,5 +165,23 @@ mod tests {
         std::fs::write(&empty, "not a certificate").unwrap();
         let err = TrustRoots::load(Some(&empty)).unwrap_err();
         assert!(matches!(err, TrustError::Empty { .. }), "{err}");
+        // Base64 that is no certificate, and a block that is not base64.
+        let bogus = dir.path().join("bogus.pem");
+        std::fs::write(
+            &bogus,
+            "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let err = TrustRoots::load(Some(&bogus)).unwrap_err();
+        assert!(matches!(err, TrustError::Invalid { .. }), "{err}");
+        assert!(err.to_string().contains("not an X.509 certificate"), "{err}");
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let err = TrustRoots::load(Some(&broken)).unwrap_err();
+        assert!(matches!(err, TrustError::Invalid { .. }), "{err}");
     }
 }

@@ -8,7 +8,7 @@ use aws_lambda_events::s3::batch_job::S3BatchJobEvent;
 use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use s3_alt_text::event::Action;
-use s3_alt_text::event::{self as intake, Invocation, Item};
+use s3_alt_text::event::{self, Invocation, Item};
 use serde_json::Value;
 
 use crate::support::{project_dir, sample, uploads};
@@ -47,7 +47,7 @@ fn every_sample_event_is_real_shaped_and_recognised() {
         let payload: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         check_typed(name, &payload);
         let items: Vec<Item> =
-            match intake::parse(&payload).unwrap_or_else(|e| panic!("{name}: {e}")) {
+            match event::parse(&payload).unwrap_or_else(|e| panic!("{name}: {e}")) {
                 Invocation::Async(items) => {
                     shapes.push("async");
                     items

@@ -2,7 +2,7 @@
 
 use crate::support::{API_KEY, moto, sdk_config};
 use s3_alt_text::provider::KeySource;
-use s3_alt_text::provider::keys::{self as key_store, KeyError};
+use s3_alt_text::provider::keys::{self, KeyError};
 
 #[tokio::test]
 async fn the_key_is_read_from_a_securestring_parameter() {
@@ -16,10 +16,10 @@ async fn the_key_is_read_from_a_securestring_parameter() {
         .await
         .unwrap();
     let source = KeySource::SsmParameter("/s3-alt-text/alttextlab-api-key".into());
-    let key = key_store::read(&source, &sdk).await.unwrap();
+    let key = keys::read(&source, &sdk).await.unwrap();
     assert_eq!(key.expose(), API_KEY);
 
-    let err = key_store::read(
+    let err = keys::read(
         &KeySource::SsmParameter("/s3-alt-text/missing".into()),
         &sdk,
     )
@@ -62,17 +62,17 @@ async fn the_key_is_read_from_a_secret_plain_or_json() {
 
     let by_arn = KeySource::SecretsManager(plain.arn().unwrap().to_string());
     assert_eq!(
-        key_store::read(&by_arn, &sdk).await.unwrap().expose(),
+        keys::read(&by_arn, &sdk).await.unwrap().expose(),
         API_KEY
     );
     let by_name = KeySource::SecretsManager("alttextlab-json".into());
     assert_eq!(
-        key_store::read(&by_name, &sdk).await.unwrap().expose(),
+        keys::read(&by_name, &sdk).await.unwrap().expose(),
         API_KEY
     );
     assert!(json.arn().unwrap().contains("alttextlab-json"));
 
-    let err = key_store::read(&KeySource::SecretsManager("alttextlab-wrong".into()), &sdk)
+    let err = keys::read(&KeySource::SecretsManager("alttextlab-wrong".into()), &sdk)
         .await
         .unwrap_err();
     assert!(
@@ -81,7 +81,7 @@ async fn the_key_is_read_from_a_secret_plain_or_json() {
         "{err}"
     );
     assert!(!err.to_string().contains("hunter2"));
-    let err = key_store::read(&KeySource::SecretsManager("no-such-secret".into()), &sdk)
+    let err = keys::read(&KeySource::SecretsManager("no-such-secret".into()), &sdk)
         .await
         .unwrap_err();
     assert_eq!(

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Checks the shape of src/: dependencies between the top-level modules point one way (down
+the layers below, never up, no cycle), no file is over 400 lines and no function over 80
+lines (tests excepted). Reads the `crate::` and `super::` paths of every file.
+
+Usage: scripts/check_structure.py [--graph]   (--graph prints the module graph)
+"""
+import re
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+# Each module may use only modules of a later layer. main.rs reaches the crate by its name.
+LAYERS = [
+    ["main"],
+    ["cli"],
+    ["app"],
+    ["config"],
+    ["handler"],
+    ["pipeline"],
+    ["metrics", "provider"],
+    ["report", "store"],
+    ["caption", "event", "image"],
+    ["env", "secret"],
+]
+RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
+MAX_FILE_LINES = 400
+MAX_FN_LINES = 80
+
+
+def module_of(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".rs") if len(rel.parts) == 1 else rel.parts[0]
+
+
+def code_without_tests(text: str) -> str:
+    """The file up to its `#[cfg(test)] mod tests` block."""
+    m = re.search(r"^#\[cfg\(test\)\]\s*\n(pub(\(crate\))? )?mod tests\b", text, re.M)
+    return text[: m.start()] if m else text
+
+
+def uses(path: Path, text: str) -> set[str]:
+    found = set(re.findall(r"\bcrate::([a-z_][a-z0-9_]*)", text))
+    if path.name == "main.rs" and path.parent == SRC:
+        found |= set(re.findall(r"\bs3_alt_text::\{?([a-z_][a-z0-9_, ]*)", text))
+        found = {m.strip() for part in found for m in part.split(",") if m.strip()}
+    return found
+
+
+def long_functions(path: Path, text: str):
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\s*)(pub(\([a-z]+\))? )?(async )?fn (\w+)", line)
+        if not m:
+            continue
+        # A declaration without a body (a trait's) ends with `;` before any `{`.
+        k = i
+        while "{" not in lines[k] and not lines[k].rstrip().endswith(";"):
+            k += 1
+        if "{" not in lines[k]:
+            continue
+        indent = m.group(1)
+        for j in range(i + 1, len(lines)):
+            if lines[j] == indent + "}":
+                if j - i + 1 > MAX_FN_LINES:
+                    yield m.group(5), i + 1, j - i + 1
+                break
+
+
+def main() -> int:
+    graph: dict[str, set[str]] = {}
+    problems = []
+    for path in sorted(SRC.rglob("*.rs")):
+        text = path.read_text()
+        if path == SRC / "lib.rs":
+            continue
+        module = module_of(path)
+        if module not in RANK:
+            problems.append(f"{path.relative_to(SRC)}: module {module} is in no layer")
+            continue
+        for used in uses(path, text):
+            if used != module:
+                graph.setdefault(module, set()).add(used)
+        if path.name == "tests.rs":
+            continue
+        code = code_without_tests(text)
+        n = code.count("\n")
+        if n > MAX_FILE_LINES:
+            problems.append(f"{path.relative_to(SRC)}: {n} lines (at most {MAX_FILE_LINES})")
+        for name, line, length in long_functions(path, code):
+            problems.append(
+                f"{path.relative_to(SRC)}:{line}: fn {name} has {length} lines (at most {MAX_FN_LINES})"
+            )
+    for module, used in sorted(graph.items()):
+        for dep in sorted(used):
+            if dep not in RANK:
+                problems.append(f"{module} uses {dep}, which is in no layer")
+            elif RANK[dep] <= RANK[module]:
+                problems.append(f"{module} uses {dep}: a dependency that does not point down")
+    # Layering alone rules out cycles; check them directly as well.
+    state: dict[str, int] = {}
+
+    def visit(m: str, stack: list[str]):
+        state[m] = 1
+        for d in sorted(graph.get(m, ())):
+            if state.get(d) == 1:
+                problems.append("cycle: " + " -> ".join(stack[stack.index(d):] + [d]))
+            elif d not in state:
+                visit(d, stack + [d])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    if "--graph" in sys.argv:
+        for module in sorted(graph, key=lambda m: RANK.get(m, 99)):
+            print(f"{module} -> {', '.join(sorted(graph[module], key=lambda m: RANK.get(m, 99)))}")
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"structure: {len(graph)} modules, dependencies point down, no cycle, sizes within limits")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
