@@ -95,50 +95,27 @@ pub fn detect(head: &[u8], content_type: Option<&str>) -> Option<ImageFormat> {
     None
 }
 
-/// Width and height in pixels from the image's header, where `head` holds it.
+/// Width and height in pixels from the image's header, where `head` holds it (the
+/// `imagesize` crate reads them; SVG has none). A BMP is read here: `imagesize` takes the
+/// negative height of a top-down BMP for a huge one.
 pub fn dimensions(head: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
-    let be16 = |at: usize| Some(u16::from_be_bytes(head.get(at..at + 2)?.try_into().ok()?) as u32);
-    let le16 = |at: usize| Some(u16::from_le_bytes(head.get(at..at + 2)?.try_into().ok()?) as u32);
-    let be32 = |at: usize| Some(u32::from_be_bytes(head.get(at..at + 4)?.try_into().ok()?));
-    let le32 = |at: usize| Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?));
-    let le24 = |at: usize| {
-        let b = head.get(at..at + 3)?;
-        Some(u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16)
-    };
-    let size = match format {
-        ImageFormat::Png => (be32(16)?, be32(20)?),
-        ImageFormat::Gif => (le16(6)?, le16(8)?),
-        ImageFormat::Bmp => (le32(18)?, (le32(22)? as i32).unsigned_abs()),
-        ImageFormat::Webp => match head.get(12..16)? {
-            b"VP8 " => (le16(26)? & 0x3FFF, le16(28)? & 0x3FFF),
-            b"VP8L" => {
-                let bits = le32(21)?;
-                ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
-            }
-            b"VP8X" => (le24(24)? + 1, le24(27)? + 1),
-            _ => return None,
-        },
-        ImageFormat::Jpeg => {
-            // Walk the segments to the first start-of-frame marker.
-            let mut at = 2;
-            loop {
-                if *head.get(at)? != 0xFF {
-                    return None;
-                }
-                let marker = *head.get(at + 1)?;
-                match marker {
-                    0xFF => at += 1,
-                    0xD8 | 0x01 | 0xD0..=0xD7 => at += 2,
-                    0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                        break (be16(at + 7)?, be16(at + 5)?);
-                    }
-                    _ => at += 2 + be16(at + 2)? as usize,
-                }
-            }
-        }
-        _ => return None,
-    };
-    (size.0 > 0 && size.1 > 0).then_some(size)
+    match format {
+        ImageFormat::Svg => return None,
+        ImageFormat::Bmp => return bmp_dimensions(head),
+        _ => {}
+    }
+    let size = imagesize::blob_size(head).ok()?;
+    let width = u32::try_from(size.width).ok()?;
+    let height = u32::try_from(size.height).ok()?;
+    (width > 0 && height > 0).then_some((width, height))
+}
+
+/// A BMP's width and height: little-endian at bytes 18 and 22, the height negative when
+/// the rows are stored top-down.
+fn bmp_dimensions(head: &[u8]) -> Option<(u32, u32)> {
+    let le32 = |at: usize| Some(i32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?));
+    let (width, height) = (le32(18)?.unsigned_abs(), le32(22)?.unsigned_abs());
+    (width > 0 && height > 0).then_some((width, height))
 }
 
 /// AVIF and HEIF are ISO-BMFF files told apart by the brands in their `ftyp` box.
@@ -216,9 +193,15 @@ mod tests {
             );
         }
         assert_eq!(
-            dimensions(b"GIF89a\x20\x03\x58\x02", ImageFormat::Gif),
+            dimensions(b"GIF89a\x20\x03\x58\x02\0\0", ImageFormat::Gif),
             Some((800, 600))
         );
+        // A BMP of 40×30 pixels stored top-down: its height is negative.
+        let mut bmp = b"BM\0\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0".to_vec();
+        bmp.extend(40i32.to_le_bytes());
+        bmp.extend((-30i32).to_le_bytes());
+        bmp.extend([1, 0, 24, 0]);
+        assert_eq!(dimensions(&bmp, ImageFormat::Bmp), Some((40, 30)));
         assert_eq!(dimensions(b"\xff\xd8\xff", ImageFormat::Jpeg), None);
     }
 
