@@ -1,12 +1,18 @@
-//! The record kept for every processed object: what happened to it and why.
+//! The record kept for every processed object: what happened to it and why. Its serde form
+//! is the DynamoDB item (`pk` the bucket, `sk` the key; absent fields are not written): the
+//! schema lives here, once. Reading is lenient field by field, so one mistyped attribute
+//! (an edit by hand, an older version) never makes a record unreadable.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+use serde::de::{Deserializer, IgnoredAny};
+use serde::{Deserialize, Serialize};
 
 /// Where an object ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum State {
     /// A provider gave a caption; it is in the record (and the tag, room permitting).
     Captioned,
@@ -36,7 +42,8 @@ impl State {
 }
 
 /// Whether the caption reached the object's tags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TagStatus {
     Written,
     /// The object already had the maximum of 10 tags, none of them ours.
@@ -61,50 +68,76 @@ impl TagStatus {
 }
 
 /// The caption of one language.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LangCaption {
     /// The caption as kept (after the quality guard).
     pub text: String,
     /// The provider that wrote it.
     pub provider: String,
     /// The provider's own id for the request, where it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub request_id: Option<String>,
     /// The object tag it was written to; `None` when the tag set had no room.
+    #[serde(
+        rename = "tag",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub tag_key: Option<String>,
 }
 
 /// One object's record: partition key the bucket, sort key the decoded object key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
+    #[serde(rename = "pk")]
     pub bucket: String,
+    #[serde(rename = "sk")]
     pub key: String,
     pub state: State,
     /// The caption of the main language (the first configured one that has a caption).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub alt_text: Option<String>,
     /// The value written to the tag (the caption made valid for S3).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub tag_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub tag_status: Option<TagStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub provider: Option<String>,
     /// The provider's own id for the request, where it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub provider_request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub lang: Option<String>,
     /// Every language's caption, by language code (the main one included).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "captions")]
     pub captions: BTreeMap<String, LangCaption>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub sequencer: Option<String>,
     /// RFC 3339 time of the write.
+    #[serde(default, deserialize_with = "lenient_or_default")]
     pub updated_at: String,
     /// Why the object was skipped, or a note on a captioned one.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub reason: Option<String>,
     /// What failed.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub error: Option<String>,
     /// For failures: whether a later attempt may succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub retryable: Option<bool>,
     /// The condition of the record's write, not stored: with a claim token, only while that
     /// claim is still this invocation's; without, only while nobody holds a live claim.
+    #[serde(skip)]
     pub claim: Option<String>,
 }
 
@@ -172,6 +205,47 @@ pub fn now_rfc3339() -> String {
     DateTime::from(SystemTime::now())
         .fmt(DateTimeFormat::DateTime)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+/// A value read as it is, or set aside when it has another type.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Lenient<T> {
+    Valid(T),
+    Invalid(IgnoredAny),
+}
+
+impl<T> Lenient<T> {
+    fn ok(self) -> Option<T> {
+        match self {
+            Lenient::Valid(value) => Some(value),
+            Lenient::Invalid(_) => None,
+        }
+    }
+}
+
+/// An optional field: `None` when absent or of another type.
+fn lenient<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Ok(Lenient::deserialize(d)?.ok())
+}
+
+/// A field with a default, which stands in for a value of another type.
+fn lenient_or_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Lenient::deserialize(d)?.ok().unwrap_or_default())
+}
+
+/// The captions map: an entry that is not a caption is left out.
+fn captions<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, LangCaption>, D::Error> {
+    let entries: Option<BTreeMap<String, Lenient<LangCaption>>> = lenient(d)?;
+    Ok(entries
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(lang, caption)| Some((lang, caption.ok()?)))
+        .collect())
 }
 
 #[cfg(test)]

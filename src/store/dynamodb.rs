@@ -1,14 +1,14 @@
 //! [`RecordStore`] on a DynamoDB table (`pk` = bucket, `sk` = object key): the claim as one
 //! conditional update, records as items.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::error::classify;
 use super::{Claim, ClaimRequest, RecordStore, StoreError, epoch_now};
-use crate::caption::{LangCaption, Record, State, TagStatus};
+use crate::caption::{Record, State};
 use crate::event::sequencer_key;
 
 /// [`RecordStore`] on a DynamoDB table.
@@ -154,113 +154,20 @@ impl RecordStore for DynamoRecords {
     }
 }
 
-/// The DynamoDB item of a record; absent fields are left out.
+/// The DynamoDB item of a record; absent fields are left out. Besides the record's own
+/// fields, `seq` holds its sequencer in a form conditions compare.
 pub fn to_item(r: &Record) -> HashMap<String, AttributeValue> {
-    let mut item = HashMap::new();
-    let mut s = |name: &str, value: Option<&str>| {
-        if let Some(v) = value {
-            item.insert(name.to_string(), AttributeValue::S(v.to_string()));
-        }
-    };
-    s("pk", Some(&r.bucket));
-    s("sk", Some(&r.key));
-    s("state", Some(r.state.as_str()));
-    s("alt_text", r.alt_text.as_deref());
-    s("tag_value", r.tag_value.as_deref());
-    s("tag_status", r.tag_status.map(TagStatus::as_str));
-    s("provider", r.provider.as_deref());
-    s("provider_request_id", r.provider_request_id.as_deref());
-    s("lang", r.lang.as_deref());
-    s("etag", r.etag.as_deref());
-    s("version_id", r.version_id.as_deref());
-    s("content_type", r.content_type.as_deref());
-    s("sequencer", r.sequencer.as_deref());
-    let seq = r.sequencer.as_deref().map(sequencer_key);
-    s("seq", seq.as_deref());
-    s("updated_at", Some(&r.updated_at));
-    s("reason", r.reason.as_deref());
-    s("error", r.error.as_deref());
-    if let Some(size) = r.size {
-        item.insert("size".into(), AttributeValue::N(size.to_string()));
-    }
-    if let Some(retryable) = r.retryable {
-        item.insert("retryable".into(), AttributeValue::Bool(retryable));
-    }
-    if !r.captions.is_empty() {
-        let captions = r
-            .captions
-            .iter()
-            .map(|(lang, c)| {
-                let mut m = HashMap::from([
-                    ("text".to_string(), AttributeValue::S(c.text.clone())),
-                    (
-                        "provider".to_string(),
-                        AttributeValue::S(c.provider.clone()),
-                    ),
-                ]);
-                if let Some(id) = &c.request_id {
-                    m.insert("request_id".into(), AttributeValue::S(id.clone()));
-                }
-                if let Some(tag) = &c.tag_key {
-                    m.insert("tag".into(), AttributeValue::S(tag.clone()));
-                }
-                (lang.clone(), AttributeValue::M(m))
-            })
-            .collect();
-        item.insert("captions".into(), AttributeValue::M(captions));
+    let mut item: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(r).expect("a record is a DynamoDB item");
+    if let Some(sequencer) = &r.sequencer {
+        item.insert("seq".into(), AttributeValue::S(sequencer_key(sequencer)));
     }
     item
 }
 
-/// The `captions` map of an item.
-fn captions_of(item: &HashMap<String, AttributeValue>) -> Option<BTreeMap<String, LangCaption>> {
-    let map = item.get("captions")?.as_m().ok()?;
-    let captions = map
-        .iter()
-        .filter_map(|(lang, v)| {
-            let m = v.as_m().ok()?;
-            let s = |name: &str| m.get(name).and_then(|v| v.as_s().ok()).cloned();
-            Some((
-                lang.clone(),
-                LangCaption {
-                    text: s("text")?,
-                    provider: s("provider")?,
-                    request_id: s("request_id"),
-                    tag_key: s("tag"),
-                },
-            ))
-        })
-        .collect();
-    Some(captions)
-}
-
 /// The record of a DynamoDB item, or `None` if it lacks the key or a known state.
 pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Record> {
-    let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-    let mut record = Record::new(&s("pk")?, &s("sk")?, State::parse(&s("state")?)?);
-    record.alt_text = s("alt_text");
-    record.tag_value = s("tag_value");
-    record.tag_status = s("tag_status").and_then(|t| TagStatus::parse(&t));
-    record.provider = s("provider");
-    record.provider_request_id = s("provider_request_id");
-    record.lang = s("lang");
-    record.etag = s("etag");
-    record.version_id = s("version_id");
-    record.content_type = s("content_type");
-    record.sequencer = s("sequencer");
-    record.updated_at = s("updated_at").unwrap_or_default();
-    record.reason = s("reason");
-    record.error = s("error");
-    record.size = item
-        .get("size")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok());
-    record.retryable = item
-        .get("retryable")
-        .and_then(|v| v.as_bool().ok())
-        .copied();
-    record.captions = captions_of(item).unwrap_or_default();
-    Some(record)
+    serde_dynamo::from_item(item.clone()).ok()
 }
 
 /// Why a claim's condition failed, from the item as it is (`None`: no item).
@@ -300,7 +207,10 @@ fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::caption::{LangCaption, TagStatus};
 
     #[test]
     fn items_round_trip() {
@@ -360,5 +270,28 @@ mod tests {
         let mut item = to_item(&Record::new("b", "k", State::Skipped));
         item.insert("state".into(), AttributeValue::S("in_progress_v9".into()));
         assert_eq!(from_item(&item), None);
+    }
+
+    #[test]
+    fn a_mistyped_field_does_not_sink_the_record() {
+        let mut r = Record::new("b", "k", State::Captioned);
+        r.alt_text = Some("A red bicycle".into());
+        r.captions = BTreeMap::from([(
+            "en".to_string(),
+            LangCaption {
+                text: "A red bicycle".into(),
+                provider: "embedded".into(),
+                request_id: None,
+                tag_key: Some("alt-text".into()),
+            },
+        )]);
+        let mut item = to_item(&r);
+        item.insert("size".into(), AttributeValue::S("large".into()));
+        item.insert("retryable".into(), AttributeValue::S("no".into()));
+        item.insert("tag_status".into(), AttributeValue::S("lost".into()));
+        let mut captions = item["captions"].as_m().unwrap().clone();
+        captions.insert("de".into(), AttributeValue::S("not a caption".into()));
+        item.insert("captions".into(), AttributeValue::M(captions));
+        assert_eq!(from_item(&item), Some(r), "the mistyped fields read as absent");
     }
 }
