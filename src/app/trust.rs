@@ -174,7 +174,10 @@ mod tests {
         .unwrap();
         let err = TrustRoots::load(Some(&bogus)).unwrap_err();
         assert!(matches!(err, TrustError::Invalid { .. }), "{err}");
-        assert!(err.to_string().contains("not an X.509 certificate"), "{err}");
+        assert!(
+            err.to_string().contains("not an X.509 certificate"),
+            "{err}"
+        );
         let broken = dir.path().join("broken.pem");
         std::fs::write(
             &broken,

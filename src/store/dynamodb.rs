@@ -292,6 +292,157 @@ mod tests {
         let mut captions = item["captions"].as_m().unwrap().clone();
         captions.insert("de".into(), AttributeValue::S("not a caption".into()));
         item.insert("captions".into(), AttributeValue::M(captions));
-        assert_eq!(from_item(&item), Some(r), "the mistyped fields read as absent");
+        assert_eq!(
+            from_item(&item),
+            Some(r),
+            "the mistyped fields read as absent"
+        );
+    }
+
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_smithy_mocks::{mock, mock_client};
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn request<'a>(etag: Option<&'a str>, sequencer: Option<&'a str>) -> ClaimRequest<'a> {
+        ClaimRequest {
+            bucket: "photos",
+            key: "cat.jpg",
+            token: "t-1",
+            now: 1_000,
+            until: 1_100,
+            etag,
+            version_id: None,
+            sequencer,
+        }
+    }
+
+    /// The store over a client whose UpdateItem refuses the claim, returning `item`.
+    fn refusing(item: Option<HashMap<String, AttributeValue>>) -> DynamoRecords {
+        let rule = mock!(Client::update_item).then_error(move || {
+            UpdateItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder()
+                    .set_item(item.clone())
+                    .build(),
+            )
+        });
+        DynamoRecords::new(mock_client!(aws_sdk_dynamodb, [&rule]), "records")
+    }
+
+    #[tokio::test]
+    async fn a_refused_claim_says_why() {
+        let mut captioned = Record::new("photos", "cat.jpg", State::Captioned);
+        captioned.etag = Some("abc".into());
+        captioned.sequencer = Some("0055AED6DCD90281E5".into());
+        let item = to_item(&captioned);
+
+        let claim = refusing(Some(item.clone()))
+            .claim(&request(Some("abc"), Some("0055AED6DCD90281E5")))
+            .await
+            .unwrap();
+        assert_eq!(
+            claim,
+            Claim::AlreadyCaptioned {
+                record: Box::new(captioned)
+            }
+        );
+        let claim = refusing(Some(item.clone()))
+            .claim(&request(Some("abc"), Some("0055AED6DCD90281E4")))
+            .await
+            .unwrap();
+        assert_eq!(claim, Claim::Superseded, "an older event");
+        let mut held = item.clone();
+        held.insert("state".into(), AttributeValue::S("failed".into()));
+        held.insert("claim_until".into(), AttributeValue::N("1050".into()));
+        let claim = refusing(Some(held))
+            .claim(&request(Some("abc"), None))
+            .await
+            .unwrap();
+        assert_eq!(claim, Claim::Busy { until: 1050 });
+    }
+
+    #[tokio::test]
+    async fn a_granted_claim_returns_the_previous_record() {
+        let previous = Record::new("photos", "cat.jpg", State::Skipped);
+        let item = to_item(&previous);
+        let rule = mock!(Client::update_item)
+            .match_requests(|r| {
+                r.condition_expression()
+                    .is_some_and(|c| c.contains("seq <= :seq"))
+                    && r.expression_attribute_values()
+                        .is_some_and(|v| v.get(":token") == Some(&AttributeValue::S("t-1".into())))
+            })
+            .then_output(move || {
+                UpdateItemOutput::builder()
+                    .set_attributes(Some(item.clone()))
+                    .build()
+            });
+        let records = DynamoRecords::new(mock_client!(aws_sdk_dynamodb, [&rule]), "records");
+        let claim = records
+            .claim(&request(None, Some("0055AED6DCD90281E5")))
+            .await
+            .unwrap();
+        assert_eq!(
+            claim,
+            Claim::Claimed {
+                previous: Some(Box::new(previous))
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn condition_failures_of_writes_are_conflicts_and_unchanged_deletes() {
+        let put = mock!(Client::put_item).then_error(|| {
+            PutItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        });
+        let delete = mock!(Client::delete_item).then_error(|| {
+            DeleteItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        });
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            aws_smithy_mocks::RuleMode::MatchAny,
+            [&put, &delete]
+        );
+        let records = DynamoRecords::new(client, "records");
+        let mut record = Record::new("photos", "cat.jpg", State::Skipped);
+        record.claim = Some("t-1".into());
+        let err = records.put(&record).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+        assert!(!err.is_retryable());
+        let deleted = records
+            .delete("photos", "cat.jpg", "2026-01-01T00:00:00Z")
+            .await
+            .unwrap();
+        assert!(!deleted, "a record written since is kept");
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retryable() {
+        // As DynamoDB sends it: a 400 whose JSON body names the error.
+        let rule = mock!(Client::put_item).then_http_response(|| {
+            let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
+            HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body))
+        });
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            aws_smithy_mocks::RuleMode::MatchAny,
+            [&rule],
+            |c| c.retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        );
+        let records = DynamoRecords::new(client, "records");
+        let err = records
+            .put(&Record::new("photos", "cat.jpg", State::Skipped))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Transient { .. }), "{err}");
     }
 }

@@ -219,3 +219,114 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::Client;
+    use aws_sdk_s3::config::http::HttpResponse;
+    use aws_sdk_s3::operation::get_object::GetObjectOutput;
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn id() -> ObjectId {
+        ObjectId {
+            bucket: "photos".into(),
+            key: "cat.jpg".into(),
+            version_id: None,
+        }
+    }
+
+    /// An S3 error answer, as S3 writes it.
+    fn s3_error(status: u16, code: &str) -> HttpResponse {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{code}</Message><RequestId>R1</RequestId></Error>"
+        );
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+    }
+
+    #[tokio::test]
+    async fn a_range_on_an_empty_object_reads_as_empty() {
+        let rule = mock!(Client::get_object).then_http_response(|| s3_error(416, "InvalidRange"));
+        let store = S3Store::new(mock_client!(aws_sdk_s3, [&rule]));
+        let head = store.read_head(&id(), 64 * 1024).await.unwrap();
+        assert_eq!((head.size, head.bytes.len()), (0, 0));
+        // Past the start, 416 is an error like any other.
+        let rule = mock!(Client::get_object).then_http_response(|| s3_error(416, "InvalidRange"));
+        let store = S3Store::new(mock_client!(aws_sdk_s3, [&rule]));
+        let err = store.read_range(&id(), None, 10, 5).await.unwrap_err();
+        assert!(matches!(err, StoreError::Permanent { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_size_is_the_content_range_total() {
+        let ranged = mock!(Client::get_object)
+            .match_requests(|r| r.range() == Some("bytes=0-9"))
+            .then_output(|| {
+                GetObjectOutput::builder()
+                    .content_range("bytes 0-9/123456")
+                    .content_length(10)
+                    .e_tag("\"abc\"")
+                    .version_id("v1")
+                    .content_type("image/jpeg")
+                    .body(ByteStream::from_static(b"0123456789"))
+                    .build()
+            });
+        let whole = mock!(Client::get_object).then_output(|| {
+            GetObjectOutput::builder()
+                .content_length(4)
+                .body(ByteStream::from_static(b"tiny"))
+                .build()
+        });
+        let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&ranged, &whole]);
+        let store = S3Store::new(client);
+        let head = store.read_head(&id(), 10).await.unwrap();
+        assert_eq!(head.size, 123_456);
+        assert_eq!(&head.bytes[..], b"0123456789");
+        assert_eq!(head.etag.as_deref(), Some("abc"), "without its quotes");
+        assert_eq!(head.version_id.as_deref(), Some("v1"));
+        assert_eq!(head.content_type.as_deref(), Some("image/jpeg"));
+        // An object smaller than the range comes whole, without a Content-Range.
+        let head = store.read_head(&id(), 10).await.unwrap();
+        assert_eq!(head.size, 4);
+    }
+
+    /// What a classified error should be.
+    type Expected = fn(&StoreError) -> bool;
+
+    #[tokio::test]
+    async fn errors_are_classified_by_code_and_status() {
+        let cases: [(u16, &str, Expected); 5] = [
+            (404, "NoSuchKey", |e| {
+                matches!(e, StoreError::NotFound { .. })
+            }),
+            (412, "PreconditionFailed", |e| {
+                matches!(e, StoreError::Changed { .. })
+            }),
+            (503, "SlowDown", |e| {
+                matches!(e, StoreError::Transient { .. })
+            }),
+            (500, "InternalError", |e| {
+                matches!(e, StoreError::Transient { .. })
+            }),
+            (403, "AccessDenied", |e| {
+                matches!(e, StoreError::Permanent { .. })
+            }),
+        ];
+        for (status, code, expected) in cases {
+            let rule = mock!(Client::get_object).then_http_response(move || s3_error(status, code));
+            // No retries: the classification of one answer is tested.
+            let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&rule], |c| c
+                .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
+            let err = S3Store::new(client)
+                .read_range(&id(), Some("abc"), 0, 10)
+                .await
+                .unwrap_err();
+            assert!(expected(&err), "{status} {code}: {err}");
+            assert_eq!(err.is_retryable(), status >= 500, "{status} {code}");
+        }
+    }
+}

@@ -61,15 +61,9 @@ async fn the_key_is_read_from_a_secret_plain_or_json() {
         .unwrap();
 
     let by_arn = KeySource::SecretsManager(plain.arn().unwrap().to_string());
-    assert_eq!(
-        keys::read(&by_arn, &sdk).await.unwrap().expose(),
-        API_KEY
-    );
+    assert_eq!(keys::read(&by_arn, &sdk).await.unwrap().expose(), API_KEY);
     let by_name = KeySource::SecretsManager("alttextlab-json".into());
-    assert_eq!(
-        keys::read(&by_name, &sdk).await.unwrap().expose(),
-        API_KEY
-    );
+    assert_eq!(keys::read(&by_name, &sdk).await.unwrap().expose(), API_KEY);
     assert!(json.arn().unwrap().contains("alttextlab-json"));
 
     let err = keys::read(&KeySource::SecretsManager("alttextlab-wrong".into()), &sdk)
