@@ -97,34 +97,30 @@ mod tests {
         c.providers[i].access().expect("a keyed provider")
     }
 
+    /// The settings of the chain's provider that `pick` recognises.
+    fn find<'c, T>(c: &'c Config, pick: fn(&'c ProviderConfig) -> Option<&'c T>) -> &'c T {
+        c.providers.iter().find_map(pick).expect("in the chain")
+    }
+
     fn lab(c: &Config) -> &alttextlab::Settings {
-        c.providers
-            .iter()
-            .find_map(|p| match p {
-                ProviderConfig::AltTextLab(s) => Some(s),
-                _ => None,
-            })
-            .expect("alttextlab in the chain")
+        find(c, |p| match p {
+            ProviderConfig::AltTextLab(s) => Some(s),
+            _ => None,
+        })
     }
 
     fn bedrock(c: &Config) -> &bedrock::Settings {
-        c.providers
-            .iter()
-            .find_map(|p| match p {
-                ProviderConfig::Bedrock(s) => Some(s),
-                _ => None,
-            })
-            .expect("bedrock in the chain")
+        find(c, |p| match p {
+            ProviderConfig::Bedrock(s) => Some(s),
+            _ => None,
+        })
     }
 
     fn openai(c: &Config) -> &openai::Settings {
-        c.providers
-            .iter()
-            .find_map(|p| match p {
-                ProviderConfig::OpenAi(s) => Some(s),
-                _ => None,
-            })
-            .expect("openai in the chain")
+        find(c, |p| match p {
+            ProviderConfig::OpenAi(s) => Some(s),
+            _ => None,
+        })
     }
 
     #[test]

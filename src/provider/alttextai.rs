@@ -113,11 +113,14 @@ impl AltTextAi {
             .post(&self.endpoint)
             .header("X-API-Key", key.expose())
             .json(&body);
-        let reply = http::send(SERVICE, request, budget).await?;
-        if reply.status.is_success() {
-            return parse_success(&reply.body, image.langs);
-        }
-        Err(classify_error(&reply))
+        http::exchange(
+            SERVICE,
+            request,
+            budget,
+            |body| parse_success(body, image.langs),
+            classify_error,
+        )
+        .await
     }
 }
 

@@ -182,11 +182,14 @@ impl AltTextLab {
             .post(&self.endpoint)
             .header("x-api-key", key.expose())
             .json(&body);
-        let reply = http::send(SERVICE, request, budget).await?;
-        if reply.status.is_success() {
-            return parse_success(&reply.body, image.lang());
-        }
-        Err(classify_error(&reply))
+        http::exchange(
+            SERVICE,
+            request,
+            budget,
+            |body| parse_success(body, image.lang()),
+            classify_error,
+        )
+        .await
     }
 }
 

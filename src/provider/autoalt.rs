@@ -95,11 +95,14 @@ impl AutoAlt {
             .bearer_auth(key.expose())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        let reply = http::send(SERVICE, request, budget).await?;
-        if reply.status.is_success() {
-            return parse_success(&reply.body, lang);
-        }
-        Err(classify_error(&reply))
+        http::exchange(
+            SERVICE,
+            request,
+            budget,
+            |body| parse_success(body, lang),
+            classify_error,
+        )
+        .await
     }
 }
 

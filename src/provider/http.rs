@@ -46,6 +46,22 @@ pub async fn send(
     })
 }
 
+/// Sends `request` like [`send`]; a success body goes to `parse`, any other answer to
+/// `classify`.
+pub async fn exchange<T>(
+    service: &str,
+    request: reqwest::RequestBuilder,
+    budget: Duration,
+    parse: impl FnOnce(&str) -> Result<T, ProviderError>,
+    classify: impl FnOnce(&Reply) -> ProviderError,
+) -> Result<T, ProviderError> {
+    let reply = send(service, request, budget).await?;
+    if reply.status.is_success() {
+        return parse(&reply.body);
+    }
+    Err(classify(&reply))
+}
+
 /// A success body that cannot be read. The call may have been billed: no retry.
 pub fn unreadable(service: &str, err: impl std::fmt::Display) -> ProviderError {
     ProviderError::Permanent(redact_urls(&format!(

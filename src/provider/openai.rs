@@ -143,11 +143,14 @@ impl OpenAi {
         if let Some(key) = &self.access.api_key {
             request = request.bearer_auth(key.expose());
         }
-        let reply = http::send(SERVICE, request, budget).await?;
-        if reply.status.is_success() {
-            return parse_success(&reply.body, lang);
-        }
-        Err(classify_error(&reply))
+        http::exchange(
+            SERVICE,
+            request,
+            budget,
+            |body| parse_success(body, lang),
+            classify_error,
+        )
+        .await
     }
 }
 
