@@ -1,11 +1,12 @@
 """Benchmark of the function, run by bench/run.sh: the release binary under a Lambda
-Runtime API emulator of its own, against moto and fake providers with a fixed latency.
+Runtime API emulator of its own, against the local stack (SeaweedFS for S3, dynalite for
+DynamoDB: scripts/local_stack.py) and fake providers with a fixed latency.
 Prints one table: each figure beside its target.
 
 Figures:
   1. init (process start to the first /next) of the function, of a hello-world
      lambda_runtime binary and of the Python equivalent under awslambdaric;
-  2. critical path of one image: invocation time minus the provider's latency, in moto
+  2. critical path of one image: invocation time minus the provider's latency, in S3
      round trips (measured in the same run);
   3. a 100-record invocation with a 200 ms provider, against ceil(100/concurrency) x 200 ms;
   4. peak RSS (VmHWM): idle, and after a 16 MB image sent base64 to a provider;
@@ -169,12 +170,14 @@ ETAGS: dict[str, str] = {}
 
 
 class TracingProxy:
-    """Forwards to moto and notes each call's name, start and end: which store calls an
-    invocation makes, and how many of them follow one another (the critical path's depth)."""
+    """Forwards to the local S3 and DynamoDB (by the request's `X-Amz-Target`) and notes each
+    call's name, start and end: which store calls an invocation makes, and how many of them
+    follow one another (the critical path's depth). Requests keep the `Host` they were
+    signed for, so SeaweedFS still verifies them."""
 
-    def __init__(self, upstream: str):
+    def __init__(self, s3: str, dynamodb: str):
         self.calls: list[tuple[str, float, float]] = []
-        target = urllib.parse.urlsplit(upstream)
+        s3_target, dynamodb_target = urllib.parse.urlsplit(s3), urllib.parse.urlsplit(dynamodb)
         proxy = self
 
         class Handler(QuietHandler):
@@ -182,6 +185,7 @@ class TracingProxy:
                 started = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                target = dynamodb_target if self.headers.get("X-Amz-Target") else s3_target
                 conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 conn.request(self.command, self.path, body=body, headers=headers)
@@ -209,7 +213,7 @@ class TracingProxy:
 
 
 def operation(method: str, path: str, headers) -> str:
-    """The API operation of a request to moto."""
+    """The API operation of a request to S3 or DynamoDB."""
     target = headers.get("X-Amz-Target")
     if target:
         return target.split(".")[-1]
@@ -309,18 +313,15 @@ class Function:
         self.api.close()
 
 
-def base_env(endpoint: str) -> dict:
+def base_env(local: "stack.LocalStack") -> dict:
     return {
         "PATH": os.environ.get("PATH", ""),
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_REGION": stack.REGION,
         "AWS_DEFAULT_REGION": stack.REGION,
-        "AWS_ENDPOINT_URL": endpoint,
-        "TABLE_NAME": stack.TABLE,
         "METRICS_NAMESPACE": "off",
-        **stack.CREDENTIALS,
+        **local.function_env(),
     }
 
 
@@ -344,12 +345,14 @@ def parse_args():
 def main() -> int:
     args = parse_args()
     binary, hello = args.binary, args.hello
-    moto, endpoint = stack.start_moto()
+    local = stack.LocalStack()
+    local.start()
     providers = FakeProviders()
-    tracer = TracingProxy(endpoint)
+    tracer = TracingProxy(local.endpoints["s3"], local.endpoints["dynamodb"])
     rows = []
     try:
-        s3, _ = stack.create_stack(endpoint)
+        local.create_samples()
+        s3 = local.client("s3")
         coffee = (ROOT / "samples/coffee.jpg").read_bytes()
         keys = [f"bench/{i:03}.jpg" for i in range(100 + RUNS + 1)]
         for key in keys:
@@ -360,17 +363,17 @@ def main() -> int:
         put = s3.put_object(Bucket=stack.BUCKET, Key="bench/16mb.jpg", Body=big, ContentType="image/jpeg")
         ETAGS["bench/16mb.jpg"] = put["ETag"].strip('"')
 
-        env = {**base_env(endpoint), "ALT_TEXT_PROVIDER": "alttextlab", "ALT_TEXT_API_KEY": API_KEY, "ALT_TEXT_API_URL": providers.url}
+        env = {**base_env(local), "ALT_TEXT_PROVIDER": "alttextlab", "ALT_TEXT_API_KEY": API_KEY, "ALT_TEXT_API_URL": providers.url}
         python = [str(ROOT / ".venv/bin/python"), "-m", "awslambdaric", "function.handler"]
 
         # 1. init
         rust_init = median_init([str(binary)], env)
-        hello_init = median_init([str(hello)], base_env(endpoint))
+        hello_init = median_init([str(hello)], base_env(local))
         python_init = None if args.quick else median_init(python, env, ROOT / "bench")
 
         # 2. critical path, and idle memory
         round_trips = []
-        url = f"{endpoint}/{stack.BUCKET}/{keys[0]}"
+        url = f"{local.endpoints['s3']}/{stack.BUCKET}/{keys[0]}"
         for _ in range(30):
             t = time.monotonic()
             requests.head(url, timeout=10)
@@ -396,7 +399,8 @@ def main() -> int:
 
         # The store calls of one image, through a recording proxy: the steps before and after
         # the provider call (calls made at the same time count as one step).
-        traced = Function([str(binary)], {**env, "AWS_ENDPOINT_URL": tracer.url})
+        traced_env = {**env, "AWS_ENDPOINT_URL_S3": tracer.url, "AWS_ENDPOINT_URL_DYNAMODB": tracer.url}
+        traced = Function([str(binary)], traced_env)
         traced_took, answer = traced.invoke(s3_event([keys[-1]]))
         assert answer["captioned"] == 1, answer
         traced.close()
@@ -437,7 +441,7 @@ def main() -> int:
         if python_init is not None:
             rows.append(("init, Python + awslambdaric", ms(python_init), "", None))
         rows += [
-            ("moto round trip (HEAD)", ms(round_trip), "", None),
+            ("S3 round trip (HEAD)", ms(round_trip), "", None),
             ("critical path, one image", f"{ms(critical)} = {critical / round_trip:.1f} HEAD round trips", "", None),
             ("store steps around the provider call", f"{len(before)} before + {len(after)} after = {steps}",
              "<= 2 steps beyond the provider", steps <= 2),
@@ -455,8 +459,8 @@ def main() -> int:
             ("zip package", f"{zip_mb:.1f} MB", "", None),
         ]
     finally:
-        moto.kill()
         tracer.close()
+        local.stop()
     width = max(len(r[0]) for r in rows)
     value_width = max(30, *(len(r[1]) for r in rows))
     print(f"\n| {'figure':<{width}} | {'measured':<{value_width}} | {'target':<44} | met |")

@@ -1,15 +1,16 @@
 """Replays every sample event with cargo-lambda against the local stack, and checks that
 each object ends as the integration tests expect.
 
-It starts the local stack on the port Cargo.toml's [package.metadata.lambda.env] names,
-a stand-in AltTextLab (scripts/fake_alttextlab.py), `cargo lambda watch`, then runs
-`cargo lambda invoke --data-file events/…` for each sample.
+It starts the local stack (SeaweedFS, dynalite, moto) on the ports Cargo.toml's
+[package.metadata.lambda.env] names, a stand-in AltTextLab (scripts/fake_alttextlab.py),
+`cargo lambda watch`, then runs `cargo lambda invoke --data-file events/…` for each sample.
 
 Usage: cargo_lambda_replay.py   (after scripts/setup.sh deploy)
 """
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -43,21 +44,38 @@ def invoke(env: dict, port: int, event: Path) -> dict:
     return json.loads(result.stdout)
 
 
+def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                sys.exit(f"{what} exited with {process.returncode}")
+            if time.time() > deadline:
+                sys.exit(f"{what} did not listen on port {port}")
+            time.sleep(0.2)
+
+
 def main() -> int:
+    with stack.LocalStack(ports=stack.WATCH_PORTS) as local:
+        local.create_samples()
+        local.upload_samples(quiet=True)
+        return replay(local)
+
+
+def replay(local: "stack.LocalStack") -> int:
     root = stack.ROOT
     env = dict(os.environ)
     env["PATH"] = f"{root / '.venv/bin'}:{env['PATH']}"
     processes = []
     try:
-        moto, endpoint = stack.start_moto(stack.WATCH_PORT)
-        processes.append(moto)
-        s3, dynamodb = stack.create_stack(endpoint)
-        stack.upload_samples(s3, quiet=True)
 
         fake_port = stack.free_port()
         fake = subprocess.Popen([sys.executable, str(root / "scripts/fake_alttextlab.py"), str(fake_port), API_KEY])
         processes.append(fake)
-        stack.wait_for_port(fake_port, fake, "fake AltTextLab")
+        wait_for_port(fake_port, fake, "fake AltTextLab")
 
         watch_port = stack.free_port()
         log = open(root / "target/cargo-lambda-watch.log", "w")
@@ -70,7 +88,7 @@ def main() -> int:
             stderr=subprocess.STDOUT,
         )
         processes.append(watch)
-        stack.wait_for_port(watch_port, watch, "cargo lambda watch", timeout=120)
+        wait_for_port(watch_port, watch, "cargo lambda watch", timeout=120)
 
         events = sorted((root / "events").glob("*.json"))
         bad = []
@@ -91,8 +109,8 @@ def main() -> int:
             if not ok:
                 bad.append(event.name)
         for key, (state, detail, tag_count) in EXPECTED.items():
-            tags = stack.tags(s3, key)
-            record = stack.record(dynamodb, key) or {}
+            tags = local.tags(key)
+            record = local.record(key) or {}
             shown = record.get("provider") or record.get("reason") or ""
             ok = record.get("state") == state and detail in shown and len(tags) == tag_count
             print(f"  {'ok ' if ok else 'BAD'} {key}: {record.get('state')} {shown} ({len(tags)} tags)")

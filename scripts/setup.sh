@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Creates the project's Python virtual environment (.venv) with the local stack's tools
-# (moto, cfn-lint, the SAM translator, pytest). `scripts/setup.sh deploy` adds cargo-lambda
-# and the SAM CLI. Safe to run again: it only installs what changed.
+# Installs the local stack and the test tools: the project's Python virtual environment
+# (.venv: SeaweedFS, moto, cfn-lint, the SAM translator, pytest) and dynalite from its
+# lockfile (tests/stack/node_modules). `scripts/setup.sh deploy` adds cargo-lambda and the
+# SAM CLI. Safe to run again: it only installs what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,15 @@ install() {
 }
 
 install scripts/requirements.txt
+
+# dynalite (DynamoDB), pinned by tests/stack/package-lock.json; needs Node.js and npm.
+lock_stamp=tests/stack/node_modules/.package-lock.sha256
+wanted=$(sha256sum tests/stack/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$lock_stamp" 2>/dev/null)" != "$wanted" ]; then
+  command -v npm >/dev/null || { echo "npm (Node.js) is needed for dynalite" >&2; exit 1; }
+  npm ci --prefix tests/stack --no-audit --no-fund --loglevel=error
+  echo "$wanted" > "$lock_stamp"
+fi
 if [ "${1:-}" = "deploy" ]; then
   install scripts/requirements-deploy.txt
 fi

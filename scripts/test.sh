@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust unit and integration tests (the latter start their own moto
-# server from .venv on a free port), then the template checks: cfn-lint, the SAM transform
-# and the template's least-privilege tests.
+# Runs every test: the Rust unit and integration tests (the latter start their own local
+# stack, SeaweedFS, dynalite and moto, on free ports: scripts/local_stack.py), the source
+# structure check, then the template checks: cfn-lint, the SAM transform and the template's
+# least-privilege tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 cargo test --locked --all-targets "$@"
 .venv/bin/python scripts/check_structure.py
 .venv/bin/python scripts/check_template.py

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use s3_alt_text::caption::quality;
-use s3_alt_text::caption::tags::{self, MAX_TAGS, MAX_VALUE_CHARS, Tag, is_tag_char};
+use s3_alt_text::caption::tags::{self, MAX_TAGS, MAX_VALUE_BYTES, MAX_VALUE_CHARS, Tag, is_tag_char};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let value = tags::sanitize_value(text);
     assert!(value.chars().all(is_tag_char), "{value:?}");
     assert!(value.chars().count() <= MAX_VALUE_CHARS);
+    assert!(value.len() <= MAX_VALUE_BYTES);
     assert_eq!(value, value.trim());
     if text.chars().any(char::is_alphabetic) && text.chars().all(|c| c.is_alphabetic() || c == ' ')
     {

@@ -5,6 +5,9 @@
 pub const MAX_TAGS: usize = 10;
 /// S3 allows tag values of at most this many characters.
 pub const MAX_VALUE_CHARS: usize = 256;
+/// S3-compatible stores (MinIO, SeaweedFS) count the same limit in UTF-8 bytes. A value
+/// within both is valid everywhere; the whole caption is always in the record.
+pub const MAX_VALUE_BYTES: usize = 256;
 
 /// One object tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +35,7 @@ pub fn is_tag_char(c: char) -> bool {
 /// Sentence punctuation that S3 refuses becomes the nearest allowed form (`!`/`?` end a
 /// sentence like `.`, `&` reads as `+`, `;` and dashes become ` - `), quotes, brackets and
 /// other symbols are dropped, whitespace collapses, and a long caption is cut at a word
-/// boundary to 256 characters.
+/// boundary to 256 UTF-8 bytes (so at most 256 characters too).
 pub fn sanitize_value(caption: &str) -> String {
     let mut mapped = String::with_capacity(caption.len());
     for c in caption.chars() {
@@ -49,21 +52,28 @@ pub fn sanitize_value(caption: &str) -> String {
         }
     }
     let collapsed = mapped.split_whitespace().collect::<Vec<_>>().join(" ");
-    truncate_at_word(&collapsed, MAX_VALUE_CHARS)
+    truncate_at_word(&collapsed, MAX_VALUE_BYTES)
 }
 
-/// Cuts `text` to at most `max` characters, at the last space when there is one.
+/// Cuts `text` to at most `max` UTF-8 bytes, at the last space when there is one.
 fn truncate_at_word(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
+    if text.len() <= max {
         return text.to_string();
     }
-    let cut: String = text.chars().take(max + 1).collect();
+    // The longest prefix of whole characters within `max` bytes, and the character after
+    // it: a cut just before a space is a cut at a word boundary.
+    let end = text
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .take_while(|&end| end <= max)
+        .last()
+        .unwrap_or(0);
+    let next_is_space = text[end..].starts_with(' ');
+    let cut = &text[..end];
     let head = match cut.rfind(' ') {
+        _ if next_is_space => cut,
         Some(space) if space > 0 => &cut[..space],
-        _ => {
-            let end = cut.char_indices().nth(max).map_or(cut.len(), |(i, _)| i);
-            &cut[..end]
-        }
+        _ => cut,
     };
     head.trim_end_matches([' ', '-', ':', '/', '=', '+', '@'])
         .to_string()
@@ -135,8 +145,18 @@ mod tests {
         assert!(value.ends_with("word"), "{value}");
         assert!(value.split(' ').all(|w| w == "word"));
 
+        // The limit is in bytes: S3 counts characters, S3-compatible stores count bytes.
         let unbroken = "é".repeat(300);
-        assert_eq!(sanitize_value(&unbroken).chars().count(), MAX_VALUE_CHARS);
+        assert_eq!(sanitize_value(&unbroken).len(), MAX_VALUE_BYTES);
+        assert_eq!(sanitize_value(&unbroken).chars().count(), 128);
+        let words = "café crème ".repeat(30); // 12 bytes a word pair
+        let value = sanitize_value(&words);
+        assert!(value.len() <= MAX_VALUE_BYTES, "{}", value.len());
+        assert!(value.len() > MAX_VALUE_BYTES - 12, "{}", value.len());
+        assert!(
+            value.ends_with("crème") || value.ends_with("café"),
+            "{value}"
+        );
     }
 
     #[test]

@@ -27,8 +27,13 @@ impl DynamoRecords {
     }
 }
 
-impl RecordStore for DynamoRecords {
-    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Record>, StoreError> {
+impl DynamoRecords {
+    /// The item of an object, read consistently.
+    async fn item(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -39,7 +44,13 @@ impl RecordStore for DynamoRecords {
             .send()
             .await
             .map_err(|e| classify("DynamoDB GetItem", e))?;
-        Ok(output.item().and_then(from_item))
+        Ok(output.item)
+    }
+}
+
+impl RecordStore for DynamoRecords {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.item(bucket, key).await?.as_ref().and_then(from_item))
     }
 
     async fn delete(&self, bucket: &str, key: &str, updated_at: &str) -> Result<bool, StoreError> {
@@ -145,8 +156,14 @@ impl RecordStore for DynamoRecords {
                 previous: output.attributes.as_ref().and_then(from_item).map(Box::new),
             }),
             Err(err) => match err.as_service_error() {
+                // A store without `ReturnValuesOnConditionCheckFailure` (dynalite, some
+                // DynamoDB-compatible servers) sends no item back: it is read instead.
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                    Ok(explain(failed.item.as_ref(), req))
+                    let item = match &failed.item {
+                        Some(item) => Some(item.clone()),
+                        None => self.item(req.bucket, req.key).await?,
+                    };
+                    Ok(explain(item.as_ref(), req))
                 }
                 _ => Err(classify("DynamoDB UpdateItem", err)),
             },
@@ -173,8 +190,7 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Record> {
 /// Why a claim's condition failed, from the item as it is (`None`: no item).
 fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_>) -> Claim {
     let Some(item) = item else {
-        // No item came back (a condition cannot fail on a missing item): as good as
-        // busy for a moment.
+        // The item went between the refusal and the read: as good as busy for a moment.
         return Claim::Busy { until: req.now };
     };
     let s = |name: &str| {
@@ -302,6 +318,7 @@ mod tests {
     use aws_sdk_dynamodb::Client;
     use aws_sdk_dynamodb::config::http::HttpResponse;
     use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
     use aws_sdk_dynamodb::operation::put_item::PutItemError;
     use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
@@ -364,6 +381,40 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(claim, Claim::Busy { until: 1050 });
+    }
+
+    #[tokio::test]
+    async fn a_refusal_without_the_item_reads_it() {
+        let mut captioned = Record::new("photos", "cat.jpg", State::Captioned);
+        captioned.etag = Some("abc".into());
+        let item = to_item(&captioned);
+        let refused = mock!(Client::update_item).then_error(|| {
+            UpdateItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        });
+        let read = mock!(Client::get_item)
+            .match_requests(|r| r.consistent_read() == Some(true))
+            .then_output(move || {
+                GetItemOutput::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+            });
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            aws_smithy_mocks::RuleMode::Sequential,
+            [&refused, &read]
+        );
+        let claim = DynamoRecords::new(client, "records")
+            .claim(&request(Some("abc"), None))
+            .await
+            .unwrap();
+        assert_eq!(
+            claim,
+            Claim::AlreadyCaptioned {
+                record: Box::new(captioned)
+            }
+        );
     }
 
     #[tokio::test]

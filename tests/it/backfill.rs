@@ -5,16 +5,12 @@
 use std::process::{Command, Output};
 
 use crate::support::services::{FakeService, Wire};
-use crate::support::{ACCESS_KEY, API_KEY, REGION, SECRET_KEY, Stack, sample};
+use crate::support::{API_KEY, Stack, sample};
 
 fn backfill(stack: &Stack, fake: &FakeService, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
         .env_clear()
-        .env("AWS_ENDPOINT_URL", &stack.endpoint)
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", REGION)
-        .env("TABLE_NAME", &stack.table)
+        .envs(stack.aws_env())
         .env("ALT_TEXT_API_KEY", API_KEY)
         .env("ALT_TEXT_API_URL", &fake.url)
         .args(["backfill", "--bucket", &stack.bucket])

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::proxy::{FaultProxy, dynamodb_throttled, s3_slow_down};
 use crate::support::services::{FakeService, Reply, Wire};
-use crate::support::{API_KEY, Stack, far_deadline, moto, sample, sdk_config};
+use crate::support::{API_KEY, Stack, far_deadline, local_stack, sample, sdk_config};
 use s3_alt_text::app::{self, AppHandler};
 use s3_alt_text::caption::{Record, State};
 use s3_alt_text::config::Config;
@@ -229,7 +229,7 @@ async fn caption_through(stack: &Stack, proxy: &FaultProxy) -> FakeService {
 #[tokio::test]
 async fn s3_slow_down_is_retried_by_the_sdk() {
     let stack = stack_with_photo("s3-slowdown").await;
-    let proxy = FaultProxy::start(&moto().endpoint).await;
+    let proxy = FaultProxy::start(local_stack()).await;
     proxy.fail("GetObject", 2, s3_slow_down());
     proxy.fail("GetObjectTagging", 1, s3_slow_down());
     proxy.fail("PutObjectTagging", 2, s3_slow_down());
@@ -245,7 +245,7 @@ async fn s3_slow_down_is_retried_by_the_sdk() {
 #[tokio::test]
 async fn dynamodb_throttling_is_retried_by_the_sdk() {
     let stack = stack_with_photo("ddb-throttling").await;
-    let proxy = FaultProxy::start(&moto().endpoint).await;
+    let proxy = FaultProxy::start(local_stack()).await;
     proxy.fail("UpdateItem", 2, dynamodb_throttled());
     proxy.fail("PutItem", 3, dynamodb_throttled());
     caption_through(&stack, &proxy).await;
@@ -258,7 +258,7 @@ async fn dynamodb_throttling_is_retried_by_the_sdk() {
 #[tokio::test]
 async fn a_tag_write_throttled_for_good_is_retried_later_without_paying_again() {
     let stack = stack_with_photo("s3-down").await;
-    let proxy = FaultProxy::start(&moto().endpoint).await;
+    let proxy = FaultProxy::start(local_stack()).await;
     proxy.fail("PutObjectTagging", 1000, s3_slow_down());
     let fake = FakeService::start(
         Wire::AltTextLab,
@@ -295,7 +295,7 @@ async fn a_tag_write_throttled_for_good_is_retried_later_without_paying_again() 
 #[tokio::test]
 async fn records_throttled_for_good_fail_before_any_provider_call() {
     let stack = stack_with_photo("ddb-down").await;
-    let proxy = FaultProxy::start(&moto().endpoint).await;
+    let proxy = FaultProxy::start(local_stack()).await;
     proxy.fail("UpdateItem", 1000, dynamodb_throttled());
     let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
     let handler = handler_via(&stack, &proxy, &fake).await;

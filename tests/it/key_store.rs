@@ -1,12 +1,12 @@
 //! Reading the API key from SSM Parameter Store and Secrets Manager, against moto.
 
-use crate::support::{API_KEY, moto, sdk_config};
+use crate::support::{API_KEY, local_stack, sdk_config};
 use s3_alt_text::provider::KeySource;
 use s3_alt_text::provider::keys::{self, KeyError};
 
 #[tokio::test]
 async fn the_key_is_read_from_a_securestring_parameter() {
-    let sdk = sdk_config(&moto().endpoint).await;
+    let sdk = sdk_config(&local_stack().moto).await;
     let ssm = aws_sdk_ssm::Client::new(&sdk);
     ssm.put_parameter()
         .name("/s3-alt-text/alttextlab-api-key")
@@ -34,7 +34,7 @@ async fn the_key_is_read_from_a_securestring_parameter() {
 
 #[tokio::test]
 async fn the_key_is_read_from_a_secret_plain_or_json() {
-    let sdk = sdk_config(&moto().endpoint).await;
+    let sdk = sdk_config(&local_stack().moto).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let plain = secrets
         .create_secret()

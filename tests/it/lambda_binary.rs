@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::http::{self, HttpRequest, HttpResponse};
 use crate::support::services::{FakeService, Reply, Wire};
-use crate::support::{ACCESS_KEY, API_KEY, REGION, SECRET_KEY, Stack, sample, sdk_config};
+use crate::support::{API_KEY, SECRET_KEY, Stack, local_stack, sample, sdk_config};
 use serde_json::{Value, json};
 
 /// A Lambda Runtime API that hands out queued events and collects what the function posts.
@@ -116,7 +116,7 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
     ];
     let runtime = RuntimeApi::start(events).await;
     // As deployed: the key is read at start from a SecureString parameter, not the environment.
-    let sdk = sdk_config(&stack.endpoint).await;
+    let sdk = sdk_config(&local_stack().moto).await;
     let parameter = format!("/{}/alttextlab-api-key", stack.bucket);
     aws_sdk_ssm::Client::new(&sdk)
         .put_parameter()
@@ -135,11 +135,7 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_ENDPOINT_URL", &stack.endpoint)
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", REGION)
-        .env("TABLE_NAME", &stack.table)
+        .envs(stack.aws_env())
         .env("ALT_TEXT_API_KEY_PARAMETER", &parameter)
         .env("ALT_TEXT_API_URL", &fake.url)
         .stdout(Stdio::from(logs.reopen().unwrap()))

@@ -1,11 +1,13 @@
-//! The integration tests, in one binary: the function against a moto server it starts on a
-//! free port, fakes of the captioning services, the release binary under a Lambda Runtime
+//! The integration tests, in one binary: the function against the local stack it starts
+//! on free ports (SeaweedFS for S3, dynalite for DynamoDB, moto for SSM and Secrets
+//! Manager), fakes of the captioning services, the release binary under a Lambda Runtime
 //! API emulator, and property tests of the functions that take untrusted text. The helpers
 //! they share are in `support`.
 
 mod support;
 
 mod backfill;
+mod deliveries;
 mod event_sources;
 mod events;
 mod faults;

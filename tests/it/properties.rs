@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use s3_alt_text::caption::quality;
 use s3_alt_text::caption::tags::{
-    MAX_TAGS, MAX_VALUE_CHARS, Tag, is_tag_char, merge_all, sanitize_value,
+    MAX_TAGS, MAX_VALUE_BYTES, MAX_VALUE_CHARS, Tag, is_tag_char, merge_all, sanitize_value,
 };
 use s3_alt_text::event::{decode_key, sequencer_key, sequencer_order};
 
@@ -27,6 +27,7 @@ proptest! {
         let value = sanitize_value(&caption);
         prop_assert!(value.chars().all(is_tag_char), "{:?}", value);
         prop_assert!(value.chars().count() <= MAX_VALUE_CHARS);
+        prop_assert!(value.len() <= MAX_VALUE_BYTES);
         prop_assert_eq!(value.trim(), value.as_str());
         prop_assert_eq!(sanitize_value(&value), value.clone(), "sanitising is idempotent");
     }
@@ -36,6 +37,7 @@ proptest! {
         let value = sanitize_value(&caption);
         prop_assert!(!value.is_empty(), "{:?}", caption);
         prop_assert!(value.chars().count() <= MAX_VALUE_CHARS);
+        prop_assert!(value.len() <= MAX_VALUE_BYTES);
     }
 
     #[test]

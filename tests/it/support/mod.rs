@@ -1,15 +1,15 @@
-//! The helpers the integration tests share: a moto server started on a free port, SDK
-//! clients pointed at it, a bucket and a table per test, the sample files, a minimal HTTP
-//! server (`http`), fakes of the captioning services (`services`) and a fault-injecting
-//! proxy in front of moto (`proxy`).
+//! The helpers the integration tests share: the local stack (SeaweedFS for S3, dynalite
+//! for DynamoDB, moto for SSM and Secrets Manager) started once per test binary, SDK clients
+//! pointed at it, a bucket and a table per test, the sample files, a minimal HTTP server
+//! (`http`), fakes of the captioning services (`services`) and a fault-injecting proxy in
+//! front of S3 and DynamoDB (`proxy`).
 
 pub mod http;
 pub mod proxy;
 pub mod services;
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,83 +42,74 @@ pub fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A moto server for this test binary, stopped when the binary exits.
-pub struct Moto {
-    pub endpoint: String,
+/// The local stack of this test binary: SeaweedFS (S3), dynalite (DynamoDB) and moto (SSM
+/// and Secrets Manager), started by `scripts/local_stack.py --serve` and stopped when this
+/// binary exits, however it exits: the script stops everything once its standard input, a
+/// pipe from this process, closes.
+pub struct LocalStack {
+    pub s3: String,
+    pub dynamodb: String,
+    pub moto: String,
     _watchdog: Mutex<ChildStdin>,
     _child: Mutex<Child>,
 }
 
-/// The moto server of this test binary (started on first use).
-pub fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(start_moto)
+/// The local stack of this test binary (started on first use).
+pub fn local_stack() -> &'static LocalStack {
+    static STACK: OnceLock<LocalStack> = OnceLock::new();
+    STACK.get_or_init(start_local_stack)
 }
 
-fn moto_command() -> PathBuf {
-    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("PYTHON") {
         return path.into();
     }
-    let venv = project_dir().join(".venv/bin/moto_server");
-    if venv.exists() {
-        return venv;
-    }
-    "moto_server".into()
+    project_dir().join(".venv/bin/python")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_moto() -> Moto {
-    let port = free_port();
-    let command = moto_command();
-    // moto runs under a small shell that kills it when this process's end of the pipe
-    // closes, so no server outlives the tests even if they crash.
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & pid=$!; read _ignored; kill $pid"#)
-        .arg(&command)
-        .arg(port.to_string())
+fn start_local_stack() -> LocalStack {
+    let python = python();
+    let mut child = Command::new(&python)
+        .arg(project_dir().join("scripts/local_stack.py"))
+        .args([
+            "--serve",
+            "--access-key",
+            ACCESS_KEY,
+            "--secret-key",
+            SECRET_KEY,
+        ])
         .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", command.display()));
-    let stdin = child.stdin.take().unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
+        .unwrap_or_else(|e| {
             panic!(
-                "{} exited with {status}; install it with scripts/setup.sh",
-                command.display()
-            );
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "moto_server ({}) did not listen on port {port}; install it with scripts/setup.sh",
-            command.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto {
-        endpoint: format!("http://127.0.0.1:{port}"),
+                "cannot start the local stack with {}: {e}; install it with scripts/setup.sh",
+                python.display()
+            )
+        });
+    let stdin = child.stdin.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let endpoints: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+        panic!("the local stack did not start (scripts/local_stack.py --serve); install it with scripts/setup.sh")
+    });
+    let endpoint = |name: &str| endpoints[name].as_str().unwrap().to_string();
+    LocalStack {
+        s3: endpoint("s3"),
+        dynamodb: endpoint("dynamodb"),
+        moto: endpoint("moto"),
         _watchdog: Mutex::new(stdin),
         _child: Mutex::new(child),
     }
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self._watchdog.lock().map(|mut s| s.write_all(b"\n"));
-    }
-}
-
-/// A bucket and a table of its own for one test, on the shared moto server.
+/// A bucket and a table of its own for one test, on the shared local stack.
 pub struct Stack {
-    pub endpoint: String,
+    /// Where S3 and DynamoDB are.
+    pub s3_endpoint: String,
+    pub dynamodb_endpoint: String,
     pub bucket: String,
     pub table: String,
     pub s3: aws_sdk_s3::Client,
@@ -127,6 +118,7 @@ pub struct Stack {
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+/// The AWS configuration of the tests' clients: every service at `endpoint`.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
@@ -141,14 +133,13 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 impl Stack {
     /// Creates a bucket named `bucket` (made unique) and a table for the records.
     pub async fn new(bucket: &str) -> Stack {
-        let endpoint = moto().endpoint.clone();
-        let sdk = sdk_config(&endpoint).await;
+        let stack = local_stack();
         let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
+            aws_sdk_s3::config::Builder::from(&sdk_config(&stack.s3).await)
                 .force_path_style(true)
                 .build(),
         );
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(&stack.dynamodb).await);
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let bucket = format!("{bucket}-{n}-{}", std::process::id());
         let table = format!("alt-text-{n}-{}", std::process::id());
@@ -193,12 +184,64 @@ impl Stack {
             .await
             .expect("create table");
         Stack {
-            endpoint,
+            s3_endpoint: stack.s3.clone(),
+            dynamodb_endpoint: stack.dynamodb.clone(),
             bucket,
             table,
             s3,
             dynamodb,
         }
+    }
+
+    /// A stack whose bucket keeps every version of an object.
+    pub async fn versioned(bucket: &str) -> Stack {
+        let stack = Stack::new(bucket).await;
+        stack
+            .s3
+            .put_bucket_versioning()
+            .bucket(&stack.bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("versioning on");
+        stack
+    }
+
+    /// Uploads a new version of `key` to a versioned bucket: its version id and ETag.
+    pub async fn put_version(&self, key: &str, bytes: Vec<u8>) -> (String, String) {
+        let output = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("image/jpeg")
+            .body(bytes.into())
+            .send()
+            .await
+            .expect("put a version");
+        let version = output.version_id().expect("a versioned bucket").to_string();
+        let etag = output.e_tag().unwrap().trim_matches('"').to_string();
+        (version, etag)
+    }
+
+    /// The AWS settings a function process needs to reach this stack: credentials, Region
+    /// and each service's endpoint.
+    pub fn aws_env(&self) -> Vec<(&'static str, String)> {
+        let moto = local_stack().moto.clone();
+        vec![
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_ENDPOINT_URL_S3", self.s3_endpoint.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.clone()),
+            ("AWS_ENDPOINT_URL_SSM", moto.clone()),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto),
+            ("TABLE_NAME", self.table.clone()),
+        ]
     }
 
     /// The configuration the function would read, with `vars` on top of the defaults.
@@ -352,7 +395,7 @@ impl Stack {
     }
 
     /// Uploads the objects the sample events name (samples/uploads.json), with their tags,
-    /// and returns the ETag moto gave each, by key.
+    /// and returns the ETag S3 gave each, by key.
     pub async fn upload_samples(&self) -> Vec<(String, String)> {
         let mut etags = Vec::new();
         for u in uploads().as_array().unwrap() {

@@ -1,6 +1,8 @@
-//! A fault-injecting HTTP proxy in front of moto: the function's S3 and DynamoDB clients
-//! talk to it, and it answers chosen operations with the errors AWS sends under load
-//! (S3 `503 SlowDown`, DynamoDB `ThrottlingException`) before passing them through.
+//! A fault-injecting HTTP proxy in front of the local stack's S3 (SeaweedFS) and DynamoDB
+//! (dynalite): the function's S3 and DynamoDB clients talk to it, and it answers chosen
+//! operations with the errors AWS sends under load (S3 `503 SlowDown`, DynamoDB
+//! `ThrottlingException`) before passing them through. Requests go on with the `Host` they
+//! were signed for, so SeaweedFS still verifies every signature.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
+use super::LocalStack;
 use super::http::{self, HttpRequest, HttpResponse};
 
 /// The proxy, on a loopback port.
@@ -43,20 +46,20 @@ pub fn dynamodb_throttled() -> HttpResponse {
 }
 
 impl FaultProxy {
-    /// A proxy to `upstream` (moto's endpoint).
-    pub async fn start(upstream: &str) -> FaultProxy {
+    /// A proxy to the S3 and the DynamoDB of `stack`.
+    pub async fn start(stack: &LocalStack) -> FaultProxy {
         let faults: Arc<Mutex<Vec<Fault>>> = Arc::default();
         let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let client = reqwest::Client::new();
-        let upstream = upstream.trim_end_matches('/').to_string();
+        let (s3, dynamodb) = (stack.s3.clone(), stack.dynamodb.clone());
         let (f, s) = (Arc::clone(&faults), Arc::clone(&seen));
         let addr: SocketAddr = http::serve(move |req: HttpRequest| {
-            let (faults, seen, client, upstream) = (
-                Arc::clone(&f),
-                Arc::clone(&s),
-                client.clone(),
-                upstream.clone(),
-            );
+            let (faults, seen, client) = (Arc::clone(&f), Arc::clone(&s), client.clone());
+            // DynamoDB names its operation in a header; everything else is S3.
+            let upstream = match req.header("x-amz-target") {
+                Some(_) => dynamodb.clone(),
+                None => s3.clone(),
+            };
             async move {
                 let op = operation(&req);
                 *seen.lock().unwrap().entry(op.clone()).or_default() += 1;
@@ -139,7 +142,6 @@ async fn forward(client: &reqwest::Client, upstream: &str, req: HttpRequest) -> 
     let mut request = client.request(method, format!("{upstream}{}", req.path));
     for (k, v) in &req.headers {
         let skip = [
-            "host",
             "content-length",
             "connection",
             "transfer-encoding",
