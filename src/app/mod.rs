@@ -48,18 +48,26 @@ pub async fn build(config: &Config) -> Result<AppHandler, StartError> {
             access.api_key = Some(keys::read(source, &sdk).await?);
         }
     }
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("s3-alt-text/", env!("CARGO_PKG_VERSION")))
-        .tls_certs_only(roots.for_reqwest())
-        .build()
-        .map_err(|e| StartError::Http(e.to_string()))?;
+    let http = http_client(&roots)?;
     let records = DynamoRecords::new(dynamodb, &config.table_name);
     let services = Services {
         http,
         aws: Some(sdk),
     };
     Ok(build_with(&config, S3Store::new(s3), records, services))
+}
+
+/// The providers' HTTP client: the compiled-in roots, and no redirects. A key is only
+/// ever sent to its provider's host: reqwest would carry custom key headers (and the body,
+/// with its presigned URL) along to another host.
+pub fn http_client(roots: &TrustRoots) -> Result<reqwest::Client, StartError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("s3-alt-text/", env!("CARGO_PKG_VERSION")))
+        .tls_certs_only(roots.for_reqwest())
+        .build()
+        .map_err(|e| StartError::Http(e.to_string()))
 }
 
 /// Builds the handler over the given stores and services.

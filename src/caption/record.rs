@@ -48,6 +48,11 @@ pub enum TagStatus {
     Written,
     /// The object already had the maximum of 10 tags, none of them ours.
     NoRoom,
+    /// The caption cannot be a faithful tag value (its letters need marks S3 refuses): it is
+    /// in the record only.
+    NotFaithful,
+    /// S3 refused the value; the other tags were written without it.
+    Refused,
 }
 
 impl TagStatus {
@@ -55,25 +60,44 @@ impl TagStatus {
         match self {
             TagStatus::Written => "written",
             TagStatus::NoRoom => "no_room",
+            TagStatus::NotFaithful => "not_faithful",
+            TagStatus::Refused => "refused",
         }
     }
 
     pub fn parse(value: &str) -> Option<TagStatus> {
-        match value {
-            "written" => Some(TagStatus::Written),
-            "no_room" => Some(TagStatus::NoRoom),
-            _ => None,
-        }
+        [
+            TagStatus::Written,
+            TagStatus::NoRoom,
+            TagStatus::NotFaithful,
+            TagStatus::Refused,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == value)
     }
+}
+
+/// Who wrote a caption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A captioning service (or the image's embedded alt text): `provider` names it.
+    #[default]
+    Provider,
+    /// A person: their caption was on the object as its tag, and is never overwritten.
+    Person,
 }
 
 /// The caption of one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LangCaption {
-    /// The caption as kept (after the quality guard).
+    /// The caption as kept (after the quality guard, for a provider's).
     pub text: String,
-    /// The provider that wrote it.
+    /// The provider that wrote it; `person` for a person's caption.
     pub provider: String,
+    /// Who wrote it.
+    #[serde(default, deserialize_with = "lenient_or_default")]
+    pub source: Source,
     /// The provider's own id for the request, where it gives one.
     #[serde(
         default,
@@ -81,7 +105,7 @@ pub struct LangCaption {
         deserialize_with = "lenient"
     )]
     pub request_id: Option<String>,
-    /// The object tag it was written to; `None` when the tag set had no room.
+    /// The object tag it was written to; `None` when it has no tag (see `tag_status`).
     #[serde(
         rename = "tag",
         default,
@@ -89,6 +113,20 @@ pub struct LangCaption {
         deserialize_with = "lenient"
     )]
     pub tag_key: Option<String>,
+    /// Whether its tag was written, or why not.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub tag_status: Option<TagStatus>,
+    /// Why it has no tag, in words.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub tag_reason: Option<String>,
 }
 
 /// One object's record: partition key the bucket, sort key the decoded object key.
@@ -244,8 +282,11 @@ impl Record {
                 LangCaption {
                     text: text.clone(),
                     provider: provider.clone(),
+                    source: Source::Provider,
                     request_id: self.provider_request_id.clone(),
                     tag_key: None,
+                    tag_status: None,
+                    tag_reason: None,
                 },
             )]),
             _ => BTreeMap::new(),
@@ -351,7 +392,12 @@ mod tests {
         for s in [State::Captioned, State::Skipped, State::Failed] {
             assert_eq!(State::parse(s.as_str()), Some(s));
         }
-        for t in [TagStatus::Written, TagStatus::NoRoom] {
+        for t in [
+            TagStatus::Written,
+            TagStatus::NoRoom,
+            TagStatus::NotFaithful,
+            TagStatus::Refused,
+        ] {
             assert_eq!(TagStatus::parse(t.as_str()), Some(t));
         }
     }

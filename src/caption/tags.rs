@@ -1,5 +1,10 @@
-//! S3 object tags: turning a caption into a valid tag value, and merging it into the
-//! object's existing tag set without losing any of the user's tags.
+//! S3 object tags: turning a caption into a valid tag value (or saying why it cannot be a
+//! faithful one), and merging it into the object's existing tag set without losing any of
+//! the user's tags.
+
+use icu_normalizer::ComposingNormalizerBorrowed;
+use icu_properties::CodePointMapData;
+use icu_properties::props::{GeneralCategory, GeneralCategoryGroup};
 
 /// S3 allows at most this many tags on an object.
 pub const MAX_TAGS: usize = 10;
@@ -25,9 +30,45 @@ impl Tag {
     }
 }
 
-/// Characters S3 accepts in tag keys and values: letters, digits, spaces and `_ . : / = + - @`.
+/// Characters S3 accepts in tag keys and values, by its documented pattern
+/// `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`: letters, separators, numbers and `_ . : / = + - @`.
+/// Marks (`\p{M}`: combining accents, vowel signs, viramas) are not among them.
 pub fn is_tag_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, ' ' | '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+    let category = CodePointMapData::<GeneralCategory>::new().get(c);
+    GeneralCategoryGroup::Letter.contains(category)
+        || GeneralCategoryGroup::Separator.contains(category)
+        || GeneralCategoryGroup::Number.contains(category)
+        || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+}
+
+/// Whether `c` is a mark: a character that modifies the letter before it.
+fn is_mark(c: char) -> bool {
+    GeneralCategoryGroup::Mark.contains(CodePointMapData::<GeneralCategory>::new().get(c))
+}
+
+/// `text` in Unicode normalisation form C: a letter and its combining accent become the
+/// one precomposed letter where Unicode has it (`e` + U+0301 is `é`).
+pub fn nfc(text: &str) -> String {
+    ComposingNormalizerBorrowed::new_nfc()
+        .normalize(text)
+        .into_owned()
+}
+
+/// The tag value of a caption: [`sanitize_value`] of its NFC form, when that keeps every
+/// letter as it is written. A caption whose words need combining marks even in NFC
+/// (Devanagari, Bengali, Tamil and Thai vowel signs, Arabic harakat, Hebrew niqqud) cannot
+/// be a faithful tag: S3 refuses the marks, and dropping them would misspell the words.
+/// `Err` says why; the caption is then kept whole in the record only.
+pub fn tag_value(caption: &str) -> Result<String, String> {
+    let normal = nfc(caption);
+    if normal.chars().any(is_mark) {
+        return Err("its letters carry combining marks, which S3 tag values cannot hold".into());
+    }
+    let value = sanitize_value(&normal);
+    if value.is_empty() {
+        return Err("none of it is a letter or digit an S3 tag value can hold".into());
+    }
+    Ok(value)
 }
 
 /// Turns a caption into a readable, valid tag value.
@@ -35,8 +76,10 @@ pub fn is_tag_char(c: char) -> bool {
 /// Sentence punctuation that S3 refuses becomes the nearest allowed form (`!`/`?` end a
 /// sentence like `.`, `&` reads as `+`, `;` and dashes become ` - `), quotes, brackets and
 /// other symbols are dropped, whitespace collapses, and a long caption is cut at a word
-/// boundary to 256 UTF-8 bytes (so at most 256 characters too).
+/// boundary to 256 UTF-8 bytes (so at most 256 characters too). The caption is put in NFC
+/// first; marks that remain are dropped ([`tag_value`] refuses such captions instead).
 pub fn sanitize_value(caption: &str) -> String {
+    let caption = nfc(caption);
     let mut mapped = String::with_capacity(caption.len());
     for c in caption.chars() {
         match c {
@@ -157,6 +200,33 @@ mod tests {
             value.ends_with("crème") || value.ends_with("café"),
             "{value}"
         );
+    }
+
+    #[test]
+    fn decomposed_accents_are_composed_and_kept() {
+        let decomposed = "Cafe\u{301} cre\u{300}me";
+        assert_eq!(tag_value(decomposed).unwrap(), "Café crème");
+        assert_eq!(tag_value("Ảnh một con mèo").unwrap(), "Ảnh một con mèo");
+        assert_eq!(tag_value("猫の写真 🐱").unwrap(), "猫の写真");
+    }
+
+    #[test]
+    fn words_that_need_marks_get_no_tag() {
+        for caption in [
+            "एक बिल्ली की तस्वीर", // Devanagari vowel signs and virama
+            "একটি বিড়ালের ছবি",   // Bengali
+            "ஒரு பூனையின் படம்",   // Tamil
+            "ภาพแมวนั่งอยู่",        // Thai vowels and tone marks
+            "صُورَةُ قِطٍّ",           // Arabic with harakat
+            "תְּמוּנָה שֶׁל חָתוּל",     // Hebrew with niqqud
+        ] {
+            let err = tag_value(caption).unwrap_err();
+            assert!(err.contains("combining marks"), "{caption}: {err}");
+        }
+        assert!(tag_value("🐱🐶").is_err(), "nothing a tag can hold");
+        // Without their optional vowel points, Arabic and Hebrew are plain letters.
+        assert_eq!(tag_value("صورة قط").unwrap(), "صورة قط");
+        assert_eq!(tag_value("תמונה של חתול").unwrap(), "תמונה של חתול");
     }
 
     #[test]

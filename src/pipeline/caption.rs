@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::chain::{Answer, ChainResult};
 use super::claim::Attempt;
 use super::source::examine;
-use super::{Outcome, Pipeline};
+use super::{Outcome, Pipeline, person};
 use crate::caption::{Record, State, Tag};
 use crate::event::ObjectEvent;
 use crate::image::ImageFormat;
@@ -29,32 +29,42 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
         let attempt = Attempt::new(event);
         // From here on, every record written holds the claim, and writing it releases it.
-        let (existing, read) = self.claim_and_read(&attempt, deadline).await?;
+        let (existing, read, object_tags) = self.claim_and_read(&attempt, deadline).await?;
         let existing = existing.as_deref();
-        let head = self.head_or_finish(&attempt, existing, read).await?;
-        self.reuse_if_captioned(&attempt, existing, &head).await?;
+        let head = self.read_or_finish(&attempt, existing, read).await?;
+        let object_tags = self
+            .reuse_if_captioned(&attempt, existing, &head, object_tags)
+            .await?;
         let (record, format) = self.image_record(&attempt, &head).await?;
+        // Unread tags might hide a person's caption: nothing is paid for without them.
+        let object_tags = self.read_or_finish(&attempt, existing, object_tags).await?;
+        let people = person::answers(&object_tags, existing, &self.settings);
         let source = self.source(&attempt.id, &head);
         let request = self.request(&attempt.id, &head, format, deadline, &source);
-        let chain = self.collect_answers(existing, &head, &request).await;
+        let chain = self
+            .collect_answers(existing, &head, people, &request)
+            .await;
         let (record, answers) = self.settle(record, chain).await?;
         let tags = self
             .confirm_unchanged(&attempt, &head, &record, &answers)
             .await?;
-        Ok(self.write_back(&attempt.id, record, &answers, tags).await)
+        Ok(self
+            .write_back(&attempt.id, record, answers, tags, existing)
+            .await)
     }
 
-    /// The head read that went out with the claim; a failed read ends the object. An
-    /// existing record (a caption, maybe) is worth more than a note that this attempt
-    /// could not read the object: it is put back as it was, which releases the claim.
-    async fn head_or_finish(
+    /// A read that went out with the claim (the head, the tags); a failed read ends the
+    /// object before any provider is paid. An existing record (a caption, maybe) is worth
+    /// more than a note that this attempt could not read the object: it is put back as it
+    /// was, which releases the claim.
+    async fn read_or_finish<T>(
         &self,
         attempt: &Attempt<'_>,
         existing: Option<&Record>,
-        read: Result<ObjectHead, StoreError>,
-    ) -> Step<ObjectHead> {
+        read: Result<T, StoreError>,
+    ) -> Step<T> {
         let err = match read {
-            Ok(head) => return Ok(head),
+            Ok(value) => return Ok(value),
             Err(StoreError::NotFound { .. }) => {
                 let reason = "the object no longer exists (deleted before it could be captioned)";
                 return Err(self.skip(attempt.record(None), reason).await);
@@ -79,17 +89,18 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 
     /// The object read may be newer than the event, and captioned already: its record is
-    /// put back (releasing the claim) and its tags kept.
+    /// put back (releasing the claim) and its tags kept. Otherwise the tags go on.
     async fn reuse_if_captioned(
         &self,
         attempt: &Attempt<'_>,
         existing: Option<&Record>,
         head: &ObjectHead,
-    ) -> Step<()> {
+        object_tags: Result<Vec<Tag>, StoreError>,
+    ) -> Step<Result<Vec<Tag>, StoreError>> {
         let version = attempt.event.version_id.as_deref();
         let Some(previous) = existing.filter(|r| r.is_captioned_for(head.etag.as_deref(), version))
         else {
-            return Ok(());
+            return Ok(object_tags);
         };
         let restored = Record {
             claim: Some(attempt.token.clone()),
@@ -98,7 +109,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if let Err(err) = self.records.put(&restored).await {
             return Err(Outcome::failed(&err));
         }
-        Err(self.keep(&attempt.id, previous).await)
+        Err(self.keep(&attempt.id, previous, object_tags).await)
     }
 
     /// The record of an image; an empty object or one that is not an image is skipped.

@@ -6,16 +6,21 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::Pipeline;
-use crate::caption::{Record, quality};
+use crate::caption::{Record, Source, quality};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 use crate::store::{ObjectHead, ObjectStore, RecordStore};
 
-/// A caption of one language and the provider that wrote it.
+/// A caption of one language and who wrote it: a provider, or a person.
 #[derive(Debug, Clone)]
 pub(super) struct Answer {
     pub provider: String,
     pub caption: Caption,
+    /// A person's caption, found on the object as its tag: the tag is never rewritten.
+    pub person: bool,
 }
+
+/// The `provider` of a person's caption.
+pub(super) const PERSON: &str = "person";
 
 /// What the provider chain produced.
 #[derive(Default)]
@@ -74,6 +79,7 @@ impl ChainResult {
                 self.answers.push(Answer {
                     provider: name.into(),
                     caption: Caption { text, ..caption },
+                    person: false,
                 });
             }
             Err(reason) => self.errors.push(format!(
@@ -85,15 +91,21 @@ impl ChainResult {
 }
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
-    /// Every language's caption: reused from `existing` where paid for already, the rest
-    /// from the chain; in language order.
+    /// Every language's caption: a person's where the object carries one, reused from
+    /// `existing` where paid for already, the rest from the chain; in language order.
     pub(super) async fn collect_answers(
         &self,
         existing: Option<&Record>,
         head: &ObjectHead,
+        people: Vec<Answer>,
         request: &ImageRequest<'_>,
     ) -> ChainResult {
-        let reused = self.reusable_answers(existing, head);
+        let mut reused = people;
+        for answer in self.reusable_answers(existing, head) {
+            if !reused.iter().any(|a| a.caption.lang == answer.caption.lang) {
+                reused.push(answer);
+            }
+        }
         let missing: Vec<String> = self
             .settings
             .langs
@@ -126,6 +138,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .filter_map(|lang| {
                 let c = captions.remove(lang)?;
                 Some(Answer {
+                    person: c.source == Source::Person,
                     provider: c.provider,
                     caption: Caption {
                         request_id: c.request_id,

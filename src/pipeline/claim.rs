@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use super::{HEAD_BYTES, Outcome, Pipeline, epoch_secs, object_id};
-use crate::caption::{Record, State};
+use crate::caption::{Record, State, Tag};
 use crate::event::ObjectEvent;
 use crate::store::{
     Claim, ClaimRequest, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError,
@@ -20,8 +20,12 @@ pub const CLAIM_GRACE_SECS: u64 = 10;
 /// Why an event older than the record's is skipped.
 const SUPERSEDED: &str = "superseded: a newer event for this key was already processed";
 
-/// The record before the claim, and the head read that went out with it.
-pub(super) type Claimed = (Option<Box<Record>>, Result<ObjectHead, StoreError>);
+/// The record before the claim, and the head and tag reads that went out with it.
+pub(super) type Claimed = (
+    Option<Box<Record>>,
+    Result<ObjectHead, StoreError>,
+    Result<Vec<Tag>, StoreError>,
+);
 
 /// One delivery's attempt at an object: the event, the object and the claim's token.
 pub(super) struct Attempt<'e> {
@@ -60,32 +64,38 @@ impl<'e> Attempt<'e> {
 }
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
-    /// Claims the object and reads its head. `Err` is the outcome when the claim is refused
-    /// (captioned already, superseded, busy) or cannot be made.
+    /// Claims the object and reads its head and tags (a person's caption among them is not
+    /// paid for). `Err` is the outcome when the claim is refused (captioned already,
+    /// superseded, busy) or cannot be made.
     pub(super) async fn claim_and_read(
         &self,
         attempt: &Attempt<'_>,
         deadline: Instant,
     ) -> Result<Claimed, Outcome> {
         let event = attempt.event;
-        let (claim, read) = match event.etag.as_deref() {
+        let (claim, read, object_tags) = match event.etag.as_deref() {
             Some(etag) => tokio::join!(
                 self.claim(attempt, Some(etag), None, deadline),
-                self.read_head(&attempt.id)
+                self.read_head(&attempt.id),
+                self.store.get_tags(&attempt.id)
             ),
             None => {
                 let read = self.read_head(&attempt.id).await;
                 let head = read.as_ref().ok();
                 let etag = head.and_then(|h| h.etag.as_deref());
                 let version = head.and_then(|h| h.version_id.as_deref());
-                (self.claim(attempt, etag, version, deadline).await, read)
+                let (claim, object_tags) = tokio::join!(
+                    self.claim(attempt, etag, version, deadline),
+                    self.store.get_tags(&attempt.id)
+                );
+                (claim, read, object_tags)
             }
         };
         match claim {
-            Ok(Claim::Claimed { previous }) => Ok((previous, read)),
-            Ok(Claim::AlreadyCaptioned { record }) => {
-                Err(self.already_captioned(&attempt.id, &record, &read).await)
-            }
+            Ok(Claim::Claimed { previous }) => Ok((previous, read, object_tags)),
+            Ok(Claim::AlreadyCaptioned { record }) => Err(self
+                .already_captioned(&attempt.id, &record, &read, object_tags)
+                .await),
             Ok(Claim::Superseded) => Err(Outcome::skipped(SUPERSEDED)),
             Ok(Claim::Busy { until }) => Err(Outcome::Busy { until }),
             Err(err) => Err(Outcome::failed(&err)),

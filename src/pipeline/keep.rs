@@ -2,7 +2,7 @@
 //! went missing, and only onto those bytes.
 
 use super::{Outcome, Pipeline};
-use crate::caption::{Record, Tag, TagStatus, tags};
+use crate::caption::{Record, Source, Tag, TagStatus, tags};
 use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 
 /// Why an event whose object was replaced since is skipped.
@@ -17,6 +17,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         id: &ObjectId,
         record: &Record,
         read: &Result<ObjectHead, StoreError>,
+        object_tags: Result<Vec<Tag>, StoreError>,
     ) -> Outcome {
         if let Ok(head) = read
             && id.version_id.is_none()
@@ -25,20 +26,25 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         {
             return Outcome::skipped(OVERWRITTEN_SINCE);
         }
-        self.keep(id, record).await
+        self.keep(id, record, object_tags).await
     }
 
     /// Puts the record's tags back if they went missing (a failed write, or removed by
     /// hand), without calling any provider. A tag that is there is never overwritten: its
-    /// value may be the user's edit.
-    pub(super) async fn keep(&self, id: &ObjectId, record: &Record) -> Outcome {
+    /// value may be the user's edit. `object_tags` is the tag set read with the claim.
+    pub(super) async fn keep(
+        &self,
+        id: &ObjectId,
+        record: &Record,
+        object_tags: Result<Vec<Tag>, StoreError>,
+    ) -> Outcome {
         let mut wanted = recorded_tags(record, &self.settings.tag_key);
         if wanted.is_empty() {
             return Outcome::Unchanged {
                 tag_restored: false,
             };
         }
-        let existing = match self.store.get_tags(id).await {
+        let existing = match object_tags {
             Ok(tags) => tags,
             Err(StoreError::NotFound { .. }) => {
                 return Outcome::skipped("the object no longer exists");
@@ -64,9 +70,11 @@ fn recorded_tags(record: &Record, main_key: &str) -> Vec<Tag> {
     let mut wanted: Vec<Tag> = record
         .captions
         .values()
+        // A person's tag is theirs to keep or remove.
+        .filter(|c| c.source != Source::Person)
         .filter_map(|c| {
             let key = c.tag_key.clone()?;
-            Some(Tag::new(key, tags::sanitize_value(&c.text)))
+            Some(Tag::new(key, tags::tag_value(&c.text).ok()?))
         })
         .collect();
     if wanted.is_empty()

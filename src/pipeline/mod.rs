@@ -15,9 +15,11 @@ mod claim;
 mod forget;
 mod keep;
 mod outcome;
+mod person;
 mod plan;
 mod settings;
 mod source;
+mod tagging;
 mod write_back;
 
 use std::sync::atomic::{AtomicU64, Ordering};

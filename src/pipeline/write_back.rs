@@ -2,19 +2,27 @@
 //! record, at the same time; or a final skipped or failed record.
 
 use super::chain::Answer;
-use super::{Outcome, Pipeline};
-use crate::caption::{LangCaption, Record, State, Tag, TagStatus, tags};
+use super::tagging::{self, Placement, TagPlan};
+use super::{Outcome, Pipeline, person};
+use crate::caption::{LangCaption, Record, Source, State, Tag, TagStatus, tags};
 use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
-    /// Writes the captions to the object's tags and the record, at the same time.
+    /// Writes the captions to the object's tags and the record, at the same time. A
+    /// caption tag a person set meanwhile wins over the provider's caption of its language.
     pub(super) async fn write_back(
         &self,
         id: &ObjectId,
         record: Record,
-        answers: &[Answer],
+        answers: Vec<Answer>,
         existing_tags: Result<Vec<Tag>, StoreError>,
+        previous: Option<&Record>,
     ) -> Outcome {
+        let answers = match &existing_tags {
+            Ok(tags) => with_people(answers, person::answers(tags, previous, &self.settings)),
+            Err(_) => answers,
+        };
+        let answers = answers.as_slice();
         let provider = answers[0].provider.clone();
         let record = Record {
             state: State::Captioned,
@@ -29,20 +37,30 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 return self.write_failure(record, &err).await;
             }
         };
-        let (record, new_tags) = self.tagged(record, answers, &existing_tags);
+        let plan = tagging::plan(&existing_tags, answers, &self.settings);
+        let base = record.clone();
+        let record = self.tagged(record, answers, &plan);
         let tag = record.tag_status.unwrap_or(TagStatus::NoRoom);
-        let Some(new_tags) = new_tags else {
+        let Some(new_tags) = &plan.new_tags else {
             return match self.records.put(&record).await {
                 Ok(()) => Outcome::Captioned { provider, tag },
                 Err(err) => Outcome::failed(&err),
             };
         };
-        let (tagged, stored) = tokio::join!(
-            self.store.put_tags(id, &new_tags),
-            self.records.put(&record)
-        );
+        let (tagged, stored) =
+            tokio::join!(self.store.put_tags(id, new_tags), self.records.put(&record));
         match (tagged, stored) {
             (Ok(()), Ok(())) => Outcome::Captioned { provider, tag },
+            (Err(StoreError::InvalidTag { .. }), stored) => {
+                let refused = self.without_refused_tags(id, &existing_tags, plan).await;
+                match refused {
+                    Ok(plan) => self.retagged(base, answers, &plan, stored.is_ok()).await,
+                    Err(err) => {
+                        self.tags_not_written(record, answers, err, stored.is_ok())
+                            .await
+                    }
+                }
+            }
             (Err(err), stored) => {
                 self.tags_not_written(record, answers, err, stored.is_ok())
                     .await
@@ -51,52 +69,53 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
     }
 
-    /// The record with its captions and where their tags go, and the new tag set (`None`
-    /// when nothing changes). The user's tags come first; a caption with no room left is
-    /// noted in the record.
-    fn tagged(
-        &self,
-        record: Record,
-        answers: &[Answer],
-        existing_tags: &[Tag],
-    ) -> (Record, Option<Vec<Tag>>) {
-        let wanted: Vec<Tag> = answers
+    /// The record with its captions and where their tags went. A caption without a tag is
+    /// noted in the record, with the reason.
+    fn tagged(&self, record: Record, answers: &[Answer], plan: &TagPlan) -> Record {
+        let mut record = Record {
+            tag_status: plan.placements.first().map(|p| p.status),
+            ..self.with_captions(record, answers, Some(&plan.placements))
+        };
+        let untagged: Vec<String> = answers
             .iter()
-            .map(|a| {
-                Tag::new(
-                    self.settings.tag_key_for(&a.caption.lang),
-                    tags::sanitize_value(&a.caption.text),
+            .zip(&plan.placements)
+            .filter(|(_, p)| p.status != TagStatus::Written)
+            .map(|(a, p)| {
+                let key = self.settings.tag_key_for(&a.caption.lang);
+                format!(
+                    "not tagged {key}: {}",
+                    p.reason.as_deref().unwrap_or_default()
                 )
             })
             .collect();
-        let (new_tags, placed) = tags::merge_all(existing_tags, &wanted);
-        let unplaced: Vec<&str> = wanted
-            .iter()
-            .zip(&placed)
-            .filter(|(_, placed)| !**placed)
-            .map(|(t, _)| t.key.as_str())
-            .collect();
-        let tag = if placed[0] {
-            TagStatus::Written
-        } else {
-            TagStatus::NoRoom
-        };
-        let mut record = Record {
-            tag_status: Some(tag),
-            ..self.with_captions(record, answers, Some(&placed))
-        };
-        if !unplaced.is_empty() {
-            let no_room = format!(
-                "not tagged {}: the object already has {} tags",
-                unplaced.join(", "),
-                tags::MAX_TAGS
-            );
+        if !untagged.is_empty() {
+            let untagged = untagged.join("; ");
             record.reason = Some(match record.reason.take() {
-                Some(note) => format!("{no_room}; {note}"),
-                None => no_room,
+                Some(note) => format!("{untagged}; {note}"),
+                None => untagged,
             });
         }
-        (record, new_tags)
+        record
+    }
+
+    /// The record again (from `base`, before any tag), after the tags were written without
+    /// those S3 refused. If the first record went in (`stored`), it released the claim:
+    /// this one is written only while nobody has claimed the object since.
+    async fn retagged(
+        &self,
+        base: Record,
+        answers: &[Answer],
+        plan: &TagPlan,
+        stored: bool,
+    ) -> Outcome {
+        let provider = answers[0].provider.clone();
+        let claim = if stored { None } else { base.claim.clone() };
+        let record = self.tagged(Record { claim, ..base }, answers, plan);
+        let tag = record.tag_status.unwrap_or(TagStatus::Refused);
+        match self.records.put(&record).await {
+            Ok(()) => Outcome::Captioned { provider, tag },
+            Err(err) => Outcome::failed(&err),
+        }
     }
 
     /// The tag write failed: the record says so and keeps the captions for the retry. If
@@ -130,12 +149,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 
     /// `record` holding `answers`: the main caption at the top level, every language in
-    /// `captions`. `placed` says, per answer, whether its tag was written.
+    /// `captions`. `placements` says, per answer, where its tag stands (`None`: not written).
     pub(super) fn with_captions(
         &self,
         record: Record,
         answers: &[Answer],
-        placed: Option<&[bool]>,
+        placements: Option<&[Placement]>,
     ) -> Record {
         let Some(main) = answers.first() else {
             return record;
@@ -144,21 +163,29 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                let written = placed.is_some_and(|p| p.get(i) == Some(&true));
+                let placement = placements.and_then(|p| p.get(i));
+                let written = placement.is_some_and(|p| p.status == TagStatus::Written);
                 (
                     a.caption.lang.clone(),
                     LangCaption {
                         text: a.caption.text.clone(),
                         provider: a.provider.clone(),
+                        source: if a.person {
+                            Source::Person
+                        } else {
+                            Source::Provider
+                        },
                         request_id: a.caption.request_id.clone(),
                         tag_key: written.then(|| self.settings.tag_key_for(&a.caption.lang)),
+                        tag_status: placement.map(|p| p.status),
+                        tag_reason: placement.and_then(|p| p.reason.clone()),
                     },
                 )
             })
             .collect();
         Record {
             alt_text: Some(main.caption.text.clone()),
-            tag_value: Some(tags::sanitize_value(&main.caption.text)),
+            tag_value: tags::tag_value(&main.caption.text).ok(),
             provider: Some(main.provider.clone()),
             provider_request_id: main.caption.request_id.clone(),
             lang: Some(main.caption.lang.clone()),
@@ -202,4 +229,18 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         })
         .await
     }
+}
+
+/// `answers` with each language a person has captioned taken from `people`.
+fn with_people(answers: Vec<Answer>, people: Vec<Answer>) -> Vec<Answer> {
+    answers
+        .into_iter()
+        .map(|answer| {
+            people
+                .iter()
+                .find(|p| p.caption.lang == answer.caption.lang)
+                .cloned()
+                .unwrap_or(answer)
+        })
+        .collect()
 }

@@ -34,6 +34,9 @@ pub async fn send(
         .await
         .map_err(|e| ProviderError::transient(describe_http_error(service, e)))?;
     let status = response.status();
+    if status.is_redirection() {
+        return Err(redirected(service, status, response.headers()));
+    }
     let retry_after = retry_after(response.headers());
     let body = response
         .text()
@@ -60,6 +63,25 @@ pub async fn exchange<T>(
         return parse(&reply.body);
     }
     Err(classify(&reply))
+}
+
+/// A redirect, which provider calls never follow: the key and the presigned URL would go
+/// to another host. Permanent: the configured URL is wrong, or the service misbehaves.
+fn redirected(
+    service: &str,
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+) -> ProviderError {
+    let to = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| reqwest::Url::parse(l).ok())
+        .and_then(|url| url.host_str().map(String::from))
+        .unwrap_or_else(|| "another address".into());
+    ProviderError::Permanent(format!(
+        "{service} answered {} redirecting to {to}; provider calls follow no redirect, so the key goes only to the configured host: set its API URL to the service's own address",
+        status.as_u16()
+    ))
 }
 
 /// A success body that cannot be read. The call may have been billed: no retry.

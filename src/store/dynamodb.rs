@@ -249,8 +249,11 @@ mod tests {
                 LangCaption {
                     text: "A cup of café crème, on a \"wooden\" table".into(),
                     provider: "alttextlab".into(),
+                    source: Default::default(),
                     request_id: Some("req-1".into()),
                     tag_key: Some("alt-text".into()),
+                    tag_status: Some(TagStatus::Written),
+                    tag_reason: None,
                 },
             ),
             (
@@ -258,8 +261,11 @@ mod tests {
                 LangCaption {
                     text: "Eine Tasse Milchkaffee".into(),
                     provider: "bedrock".into(),
+                    source: Default::default(),
                     request_id: None,
                     tag_key: None,
+                    tag_status: Some(TagStatus::NotFaithful),
+                    tag_reason: Some("its letters carry combining marks".into()),
                 },
             ),
         ]);
@@ -297,8 +303,11 @@ mod tests {
             LangCaption {
                 text: "A red bicycle".into(),
                 provider: "embedded".into(),
+                source: Default::default(),
                 request_id: None,
                 tag_key: Some("alt-text".into()),
+                tag_status: None,
+                tag_reason: None,
             },
         )]);
         let mut item = to_item(&r);

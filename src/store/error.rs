@@ -21,6 +21,9 @@ pub enum StoreError {
     /// Throttling, a 5xx, a timeout or a connection failure: a later retry can succeed.
     #[error("{op} failed (retryable): {message}")]
     Transient { op: &'static str, message: String },
+    /// S3 refused a tag set (`InvalidTag`).
+    #[error("{op}: S3 refused the tag set: {message}")]
+    InvalidTag { op: &'static str, message: String },
     /// Access denied, a missing table or bucket, a bad request: retrying will not help.
     #[error("{op} failed: {message}")]
     Permanent { op: &'static str, message: String },
@@ -67,6 +70,7 @@ where
             StoreError::NotFound { op }
         }
         (Some("PreconditionFailed"), _) | (_, Some(412)) => StoreError::Changed { op },
+        (Some("InvalidTag"), _) => StoreError::InvalidTag { op, message },
         (Some(code), _) if TRANSIENT_CODES.contains(&code) => StoreError::Transient { op, message },
         (_, Some(429 | 500..=599)) => StoreError::Transient { op, message },
         _ => StoreError::Permanent { op, message },

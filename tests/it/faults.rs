@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use crate::support::proxy::{FaultProxy, dynamodb_throttled, s3_slow_down};
 use crate::support::services::{FakeService, Reply, Wire};
-use crate::support::{API_KEY, Stack, far_deadline, local_stack, sample, sdk_config};
+use crate::support::{
+    API_KEY, Stack, far_deadline, local_stack, provider_http, sample, sdk_config,
+};
 use s3_alt_text::app::{self, AppHandler};
-use s3_alt_text::caption::{Record, State};
+use s3_alt_text::caption::{Record, Source, State};
 use s3_alt_text::config::Config;
 use s3_alt_text::provider::Services;
 use s3_alt_text::report::OutcomeKind;
@@ -62,7 +64,7 @@ async fn handler_via(stack: &Stack, proxy: &FaultProxy, fake: &FakeService) -> A
         &config(stack, fake),
         S3Store::new(app::clients::s3_client(&sdk, true)),
         DynamoRecords::new(app::clients::dynamodb_client(&sdk), &stack.table),
-        Services::http(reqwest::Client::new()),
+        Services::http(provider_http()),
     )
 }
 
@@ -238,7 +240,9 @@ async fn s3_slow_down_is_retried_by_the_sdk() {
     // names the proxy's endpoint too).
     assert_eq!(proxy.seen("GetObject"), 4, "{:?}", proxy.all_seen());
     assert_eq!(fake.calls()[0].image_status, 200);
-    assert_eq!(proxy.seen("GetObjectTagging"), 2);
+    // The tags are read with the claim (a person's caption is never paid for), the first
+    // read throttled once, and again before the write (a tag set meanwhile is kept).
+    assert_eq!(proxy.seen("GetObjectTagging"), 3);
     assert_eq!(proxy.seen("PutObjectTagging"), 3);
 }
 
@@ -392,6 +396,25 @@ async fn a_tag_set_by_the_user_while_captioned_is_kept() {
     expected.sort();
     assert_eq!(sorted_tags(&stack, KEY).await, expected);
     assert_eq!(record(&stack).await.state, State::Captioned);
+}
+
+#[tokio::test]
+async fn a_caption_tag_a_person_sets_while_captioned_wins() {
+    let stack = stack_with_photo("person-during").await;
+    let fake = slow_fake().await;
+    let mut theirs = user_tags();
+    theirs.push(("alt-text".into(), "Our blue espresso cup".into()));
+    during_the_provider_call(&stack, &fake, stack.put_tags(KEY, &theirs)).await;
+    theirs.sort();
+    assert_eq!(
+        sorted_tags(&stack, KEY).await,
+        theirs,
+        "the person's tag is kept"
+    );
+    let r = record(&stack).await;
+    assert_eq!(r.state, State::Captioned);
+    assert_eq!(r.captions["en"].source, Source::Person);
+    assert_eq!(r.captions["en"].text, "Our blue espresso cup");
 }
 
 #[tokio::test]

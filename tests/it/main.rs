@@ -15,5 +15,6 @@ mod key_store;
 mod lambda_binary;
 mod local_stack;
 mod presign;
+mod promises;
 mod properties;
 mod providers;

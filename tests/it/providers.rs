@@ -4,7 +4,7 @@
 //! tag and a record entry each.
 
 use crate::support::services::{FakeService, Reply, Wire, describe};
-use crate::support::{ACCESS_KEY, Stack, far_deadline, sample, sdk_config};
+use crate::support::{ACCESS_KEY, Stack, far_deadline, provider_http, sample, sdk_config};
 use s3_alt_text::app::AppHandler;
 use s3_alt_text::caption::{Record, State};
 use s3_alt_text::provider::Services;
@@ -66,7 +66,7 @@ async fn assert_described(stack: &Stack, records: &[Record], provider: &str) {
 async fn bedrock_services(fake: &FakeService) -> Services {
     let sdk = sdk_config(&fake.url).await;
     Services {
-        http: reqwest::Client::new(),
+        http: provider_http(),
         aws: Some(sdk),
     }
 }

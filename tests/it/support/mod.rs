@@ -23,6 +23,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Tag, Tagging};
+use s3_alt_text::app::trust::TrustRoots;
 use s3_alt_text::app::{self, AppHandler};
 use s3_alt_text::caption::Record;
 use s3_alt_text::config::Config;
@@ -117,6 +118,11 @@ pub struct Stack {
 }
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// The providers' HTTP client, as the function builds it (no redirects followed).
+pub fn provider_http() -> reqwest::Client {
+    app::http_client(&TrustRoots::load(None).unwrap()).unwrap()
+}
 
 /// The AWS configuration of the tests' clients: every service at `endpoint`.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
@@ -256,7 +262,7 @@ impl Stack {
 
     /// The function's handler over this stack.
     pub fn handler(&self, config: &Config) -> AppHandler {
-        self.handler_with(config, Services::http(reqwest::Client::new()))
+        self.handler_with(config, Services::http(provider_http()))
     }
 
     /// The function's handler over this stack, with AltTextLab (the `fake`) for the images

@@ -22,6 +22,8 @@ pub struct FaultProxy {
 
 struct Fault {
     op: String,
+    /// Only requests whose body holds this text.
+    body_contains: Option<String>,
     left: usize,
     response: HttpResponse,
 }
@@ -32,6 +34,15 @@ pub fn s3_slow_down() -> HttpResponse {
         status: 503,
         headers: vec![("Content-Type".into(), "application/xml".into())],
         body: b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>FAULT</RequestId></Error>".to_vec(),
+    }
+}
+
+/// S3's answer to a tag set it refuses.
+pub fn s3_invalid_tag() -> HttpResponse {
+    HttpResponse {
+        status: 400,
+        headers: vec![("Content-Type".into(), "application/xml".into())],
+        body: b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidTag</Code><Message>The TagValue you have provided is invalid</Message><RequestId>FAULT</RequestId></Error>".to_vec(),
     }
 }
 
@@ -65,9 +76,14 @@ impl FaultProxy {
                 *seen.lock().unwrap().entry(op.clone()).or_default() += 1;
                 let injected = {
                     let mut faults = faults.lock().unwrap();
+                    let body = String::from_utf8_lossy(&req.body);
                     faults
                         .iter_mut()
-                        .find(|f| f.op == op && f.left > 0)
+                        .find(|f| {
+                            f.op == op
+                                && f.left > 0
+                                && f.body_contains.as_ref().is_none_or(|t| body.contains(t))
+                        })
                         .map(|f| {
                             f.left -= 1;
                             f.response.clone()
@@ -92,7 +108,18 @@ impl FaultProxy {
     pub fn fail(&self, op: &str, times: usize, response: HttpResponse) {
         self.faults.lock().unwrap().push(Fault {
             op: op.into(),
+            body_contains: None,
             left: times,
+            response,
+        });
+    }
+
+    /// Answers every call of `op` whose body holds `text` with `response`.
+    pub fn fail_when(&self, op: &str, text: &str, response: HttpResponse) {
+        self.faults.lock().unwrap().push(Fault {
+            op: op.into(),
+            body_contains: Some(text.into()),
+            left: usize::MAX,
             response,
         });
     }
