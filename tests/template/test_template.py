@@ -114,7 +114,13 @@ def test_other_grants_are_scoped_to_their_one_resource(template):
     sids = by_sid(template)
     assert set(sids) == {
         "ReadAndTagImages", "Records", "FailedEvents", "Logs", "QueueMessages", "ApiKeyParameter", "ApiKeySecret",
-        "BedrockModel", "Traces", "TellDeletedImages",
+        "BedrockModel", "Traces", "TellDeletedImages", "DecryptImages",
+    }
+    # Decrypting with the bucket's key, through S3 of this Region only.
+    assert sids["DecryptImages"]["Action"] == "kms:Decrypt"
+    assert sids["DecryptImages"]["Resource"] == {"Ref": "BucketKmsKeyArn"}
+    assert sids["DecryptImages"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}
     }
     assert set(sids["QueueMessages"]["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     assert sids["QueueMessages"]["Resource"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
@@ -149,7 +155,7 @@ def test_key_grants_exist_only_when_a_key_store_is_named(template):
     conditional = {st["Fn::If"][1]["Sid"]: st["Fn::If"][0] for st in policy if "Fn::If" in st}
     assert conditional == {
         "QueueMessages": "UseQueue", "ApiKeyParameter": "HasKeyParameter", "ApiKeySecret": "HasKeySecret",
-        "BedrockModel": "UseBedrock", "Traces": "UseXRay",
+        "BedrockModel": "UseBedrock", "Traces": "UseXRay", "DecryptImages": "HasBucketKmsKey",
     }
 
 
@@ -193,6 +199,20 @@ def test_failed_events_are_kept(template):
     rule = template["Resources"]["ObjectCreatedRule"]["Properties"]
     assert rule["Targets"][0]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     assert template["Resources"]["LogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_deletions_arrive_in_every_mode(template):
+    notifications = template["Resources"]["UploadsBucket"]["Properties"]["NotificationConfiguration"]
+    for kind, target in (("LambdaConfigurations", "Function"), ("QueueConfigurations", "Queue")):
+        configured = notifications[kind]["Fn::If"]
+        entries = [b for b in configured[1:] if isinstance(b, list)][0]
+        events = sorted(e["Event"] for e in entries)
+        assert events == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"], kind
+        # Both with the same target and key filter.
+        assert entries[0][target] == entries[1][target]
+        assert entries[0]["Filter"] == entries[1]["Filter"]
+    rule = template["Resources"]["ObjectCreatedRule"]["Properties"]["EventPattern"]
+    assert sorted(rule["detail-type"]) == ["Object Created", "Object Deleted"]
 
 
 def test_the_bucket_is_private_and_encrypted(template):
