@@ -5,5 +5,5 @@ pub mod quality;
 pub mod record;
 pub mod tags;
 
-pub use record::{LangCaption, Record, Source, State, TagStatus};
+pub use record::{LangCaption, PaidAttempt, Record, Source, State, TagStatus};
 pub use tags::Tag;

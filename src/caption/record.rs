@@ -129,6 +129,15 @@ pub struct LangCaption {
     pub tag_reason: Option<String>,
 }
 
+/// A request to a paid provider that got no usable answer (a timeout once sent, a server
+/// error, an unreadable success): it may have been billed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaidAttempt {
+    /// RFC 3339 time of the request.
+    pub at: String,
+    pub provider: String,
+}
+
 /// One object's record: partition key the bucket, sort key the decoded object key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -230,6 +239,14 @@ pub struct Record {
         deserialize_with = "lenient"
     )]
     pub error: Option<String>,
+    /// Requests to paid providers for these bytes that may have been billed without giving
+    /// a caption; at `ALT_TEXT_MAX_ATTEMPTS` no further request is sent.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient_or_default"
+    )]
+    pub attempts: Vec<PaidAttempt>,
     /// For failures: whether a later attempt may succeed.
     #[serde(
         default,
@@ -266,6 +283,7 @@ impl Record {
             reason: None,
             error: None,
             retryable: None,
+            attempts: Vec::new(),
             claim: None,
         }
     }

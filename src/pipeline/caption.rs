@@ -7,7 +7,8 @@ use super::chain::{Answer, ChainResult};
 use super::claim::Attempt;
 use super::source::examine;
 use super::{Outcome, Pipeline, person};
-use crate::caption::{Record, State, Tag};
+use crate::caption::record::now_rfc3339;
+use crate::caption::{PaidAttempt, Record, State, Tag};
 use crate::event::ObjectEvent;
 use crate::image::ImageFormat;
 use crate::store::{ObjectHead, ObjectStore, RecordStore, StoreError};
@@ -35,14 +36,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let object_tags = self
             .reuse_if_captioned(&attempt, existing, &head, object_tags)
             .await?;
-        let (record, format) = self.image_record(&attempt, &head).await?;
+        let (record, format) = self.image_record(&attempt, &head, existing).await?;
         // Unread tags might hide a person's caption: nothing is paid for without them.
         let object_tags = self.read_or_finish(&attempt, existing, object_tags).await?;
         let people = person::answers(&object_tags, existing, &self.settings);
         let source = self.source(&attempt.id, &head);
         let request = self.request(&attempt.id, &head, format, deadline, &source);
+        let tried = record.attempts.len();
         let chain = self
-            .collect_answers(existing, &head, people, &request)
+            .collect_answers(existing, &head, people, &request, tried)
             .await;
         let (record, answers) = self.settle(record, chain).await?;
         let tags = self
@@ -112,16 +114,23 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         Err(self.keep(&attempt.id, previous, object_tags).await)
     }
 
-    /// The record of an image; an empty object or one that is not an image is skipped.
+    /// The record of an image, with the requests for these bytes that may have been billed
+    /// already; an empty object or one that is not an image is skipped.
     async fn image_record(
         &self,
         attempt: &Attempt<'_>,
         head: &ObjectHead,
+        existing: Option<&Record>,
     ) -> Step<(Record, ImageFormat)> {
         match examine(head) {
             Ok(format) => {
+                let attempts = existing
+                    .filter(|r| r.etag.is_some() && r.etag == head.etag)
+                    .map(|r| r.attempts.clone())
+                    .unwrap_or_default();
                 let record = Record {
                     content_type: Some(format.mime_type().into()),
+                    attempts,
                     ..attempt.record(Some(head))
                 };
                 Ok((record, format))
@@ -140,13 +149,30 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             declined,
             mut errors,
             transient,
+            uncertain,
+            exhausted,
         } = chain;
-        if transient {
+        if transient || exhausted {
+            let mut record = self.with_captions(record, &answers, None);
+            let now = now_rfc3339();
+            record
+                .attempts
+                .extend(uncertain.into_iter().map(|provider| PaidAttempt {
+                    at: now.clone(),
+                    provider,
+                }));
+            let spent = exhausted || record.attempts.len() >= self.settings.max_attempts;
+            if spent && !exhausted {
+                errors.push(format!(
+                    "no further request is sent for these bytes: {} may have been billed (ALT_TEXT_MAX_ATTEMPTS)",
+                    record.attempts.len()
+                ));
+            }
             let record = Record {
                 state: State::Failed,
                 error: Some(errors.join("; ")),
-                retryable: Some(true),
-                ..self.with_captions(record, &answers, None)
+                retryable: Some(!spent),
+                ..record
             };
             return Err(self.finish(record).await);
         }

@@ -33,6 +33,10 @@ pub(super) struct ChainResult {
     pub errors: Vec<String>,
     /// The chain stopped on a transient failure.
     pub transient: bool,
+    /// Providers whose request may have been billed without an answer.
+    pub uncertain: Vec<String>,
+    /// No request was sent: earlier ones for these bytes may all have been billed.
+    pub exhausted: bool,
 }
 
 impl ChainResult {
@@ -58,6 +62,13 @@ impl ChainResult {
             Err(ProviderError::Permanent(error)) => self.errors.push(format!("{name}: {error}")),
             Err(ProviderError::Transient { message, .. }) => {
                 self.errors.push(format!("{name}: {message}"));
+                self.transient = true;
+                return false;
+            }
+            // Asking another provider could pay twice for this image.
+            Err(ProviderError::Uncertain(message)) => {
+                self.errors.push(format!("{name}: {message}"));
+                self.uncertain.push(name.into());
                 self.transient = true;
                 return false;
             }
@@ -93,12 +104,15 @@ impl ChainResult {
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Every language's caption: a person's where the object carries one, reused from
     /// `existing` where paid for already, the rest from the chain; in language order.
+    /// `tried` requests for these bytes may have been billed already: at the limit, the
+    /// chain is not asked.
     pub(super) async fn collect_answers(
         &self,
         existing: Option<&Record>,
         head: &ObjectHead,
         people: Vec<Answer>,
         request: &ImageRequest<'_>,
+        tried: usize,
     ) -> ChainResult {
         let mut reused = people;
         for answer in self.reusable_answers(existing, head) {
@@ -115,6 +129,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .collect();
         let mut chain = if missing.is_empty() {
             ChainResult::default()
+        } else if tried >= self.settings.max_attempts {
+            ChainResult {
+                errors: vec![format!(
+                    "gave up: {tried} requests for these bytes may have been billed without an answer (ALT_TEXT_MAX_ATTEMPTS {}); replay after checking the provider",
+                    self.settings.max_attempts
+                )],
+                exhausted: true,
+                ..ChainResult::default()
+            }
         } else {
             self.run_chain(request, missing).await
         };

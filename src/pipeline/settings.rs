@@ -21,6 +21,9 @@ pub struct Settings {
     pub max_chars: Option<usize>,
     /// Expiry of each presigned GetObject URL (`PRESIGN_TTL_SECS`).
     pub presign_ttl: Duration,
+    /// Requests that may have been billed without a caption, per object version, after
+    /// which no further request is sent for it (`ALT_TEXT_MAX_ATTEMPTS`).
+    pub max_attempts: usize,
 }
 
 impl Settings {
@@ -43,11 +46,13 @@ impl Settings {
             ));
         }
         let presign_ttl = Duration::from_secs(env.number("PRESIGN_TTL_SECS", 60, 1, 604_800)?);
+        let max_attempts = env.number("ALT_TEXT_MAX_ATTEMPTS", 2, 1, 10)? as usize;
         Ok(Settings {
             tag_key,
             langs,
             max_chars,
             presign_ttl,
+            max_attempts,
         })
     }
 
@@ -121,5 +126,6 @@ pub(crate) fn test_settings() -> Settings {
         langs: vec!["en".into()],
         max_chars: None,
         presign_ttl: Duration::from_secs(60),
+        max_attempts: 2,
     }
 }

@@ -1,6 +1,8 @@
 //! How the function reaches a service: its API key (or where to read it), its base URL,
 //! and whether it is sent the image's URL or its bytes.
 
+use std::time::Duration;
+
 use super::ProviderError;
 use crate::env::{ConfigError, Env};
 use crate::secret::ApiKey;
@@ -37,15 +39,20 @@ pub struct Access {
     pub url: String,
     /// Presigned URL or bytes (`<P>_IMAGE_INPUT`), for AltText.ai and OpenAI.
     pub image_input: ImageInput,
+    /// Longest wait for one request (`<P>_TIMEOUT_SECS`). A request that timed out may
+    /// have been billed and is not sent again in the same delivery, so this is generous.
+    pub timeout: Duration,
 }
 
 impl Access {
-    /// Reads `<prefix>_API_KEY`, `_API_KEY_PARAMETER`, `_API_KEY_SECRET_ID`, `_API_URL` and
-    /// `_IMAGE_INPUT`; with `generic`, the `ALT_TEXT_…` forms stand in for the first four.
+    /// Reads `<prefix>_API_KEY`, `_API_KEY_PARAMETER`, `_API_KEY_SECRET_ID`, `_API_URL`,
+    /// `_IMAGE_INPUT` and `_TIMEOUT_SECS`; with `generic`, the `ALT_TEXT_…` forms stand in
+    /// for the first four.
     pub fn from_env(
         env: &Env,
         env_prefix: &'static str,
         default_url: &str,
+        default_timeout: Duration,
         generic: bool,
     ) -> Result<Access, ConfigError> {
         let var = |suffix: &str| -> Option<(String, String)> {
@@ -99,8 +106,15 @@ impl Access {
                 ));
             }
         };
+        let timeout = Duration::from_secs(env.number(
+            &format!("{env_prefix}_TIMEOUT_SECS"),
+            default_timeout.as_secs(),
+            5,
+            900,
+        )?);
         Ok(Access {
             env_prefix,
+            timeout,
             api_key: key.map(|(_, v)| ApiKey::new(v)),
             key_source,
             url,
@@ -131,8 +145,15 @@ mod tests {
     #[test]
     fn a_missing_key_names_its_variables() {
         let lookup = |_: &str| None;
-        let access =
-            Access::from_env(&Env::new(&lookup), "AUTOALT", "https://autoalt.app", true).unwrap();
+        let access = Access::from_env(
+            &Env::new(&lookup),
+            "AUTOALT",
+            "https://autoalt.app",
+            Duration::from_secs(60),
+            true,
+        )
+        .unwrap();
+        assert_eq!(access.timeout, Duration::from_secs(60));
         assert_eq!(
             access.key("AutoAlt"),
             Err(ProviderError::Declined(

@@ -116,7 +116,7 @@ impl AltTextAi {
         http::exchange(
             SERVICE,
             request,
-            budget,
+            budget.min(self.access.timeout),
             |body| parse_success(body, image.langs),
             classify_error,
         )
@@ -272,9 +272,10 @@ mod tests {
             classify_error(&reply(429, "{}")),
             ProviderError::Transient { .. }
         ));
+        // A server error may have processed (and billed) the request.
         assert!(matches!(
             classify_error(&reply(502, "")),
-            ProviderError::Transient { .. }
+            ProviderError::Uncertain(_)
         ));
     }
 }

@@ -185,7 +185,7 @@ impl AltTextLab {
         http::exchange(
             SERVICE,
             request,
-            budget,
+            budget.min(self.access.timeout),
             |body| parse_success(body, image.lang()),
             classify_error,
         )
@@ -283,9 +283,10 @@ mod tests {
             parse_success(r#"{"id":1,"result":"  "}"#, "en"),
             Err(ProviderError::Permanent(_))
         ));
+        // An unreadable success may have been billed.
         assert!(matches!(
             parse_success("<html>oops", "en"),
-            Err(ProviderError::Permanent(_))
+            Err(ProviderError::Uncertain(_))
         ));
     }
 
@@ -326,9 +327,10 @@ mod tests {
                 retry_after: Some(Duration::from_secs(2))
             }
         );
+        // A server error may have processed (and billed) the request.
         assert!(matches!(
             classify_error(StatusCode::BAD_GATEWAY, None, ""),
-            ProviderError::Transient { .. }
+            ProviderError::Uncertain(_)
         ));
         assert!(matches!(
             classify_error(StatusCode::BAD_REQUEST, None, "bad image"),

@@ -98,7 +98,7 @@ impl AutoAlt {
         http::exchange(
             SERVICE,
             request,
-            budget,
+            budget.min(self.access.timeout),
             |body| parse_success(body, lang),
             classify_error,
         )
@@ -188,10 +188,9 @@ fn classify_error(reply: &Reply) -> ProviderError {
         404 => ProviderError::Permanent(format!(
             "AutoAlt could not access the image (404). {detail}"
         )),
-        500 => ProviderError::Transient {
-            message: format!("AutoAlt model error (500). {detail}"),
-            retry_after: reply.retry_after,
-        },
+        500 => ProviderError::Uncertain(format!(
+            "AutoAlt model error (500); it may have processed the request. {detail}"
+        )),
         _ => http::generic_error(SERVICE, reply),
     }
 }
@@ -224,7 +223,6 @@ mod tests {
             r#"{"success":false,"results":[{"alt_text":"x"}],"error":"bad"}"#,
             r#"{"success":true,"results":[{"alt_text":"","success":true}]}"#,
             r#"{"success":true,"results":[{"success":false,"error":"model"}]}"#,
-            "not json",
         ] {
             assert!(
                 matches!(
@@ -234,6 +232,11 @@ mod tests {
                 "{failed}"
             );
         }
+        // A success that cannot be read at all may have been billed.
+        assert!(matches!(
+            parse_success("not json", "en"),
+            Err(ProviderError::Uncertain(_))
+        ));
     }
 
     #[test]
@@ -267,9 +270,10 @@ mod tests {
             classify(404, r#"{"error":"Image not accessible"}"#),
             ProviderError::Permanent(_)
         ));
+        // A model error may have processed (and billed) the request.
         assert!(matches!(
             classify(500, r#"{"error":"Model error"}"#),
-            ProviderError::Transient { .. }
+            ProviderError::Uncertain(_)
         ));
         assert!(matches!(
             classify(429, "{}"),

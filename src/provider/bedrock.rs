@@ -26,8 +26,6 @@ pub const MAX_BYTES: u64 = 3_932_160;
 pub const MAX_SIDE: u32 = 8000;
 /// Enough for a two-sentence caption in any language.
 const MAX_TOKENS: i32 = 300;
-/// Longest wait for one model call.
-const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Default model: small, cheap and able to see images.
 pub const DEFAULT_MODEL: &str = "amazon.nova-lite-v1:0";
@@ -39,25 +37,29 @@ pub struct Settings {
     pub model: String,
     /// Instructions instead of the default prompt (`ALT_TEXT_PROMPT`).
     pub prompt: Option<String>,
+    /// Longest wait for one model call (`BEDROCK_TIMEOUT_SECS`).
+    pub timeout: Duration,
 }
 
 impl Settings {
-    pub fn from_env(env: &Env) -> Result<Settings, ConfigError> {
+    pub fn from_env(env: &Env, default_timeout: Duration) -> Result<Settings, ConfigError> {
+        let timeout = env.number("BEDROCK_TIMEOUT_SECS", default_timeout.as_secs(), 5, 900)?;
         Ok(Settings {
             model: env
                 .get("BEDROCK_MODEL_ID")
                 .unwrap_or_else(|| DEFAULT_MODEL.into()),
             prompt: env.get("ALT_TEXT_PROMPT"),
+            timeout: Duration::from_secs(timeout),
         })
     }
 }
 
 /// A Bedrock client that leaves retries to the provider's own policy, which stops at the
 /// invocation's deadline. `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` points it elsewhere.
-pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_bedrockruntime::Client {
+pub fn client(sdk: &aws_config::SdkConfig, timeout: Duration) -> aws_sdk_bedrockruntime::Client {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
-        .operation_attempt_timeout(Duration::from_secs(60))
+        .operation_attempt_timeout(timeout)
         .build();
     aws_sdk_bedrockruntime::Client::from_conf(
         aws_sdk_bedrockruntime::config::Builder::from(sdk)
@@ -72,6 +74,7 @@ pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_bedrockruntime::Client {
 pub struct Bedrock {
     client: aws_sdk_bedrockruntime::Client,
     model: String,
+    timeout: Duration,
     prompt: Option<String>,
     retry: RetryPolicy,
 }
@@ -92,8 +95,9 @@ impl Bedrock {
     /// Builds its client over `sdk` (see [`client`]).
     pub fn new(sdk: &aws_config::SdkConfig, settings: &Settings) -> Bedrock {
         Bedrock {
-            client: client(sdk),
+            client: client(sdk, settings.timeout),
             model: settings.model.clone(),
+            timeout: settings.timeout,
             prompt: settings.prompt.clone(),
             retry: RetryPolicy::default(),
         }
@@ -133,8 +137,13 @@ impl Bedrock {
                     .build(),
             )
             .send();
-        let output = match tokio::time::timeout(budget.min(CALL_TIMEOUT), call).await {
-            Err(_) => return Err(ProviderError::transient("Bedrock timed out")),
+        let output = match tokio::time::timeout(budget.min(self.timeout), call).await {
+            Err(_) => {
+                return Err(ProviderError::Uncertain(
+                    "Bedrock timed out; the call may have been billed, so it is not sent again now"
+                        .into(),
+                ));
+            }
             Ok(result) => result.map_err(|e| classify_error(&self.model, e))?,
         };
         caption_of(&output, lang)
@@ -234,24 +243,33 @@ fn classify_error(
             return ProviderError::Permanent("Bedrock request could not be built".into());
         }
         other => {
-            // Timeout, dispatch or response failures: the request may not have arrived.
-            let kind = match other {
-                SdkError::TimeoutError(_) => "timed out",
-                SdkError::DispatchFailure(_) => "could not connect",
-                _ => "answered unreadably",
+            // A request that could not be sent costs nothing; one that timed out or got an
+            // unreadable answer may have been billed.
+            return match other {
+                SdkError::DispatchFailure(_) => {
+                    ProviderError::transient("Bedrock could not connect")
+                }
+                SdkError::TimeoutError(_) => ProviderError::Uncertain(
+                    "Bedrock timed out; the call may have been billed".into(),
+                ),
+                _ => ProviderError::Uncertain(
+                    "Bedrock answered unreadably; the call may have been billed".into(),
+                ),
             };
-            return ProviderError::transient(format!("Bedrock {kind}"));
         }
     };
     let code = err.code().unwrap_or("unknown").to_string();
     let detail = crate::secret::redact_urls(err.message().unwrap_or_default());
     match err {
+        // Bedrock did not process these: sending again costs nothing.
         ConverseError::ThrottlingException(_)
         | ConverseError::ServiceUnavailableException(_)
-        | ConverseError::InternalServerException(_)
-        | ConverseError::ModelNotReadyException(_)
-        | ConverseError::ModelTimeoutException(_) => {
+        | ConverseError::ModelNotReadyException(_) => {
             ProviderError::transient(format!("Bedrock {code}: {detail}"))
+        }
+        // These it may have processed, and billed.
+        ConverseError::InternalServerException(_) | ConverseError::ModelTimeoutException(_) => {
+            ProviderError::Uncertain(format!("Bedrock {code}: {detail}"))
         }
         ConverseError::AccessDeniedException(_) => ProviderError::Permanent(format!(
             "Bedrock denied access to model {model} ({code}): enable the model in the Bedrock console and allow bedrock:InvokeModel on it. {detail}"

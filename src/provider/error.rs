@@ -17,12 +17,19 @@ pub enum ProviderError {
     /// refused): the next provider is asked, and the record says `failed` if none captions.
     #[error("{0}")]
     Permanent(String),
-    /// Throttling, a server error, a timeout: the same request may succeed later.
+    /// The service did not take the request (throttling, a connection that never opened):
+    /// the same request may succeed later, and sending it again costs nothing.
     #[error("{message}")]
     Transient {
         message: String,
         retry_after: Option<Duration>,
     },
+    /// The request reached the service, or may have, and no usable answer came back: a
+    /// timeout once it was sent, a server error, a success body that cannot be read. It may
+    /// have been billed, so it is not sent again in this delivery; the object ends
+    /// retryable, and the attempt counts towards `ALT_TEXT_MAX_ATTEMPTS`.
+    #[error("{0}")]
+    Uncertain(String),
 }
 
 impl ProviderError {

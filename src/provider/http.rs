@@ -10,9 +10,6 @@ use reqwest::StatusCode;
 use super::ProviderError;
 use crate::secret::redact_urls;
 
-/// Longest wait for one API call.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// A service's answer: status, `Retry-After` and body text.
 #[derive(Debug)]
 pub struct Reply {
@@ -21,27 +18,32 @@ pub struct Reply {
     pub body: String,
 }
 
-/// Sends `request` (at most `budget`, at most [`REQUEST_TIMEOUT`]) and reads the answer.
-/// A transport failure is transient: the request may not have reached the service.
+/// Sends `request`, waiting at most `timeout`, and reads the answer. A connection that
+/// never opened is transient (the request never reached the service); any other failure
+/// once the request may have been sent is uncertain: it may have been billed.
 pub async fn send(
     service: &str,
     request: reqwest::RequestBuilder,
-    budget: Duration,
+    timeout: Duration,
 ) -> Result<Reply, ProviderError> {
     let response = request
-        .timeout(budget.min(REQUEST_TIMEOUT))
+        .timeout(timeout)
         .send()
         .await
-        .map_err(|e| ProviderError::transient(describe_http_error(service, e)))?;
+        .map_err(|e| unanswered(service, e))?;
     let status = response.status();
     if status.is_redirection() {
         return Err(redirected(service, status, response.headers()));
     }
     let retry_after = retry_after(response.headers());
-    let body = response
-        .text()
-        .await
-        .map_err(|e| ProviderError::transient(describe_http_error(service, e)))?;
+    let body = match response.text().await {
+        Ok(body) => body,
+        Err(e) if status.is_success() => {
+            return Err(unreadable(service, describe_http_error(service, e)));
+        }
+        // An error whose body is lost is still the error its status says.
+        Err(_) => String::new(),
+    };
     Ok(Reply {
         status,
         retry_after,
@@ -84,10 +86,24 @@ fn redirected(
     ))
 }
 
-/// A success body that cannot be read. The call may have been billed: no retry.
+/// A request that failed on its way: transient if the connection never opened, uncertain
+/// (maybe billed) otherwise.
+fn unanswered(service: &str, e: reqwest::Error) -> ProviderError {
+    let connect = e.is_connect();
+    let message = describe_http_error(service, e);
+    if connect {
+        ProviderError::transient(message)
+    } else {
+        ProviderError::Uncertain(format!(
+            "{message}; the request may have reached {service} and been billed, so it is not sent again now"
+        ))
+    }
+}
+
+/// A success body that cannot be read. The call may have been billed: not sent again now.
 pub fn unreadable(service: &str, err: impl std::fmt::Display) -> ProviderError {
-    ProviderError::Permanent(redact_urls(&format!(
-        "{service} answered with an unreadable body: {err}"
+    ProviderError::Uncertain(redact_urls(&format!(
+        "{service} answered with an unreadable body: {err}; the request may have been billed"
     )))
 }
 
@@ -146,8 +162,9 @@ pub fn describe_http_error(service: &str, e: reqwest::Error) -> String {
     format!("{service} {kind}: {}", redact_urls(&detail))
 }
 
-/// The classification every service shares for statuses it documents no differently:
-/// 429 and 5xx transient, every other status permanent.
+/// The classification every service shares for statuses it documents no differently: 429
+/// and a 503 with `Retry-After` transient (the service says it did not process the
+/// request), any other 5xx uncertain (it may have), every other status permanent.
 pub fn generic_error(service: &str, reply: &Reply) -> ProviderError {
     let code = reply.status.as_u16();
     let detail = error_detail(&reply.body);
@@ -159,10 +176,13 @@ pub fn generic_error(service: &str, reply: &Reply) -> ProviderError {
             message: format!("{service} is rate limiting (429). {detail}"),
             retry_after: reply.retry_after,
         },
-        500..=599 => ProviderError::Transient {
-            message: format!("{service} server error ({code}). {detail}"),
+        503 if reply.retry_after.is_some() => ProviderError::Transient {
+            message: format!("{service} is unavailable (503). {detail}"),
             retry_after: reply.retry_after,
         },
+        500..=599 => ProviderError::Uncertain(format!(
+            "{service} server error ({code}); it may have processed the request. {detail}"
+        )),
         _ => ProviderError::Permanent(format!("{service} refused the image ({code}). {detail}")),
     }
 }
@@ -230,6 +250,12 @@ mod tests {
         assert!(matches!(
             generic_error("S", &reply(503, "")),
             ProviderError::Transient { .. }
+        ));
+        let mut no_retry_after = reply(503, "");
+        no_retry_after.retry_after = None;
+        assert!(matches!(
+            generic_error("S", &no_retry_after),
+            ProviderError::Uncertain(_)
         ));
         assert!(matches!(
             generic_error("S", &reply(400, "")),

@@ -146,7 +146,7 @@ impl OpenAi {
         http::exchange(
             SERVICE,
             request,
-            budget,
+            budget.min(self.access.timeout),
             |body| parse_success(body, lang),
             classify_error,
         )
@@ -343,9 +343,10 @@ mod tests {
         assert!(
             matches!(classify_error(&reply(404, "{}")), ProviderError::Permanent(m) if m.contains("OPENAI_MODEL"))
         );
+        // A server error may have processed (and billed) the request.
         assert!(matches!(
             classify_error(&reply(500, "{}")),
-            ProviderError::Transient { .. }
+            ProviderError::Uncertain(_)
         ));
     }
 

@@ -2,6 +2,8 @@
 //! variables it reads and how it is built. Adding a provider means a file of its own and
 //! its lines here.
 
+use std::time::Duration;
+
 use super::access::Access;
 use super::{Provider, alttextai, alttextlab, autoalt, bedrock, embedded, openai};
 use crate::env::{ConfigError, Env};
@@ -68,6 +70,18 @@ impl ProviderKind {
         }
     }
 
+    /// How long one request may take by default (`<P>_TIMEOUT_SECS`): a busy service can
+    /// take well over 30 s for a caption, several languages at once take longer, and a
+    /// request that timed out is not sent again in the same delivery.
+    pub fn default_timeout(self) -> Duration {
+        Duration::from_secs(match self {
+            ProviderKind::Embedded => 10,
+            ProviderKind::AltTextLab | ProviderKind::AutoAlt | ProviderKind::Bedrock => 60,
+            ProviderKind::AltTextAi => 90,
+            ProviderKind::OpenAi => 120,
+        })
+    }
+
     /// Whether the service takes an API key (Bedrock uses the function's role instead).
     pub fn takes_api_key(self) -> bool {
         self.default_url().is_some()
@@ -100,7 +114,9 @@ impl ProviderConfig {
         generic: bool,
     ) -> Result<ProviderConfig, ConfigError> {
         let access = || match kind.default_url() {
-            Some(url) => Access::from_env(env, kind.env_prefix(), url, generic),
+            Some(url) => {
+                Access::from_env(env, kind.env_prefix(), url, kind.default_timeout(), generic)
+            }
             None => unreachable!("{} reaches no keyed service", kind.name()),
         };
         Ok(match kind {
@@ -114,7 +130,9 @@ impl ProviderConfig {
             ProviderKind::AltTextAi => {
                 ProviderConfig::AltTextAi(alttextai::Settings::from_env(env, access()?)?)
             }
-            ProviderKind::Bedrock => ProviderConfig::Bedrock(bedrock::Settings::from_env(env)?),
+            ProviderKind::Bedrock => {
+                ProviderConfig::Bedrock(bedrock::Settings::from_env(env, kind.default_timeout())?)
+            }
             ProviderKind::OpenAi => {
                 ProviderConfig::OpenAi(openai::Settings::from_env(env, access()?)?)
             }

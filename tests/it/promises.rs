@@ -254,6 +254,70 @@ async fn a_persons_alt_text_is_never_paid_for_nor_overwritten() {
 }
 
 #[tokio::test]
+async fn a_provider_that_hangs_after_accepting_is_sent_one_request_per_delivery() {
+    let stack = Stack::new("hangs").await;
+    stack
+        .put(
+            "cup.jpg",
+            sample("coffee.jpg"),
+            "image/jpeg",
+            &[("owner", "shop")],
+        )
+        .await;
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Hang, Reply::Hang, Reply::Hang],
+    )
+    .await;
+    let handler = stack.handler(&stack.config(&[
+        ("ALT_TEXT_PROVIDER", "alttextlab"),
+        ("ALT_TEXT_API_KEY", API_KEY),
+        ("ALT_TEXT_API_URL", &fake.url),
+        ("ALTTEXTLAB_TIMEOUT_SECS", "5"),
+    ]));
+    let event = stack.event(&[("cup.jpg", None)]);
+    // The first delivery: one request, which may have been billed; retryable.
+    let first = handler.handle(&event, far_deadline()).await;
+    assert!(first.is_err(), "retryable, for Lambda's retry");
+    assert_eq!(fake.calls().len(), 1, "one request in a delivery");
+    let record = stack.record("cup.jpg").await.unwrap();
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(true))
+    );
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(record.attempts[0].provider, "alttextlab");
+    // Lambda's retry: one more, the last (ALT_TEXT_MAX_ATTEMPTS is 2): failed for good.
+    let second = handler.handle(&event, far_deadline()).await.unwrap();
+    assert_eq!(second.summary.objects[0].outcome, OutcomeKind::Failed);
+    assert_eq!(fake.calls().len(), 2);
+    let record = stack.record("cup.jpg").await.unwrap();
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(false))
+    );
+    assert_eq!(record.attempts.len(), 2);
+    // Any later delivery or replay sends nothing.
+    handler.handle(&event, far_deadline()).await.unwrap();
+    assert_eq!(fake.calls().len(), 2, "no request after the limit");
+    assert!(
+        stack
+            .record("cup.jpg")
+            .await
+            .unwrap()
+            .error
+            .unwrap()
+            .contains("gave up"),
+        "the record says why"
+    );
+    assert_eq!(
+        stack.tags("cup.jpg").await,
+        vec![("owner".into(), "shop".into())]
+    );
+}
+
+#[tokio::test]
 async fn a_redirect_is_refused_and_the_key_goes_nowhere_else() {
     let stack = Stack::new("redirect").await;
     stack
