@@ -19,11 +19,16 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         read: &Result<ObjectHead, StoreError>,
         object_tags: Result<Vec<Tag>, StoreError>,
     ) -> Outcome {
-        if let Ok(head) = read
-            && id.version_id.is_none()
-            && head.etag.is_some()
-            && head.etag != record.etag
-        {
+        // Without the head, new bytes cannot be told from the captioned ones: no tag goes
+        // back until a delivery can tell.
+        let head = match read {
+            Ok(head) => head,
+            Err(StoreError::NotFound { .. }) => {
+                return Outcome::skipped("the object no longer exists");
+            }
+            Err(err) => return Outcome::failed(err),
+        };
+        if id.version_id.is_none() && head.etag.is_some() && head.etag != record.etag {
             return Outcome::skipped(OVERWRITTEN_SINCE);
         }
         self.keep(id, record, object_tags).await

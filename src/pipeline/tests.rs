@@ -435,6 +435,33 @@ async fn a_late_event_never_puts_the_old_caption_on_new_bytes() {
 }
 
 #[tokio::test]
+async fn a_late_event_whose_head_read_fails_puts_no_tag_back() {
+    let h = Harness::new(vec![Ok(caption("First."))]);
+    h.upload("coffee.jpg", &sample("coffee.jpg"), vec![]);
+    let first = ObjectEvent {
+        etag: Some(h.pipeline.store().object(BUCKET, "coffee.jpg").etag),
+        ..event("coffee.jpg")
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    h.pipeline.process(&first, deadline).await;
+    // New bytes; the old event again, and the head read that would tell them apart fails.
+    let mut changed = sample("coffee.jpg");
+    changed.extend_from_slice(b"trailing bytes");
+    h.upload("coffee.jpg", &changed, vec![]);
+    h.pipeline.store().fail_next(
+        "read_head",
+        StoreError::Transient {
+            op: "GetObject",
+            message: "503".into(),
+        },
+    );
+    let outcome = h.pipeline.process(&first, deadline).await;
+    assert!(outcome.is_retryable_failure(), "{outcome:?}");
+    assert!(h.tags("coffee.jpg").is_empty(), "{:?}", h.tags("coffee.jpg"));
+    assert_eq!(h.paid.calls(), 1);
+}
+
+#[tokio::test]
 async fn a_record_store_outage_is_retryable() {
     let h = Harness::new(vec![]);
     h.upload("cat.jpg", &sample("cat.jpg"), vec![]);
