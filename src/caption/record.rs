@@ -254,6 +254,11 @@ pub struct Record {
         deserialize_with = "lenient"
     )]
     pub retryable: Option<bool>,
+    /// With `claim`: write the record and keep holding the claim until this time (seconds
+    /// since the epoch), for a write on the way (the caption stored before the tags). Not
+    /// stored as a field of the record.
+    #[serde(skip)]
+    pub keep_claim_until: Option<u64>,
     /// The condition of the record's write, not stored: with a claim token, only while that
     /// claim is still this invocation's; without, only while nobody holds a live claim.
     #[serde(skip)]
@@ -284,6 +289,7 @@ impl Record {
             error: None,
             retryable: None,
             attempts: Vec::new(),
+            keep_claim_until: None,
             claim: None,
         }
     }

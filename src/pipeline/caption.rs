@@ -1,7 +1,7 @@
 //! A created object, as named steps. Each step either hands its result to the next or ends
 //! the object with an [`Outcome`] (`Err` below: the object is done).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::chain::{Answer, ChainResult};
 use super::claim::Attempt;
@@ -16,6 +16,13 @@ use crate::store::{ObjectHead, ObjectStore, RecordStore, StoreError};
 /// A step's result: the next step's input, or the object's final outcome.
 type Step<T> = Result<T, Outcome>;
 
+/// Time for the writes after the provider deadline: less than the handler keeps back from
+/// the invocation's deadline (at least 500 ms).
+const WRITE_TIME: Duration = Duration::from_millis(450);
+
+/// Why an object whose caption is stored ends retryable before its tags are written.
+const UNWRITTEN: &str = "the caption is paid for and stored in the record; its tags are not written yet: the next delivery writes them without a provider call";
+
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Captions a created object.
     pub(super) async fn caption(&self, event: &ObjectEvent, deadline: Instant) -> Outcome {
@@ -28,9 +35,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if event.key.ends_with('/') {
             return Err(Outcome::skipped("folder marker, not an object"));
         }
-        let attempt = Attempt::new(event);
+        let attempt = Attempt::new(event, deadline);
         // From here on, every record written holds the claim, and writing it releases it.
-        let (existing, read, object_tags) = self.claim_and_read(&attempt, deadline).await?;
+        let (existing, read, object_tags) = self.claim_and_read(&attempt).await?;
         let existing = existing.as_deref();
         let head = self.read_or_finish(&attempt, existing, read).await?;
         let object_tags = self
@@ -46,13 +53,27 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let chain = self
             .collect_answers(existing, &head, people, &request, tried)
             .await;
+        let fresh = chain.fresh;
         let (record, answers) = self.settle(record, chain).await?;
-        let tags = self
-            .confirm_unchanged(&attempt, &head, &record, &answers)
-            .await?;
-        Ok(self
-            .write_back(&attempt.id, record, answers, tags, existing)
-            .await)
+        if fresh {
+            self.store_paid(&attempt, &record, &answers).await?;
+        }
+        let written = async {
+            let tags = self
+                .confirm_unchanged(&attempt, &head, &record, &answers)
+                .await?;
+            Ok(self
+                .write_back(&attempt.id, record, answers, tags, existing)
+                .await)
+        };
+        // The invocation's own end is near the deadline: the writes must not outlast it.
+        match tokio::time::timeout_at((deadline + WRITE_TIME).into(), written).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Outcome::Failed {
+                error: UNWRITTEN.into(),
+                retryable: true,
+            }),
+        }
     }
 
     /// A read that went out with the claim (the head, the tags); a failed read ends the
@@ -151,6 +172,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             transient,
             uncertain,
             exhausted,
+            ..
         } = chain;
         if transient || exhausted {
             let mut record = self.with_captions(record, &answers, None);
@@ -211,6 +233,29 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             },
             answers,
         ))
+    }
+
+    /// Stores the captions just paid for in the record, keeping the claim, before any tag is
+    /// touched: if the invocation ends before its tags are written, the next delivery finds
+    /// the captions and writes them without paying again. A failed write is no reason to
+    /// stop (the write-back stores them too), except when the claim was lost.
+    async fn store_paid(
+        &self,
+        attempt: &Attempt<'_>,
+        record: &Record,
+        answers: &[Answer],
+    ) -> Step<()> {
+        let stored = Record {
+            state: State::Failed,
+            error: Some(UNWRITTEN.into()),
+            retryable: Some(true),
+            keep_claim_until: Some(attempt.until),
+            ..self.with_captions(record.clone(), answers, None)
+        };
+        match self.records.put(&stored).await {
+            Err(err @ StoreError::Conflict { .. }) => Err(Outcome::failed(&err)),
+            _ => Ok(()),
+        }
     }
 
     /// The object must still be the one captioned; its tags are read now, not before the

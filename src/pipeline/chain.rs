@@ -37,6 +37,8 @@ pub(super) struct ChainResult {
     pub uncertain: Vec<String>,
     /// No request was sent: earlier ones for these bytes may all have been billed.
     pub exhausted: bool,
+    /// A paid provider gave captions this time.
+    pub fresh: bool,
 }
 
 impl ChainResult {
@@ -186,7 +188,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             for langs in langs.chunks(provider.languages_per_call().max(1)) {
                 let call = request.for_langs(langs);
                 let answer = self.call(provider.as_ref(), &call).await;
-                if !result.take(provider.name(), answer, &call, &mut missing) {
+                let before = result.answers.len();
+                let go_on = result.take(provider.name(), answer, &call, &mut missing);
+                result.fresh |= !provider.is_free() && result.answers.len() > before;
+                if !go_on {
                     return result;
                 }
             }

@@ -27,19 +27,24 @@ pub(super) type Claimed = (
     Result<Vec<Tag>, StoreError>,
 );
 
-/// One delivery's attempt at an object: the event, the object and the claim's token.
+/// One delivery's attempt at an object: the event, the object, the claim's token and
+/// when the claim lapses (seconds since the epoch).
 pub(super) struct Attempt<'e> {
     pub event: &'e ObjectEvent,
     pub id: ObjectId,
     pub token: String,
+    pub until: u64,
 }
 
 impl<'e> Attempt<'e> {
-    pub fn new(event: &'e ObjectEvent) -> Attempt<'e> {
+    /// An attempt whose claim outlives `deadline` by [`CLAIM_GRACE_SECS`].
+    pub fn new(event: &'e ObjectEvent, deadline: Instant) -> Attempt<'e> {
+        let left = deadline.saturating_duration_since(Instant::now());
         Attempt {
             event,
             id: object_id(event),
             token: claim_token(),
+            until: epoch_secs(SystemTime::now() + left) + CLAIM_GRACE_SECS,
         }
     }
 
@@ -67,15 +72,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Claims the object and reads its head and tags (a person's caption among them is not
     /// paid for). `Err` is the outcome when the claim is refused (captioned already,
     /// superseded, busy) or cannot be made.
-    pub(super) async fn claim_and_read(
-        &self,
-        attempt: &Attempt<'_>,
-        deadline: Instant,
-    ) -> Result<Claimed, Outcome> {
+    pub(super) async fn claim_and_read(&self, attempt: &Attempt<'_>) -> Result<Claimed, Outcome> {
         let event = attempt.event;
         let (claim, read, object_tags) = match event.etag.as_deref() {
             Some(etag) => tokio::join!(
-                self.claim(attempt, Some(etag), None, deadline),
+                self.claim(attempt, Some(etag), None),
                 self.read_head(&attempt.id),
                 self.store.get_tags(&attempt.id)
             ),
@@ -85,7 +86,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 let etag = head.and_then(|h| h.etag.as_deref());
                 let version = head.and_then(|h| h.version_id.as_deref());
                 let (claim, object_tags) = tokio::join!(
-                    self.claim(attempt, etag, version, deadline),
+                    self.claim(attempt, etag, version),
                     self.store.get_tags(&attempt.id)
                 );
                 (claim, read, object_tags)
@@ -107,17 +108,14 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         attempt: &Attempt<'_>,
         etag: Option<&str>,
         version_id: Option<&str>,
-        deadline: Instant,
     ) -> Result<Claim, StoreError> {
         let event = attempt.event;
-        let now = SystemTime::now();
-        let left = deadline.saturating_duration_since(Instant::now());
         let request = ClaimRequest {
             bucket: &event.bucket,
             key: &event.key,
             token: &attempt.token,
-            now: epoch_secs(now),
-            until: epoch_secs(now + left) + CLAIM_GRACE_SECS,
+            now: epoch_secs(SystemTime::now()),
+            until: attempt.until,
             etag,
             version_id: event.version_id.as_deref().or(version_id),
             sequencer: event.sequencer.as_deref(),

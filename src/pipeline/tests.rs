@@ -457,7 +457,11 @@ async fn a_late_event_whose_head_read_fails_puts_no_tag_back() {
     );
     let outcome = h.pipeline.process(&first, deadline).await;
     assert!(outcome.is_retryable_failure(), "{outcome:?}");
-    assert!(h.tags("coffee.jpg").is_empty(), "{:?}", h.tags("coffee.jpg"));
+    assert!(
+        h.tags("coffee.jpg").is_empty(),
+        "{:?}",
+        h.tags("coffee.jpg")
+    );
     assert_eq!(h.paid.calls(), 1);
 }
 

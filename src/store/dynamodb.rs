@@ -78,11 +78,16 @@ impl RecordStore for DynamoRecords {
     }
 
     async fn put(&self, record: &Record) -> Result<(), StoreError> {
+        let mut item = to_item(record);
+        if let (Some(token), Some(until)) = (&record.claim, record.keep_claim_until) {
+            item.insert("claim_token".into(), AttributeValue::S(token.clone()));
+            item.insert("claim_until".into(), AttributeValue::N(until.to_string()));
+        }
         let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(record)));
+            .set_item(Some(item));
         put = match &record.claim {
             Some(token) => put
                 .condition_expression("claim_token = :token")

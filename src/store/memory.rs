@@ -232,7 +232,14 @@ impl RecordStore for MemoryRecords {
         if !allowed {
             return Err(StoreError::Conflict { op: "put" });
         }
-        claims.remove(&id);
+        match (&record.claim, record.keep_claim_until) {
+            (Some(token), Some(until)) => {
+                claims.insert(id.clone(), (token.clone(), until));
+            }
+            _ => {
+                claims.remove(&id);
+            }
+        }
         let stored = Record {
             claim: None,
             ..record.clone()

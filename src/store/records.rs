@@ -59,9 +59,9 @@ pub trait RecordStore: Send + Sync {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
-    /// Writes the record, replacing the item (and releasing the claim). With `record.claim`
-    /// set, only while that claim holds; without, only while nobody holds a live claim
-    /// (`Conflict` otherwise).
+    /// Writes the record, replacing the item (and releasing the claim, unless
+    /// `record.keep_claim_until` asks to keep it). With `record.claim` set, only while that
+    /// claim holds; without, only while nobody holds a live claim (`Conflict` otherwise).
     fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes the record if it is still the one written at `updated_at`; `false` if it
     /// changed (or went) in the meantime.

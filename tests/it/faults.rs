@@ -259,7 +259,8 @@ async fn dynamodb_throttling_is_retried_by_the_sdk() {
     // The claim (an UpdateItem that returns the record) is the only read of the record.
     assert_eq!(proxy.seen("GetItem"), 0);
     assert_eq!(proxy.seen("UpdateItem"), 3);
-    assert_eq!(proxy.seen("PutItem"), 4);
+    // Three throttled writes, the caption stored as soon as it is paid for, the final record.
+    assert_eq!(proxy.seen("PutItem"), 5);
 }
 
 #[tokio::test]
@@ -297,6 +298,60 @@ async fn a_tag_write_throttled_for_good_is_retried_later_without_paying_again() 
         expected_tags(Some("A cup of coffee."))
     );
     assert_eq!(fake.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn a_caption_paid_for_survives_an_invocation_cut_off_before_its_tags() {
+    let stack = stack_with_photo("cut-off").await;
+    let proxy = FaultProxy::start(local_stack()).await;
+    // After the provider answers, S3 and DynamoDB hang on the final writes (the tags, and
+    // the captioned record), far past the invocation's end.
+    let hang = Duration::from_secs(60);
+    proxy.stall("PutObjectTagging", 1000, hang, s3_slow_down());
+    proxy.stall_when(
+        "PutItem",
+        r#"{"S":"captioned"}"#,
+        hang,
+        dynamodb_throttled(),
+    );
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Caption("A cup of coffee.".into())],
+    )
+    .await;
+    let handler = handler_via(&stack, &proxy, &fake).await;
+    // Lambda ends the invocation at its deadline, whatever the function is doing.
+    let timeout = Duration::from_secs(4);
+    let deadline = Instant::now() + timeout;
+    let cut = tokio::time::timeout(timeout, handler.handle(&event(&stack), deadline)).await;
+    assert!(
+        matches!(&cut, Ok(Err(_))),
+        "the function ends before its deadline, retryable"
+    );
+    assert_eq!(fake.calls().len(), 1);
+    let r = record(&stack).await;
+    assert_eq!(
+        r.alt_text.as_deref(),
+        Some("A cup of coffee."),
+        "the caption is stored before the tags"
+    );
+    assert_eq!((r.state, r.retryable), (State::Failed, Some(true)));
+
+    // S3 recovers; once the claim has lapsed, the next delivery writes the tags it has.
+    proxy.heal();
+    let lapse = Duration::from_secs(s3_alt_text::pipeline::CLAIM_GRACE_SECS + 1);
+    tokio::time::sleep_until((deadline + lapse).into()).await;
+    handler
+        .handle(&event(&stack), far_deadline())
+        .await
+        .unwrap();
+    assert_eq!(fake.calls().len(), 1, "no second payment");
+    assert_eq!(
+        sorted_tags(&stack, KEY).await,
+        expected_tags(Some("A cup of coffee."))
+    );
+    assert_eq!(record(&stack).await.state, State::Captioned);
 }
 
 #[tokio::test]

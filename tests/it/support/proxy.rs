@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -22,6 +23,8 @@ pub struct FaultProxy {
 
 struct Fault {
     op: String,
+    /// How long the answer takes.
+    after: Duration,
     /// Only requests whose body holds this text.
     body_contains: Option<String>,
     left: usize,
@@ -74,7 +77,7 @@ impl FaultProxy {
             async move {
                 let op = operation(&req);
                 *seen.lock().unwrap().entry(op.clone()).or_default() += 1;
-                let injected = {
+                let injected: Option<(Duration, HttpResponse)> = {
                     let mut faults = faults.lock().unwrap();
                     let body = String::from_utf8_lossy(&req.body);
                     faults
@@ -86,11 +89,14 @@ impl FaultProxy {
                         })
                         .map(|f| {
                             f.left -= 1;
-                            f.response.clone()
+                            (f.after, f.response.clone())
                         })
                 };
                 Some(match injected {
-                    Some(response) => response,
+                    Some((after, response)) => {
+                        tokio::time::sleep(after).await;
+                        response
+                    }
                     None => forward(&client, &upstream, req).await,
                 })
             }
@@ -106,10 +112,28 @@ impl FaultProxy {
     /// Answers the next `times` calls of `op` (`GetObject`, `PutObjectTagging`, `PutItem`,
     /// …) with `response`.
     pub fn fail(&self, op: &str, times: usize, response: HttpResponse) {
+        self.stall(op, times, Duration::ZERO, response);
+    }
+
+    /// Answers the next `times` calls of `op` with `response`, `after` a wait (a store
+    /// that hangs, then fails).
+    pub fn stall(&self, op: &str, times: usize, after: Duration, response: HttpResponse) {
         self.faults.lock().unwrap().push(Fault {
             op: op.into(),
+            after,
             body_contains: None,
             left: times,
+            response,
+        });
+    }
+
+    /// Answers every call of `op` whose body holds `text` with `response`, `after` a wait.
+    pub fn stall_when(&self, op: &str, text: &str, after: Duration, response: HttpResponse) {
+        self.faults.lock().unwrap().push(Fault {
+            op: op.into(),
+            after,
+            body_contains: Some(text.into()),
+            left: usize::MAX,
             response,
         });
     }
@@ -118,6 +142,7 @@ impl FaultProxy {
     pub fn fail_when(&self, op: &str, text: &str, response: HttpResponse) {
         self.faults.lock().unwrap().push(Fault {
             op: op.into(),
+            after: Duration::ZERO,
             body_contains: Some(text.into()),
             left: usize::MAX,
             response,
