@@ -14,8 +14,10 @@ use crate::report::Summary;
 /// What the pipeline used during one invocation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Usage {
-    /// Calls to paid providers.
+    /// Requests sent to paid providers' services (retries included).
     pub provider_calls: u64,
+    /// Requests sent that got no usable answer: they may have been billed.
+    pub provider_attempts_unknown: u64,
     /// Each paid provider call's duration, retries included, in milliseconds.
     pub provider_ms: Vec<f64>,
     /// Bytes read from S3 by the function (heads, XMP ranges, images sent as bytes).
@@ -33,9 +35,19 @@ impl UsageMeter {
         f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
-    pub fn provider_call(&self, took: Duration, credits: Option<f64>) {
+    /// One request sent to a provider's service; `answered` is false when no usable answer
+    /// came back.
+    pub fn request(&self, answered: bool) {
         self.with(|u| {
             u.provider_calls += 1;
+            u.provider_attempts_unknown += u64::from(!answered);
+        });
+    }
+
+    /// One caption asked of a paid provider: how long it took, retries included, and the
+    /// credits it reports left.
+    pub fn provider_call(&self, took: Duration, credits: Option<f64>) {
+        self.with(|u| {
             u.provider_ms.push(took.as_secs_f64() * 1000.0);
             if credits.is_some() {
                 u.credits_remaining = credits;
@@ -138,6 +150,11 @@ pub fn document(config: &MetricsConfig, summary: &Summary, usage: &Usage, at: Sy
     metric("ImagesBusy", "Count", json!(summary.busy));
     metric("ObjectsRemoved", "Count", json!(summary.removed));
     metric("ProviderCalls", "Count", json!(usage.provider_calls));
+    metric(
+        "ProviderAttemptsUnknown",
+        "Count",
+        json!(usage.provider_attempts_unknown),
+    );
     if !usage.provider_ms.is_empty() {
         let rounded: Vec<f64> = usage
             .provider_ms
@@ -189,6 +206,9 @@ mod tests {
         let meter = UsageMeter::default();
         meter.provider_call(Duration::from_millis(250), Some(41.0));
         meter.provider_call(Duration::from_millis(310), None);
+        meter.request(true);
+        meter.request(true);
+        meter.request(false);
         meter.read(65_536);
         let usage = meter.take();
         assert_eq!(meter.take(), Usage::default(), "taking starts afresh");
@@ -201,7 +221,8 @@ mod tests {
         assert_eq!(doc["FunctionName"], "captioner");
         assert_eq!(doc["ImagesCaptioned"], 2);
         assert_eq!(doc["ImagesSkipped"], 1);
-        assert_eq!(doc["ProviderCalls"], 2);
+        assert_eq!(doc["ProviderCalls"], 3, "requests sent, retries included");
+        assert_eq!(doc["ProviderAttemptsUnknown"], 1);
         assert_eq!(doc["ProviderLatency"], json!([250.0, 310.0]));
         assert_eq!(doc["BytesRead"], 65_536);
         assert_eq!(doc["CreditsRemaining"], 41.0);

@@ -2,7 +2,6 @@
 //! first caption of each language that passes the quality guard wins. Captions already
 //! paid for this very object are reused, so a retry asks only for the rest.
 
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::Pipeline;
@@ -208,7 +207,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let started = Instant::now();
         let answer = provider.caption(call).await;
         if !provider.is_free() {
-            self.paid_calls.fetch_add(1, Ordering::Relaxed);
             let credits = answer
                 .as_ref()
                 .ok()

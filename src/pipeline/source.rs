@@ -1,6 +1,7 @@
 //! The object as providers see it: its format, the request they are given, and an
 //! [`ImageSource`] for ranged reads pinned to the ETag first read and fresh presigned URLs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -9,7 +10,7 @@ use futures_util::future::BoxFuture;
 use super::Pipeline;
 use crate::image::{self, ImageFormat};
 use crate::metrics::UsageMeter;
-use crate::provider::{ImageRequest, ImageSource};
+use crate::provider::{Calls, ImageRequest, ImageSource};
 use crate::secret::PresignedUrl;
 use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 
@@ -26,13 +27,22 @@ pub(super) fn examine(head: &ObjectHead) -> Result<ImageFormat, String> {
     })
 }
 
-/// The object being captioned, pinned to the ETag of its head.
+/// The object being captioned, pinned to the ETag of its head; it also counts the requests
+/// providers send about it.
 pub(super) struct ObjectSource<'a, S> {
     store: &'a S,
     id: &'a ObjectId,
     etag: Option<String>,
     ttl: Duration,
     usage: &'a UsageMeter,
+    paid_calls: &'a AtomicU64,
+}
+
+impl<S: ObjectStore> Calls for ObjectSource<'_, S> {
+    fn sent(&self, answered: bool) {
+        self.usage.request(answered);
+        self.paid_calls.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl<S: ObjectStore> ImageSource for ObjectSource<'_, S> {
@@ -61,6 +71,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             etag: head.etag.clone(),
             ttl: self.settings.presign_ttl,
             usage: &self.usage,
+            paid_calls: &self.paid_calls,
         }
     }
 
@@ -71,7 +82,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         head: &ObjectHead,
         format: ImageFormat,
         deadline: Instant,
-        source: &'a dyn ImageSource,
+        source: &'a ObjectSource<'a, S>,
     ) -> ImageRequest<'a> {
         ImageRequest {
             bucket: &id.bucket,
@@ -85,6 +96,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             max_chars: self.settings.max_chars,
             deadline,
             source,
+            calls: source,
         }
     }
 }

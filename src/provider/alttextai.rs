@@ -117,6 +117,7 @@ impl AltTextAi {
             SERVICE,
             request,
             budget.min(self.access.timeout),
+            image.calls,
             |body| parse_success(body, image.langs),
             classify_error,
         )

@@ -186,6 +186,7 @@ impl AltTextLab {
             SERVICE,
             request,
             budget.min(self.access.timeout),
+            image.calls,
             |body| parse_success(body, image.lang()),
             classify_error,
         )

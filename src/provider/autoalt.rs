@@ -86,9 +86,10 @@ impl AutoAlt {
         &self,
         key: &ApiKey,
         body: Bytes,
-        lang: &str,
+        image: &ImageRequest<'_>,
         budget: Duration,
     ) -> Result<Caption, ProviderError> {
+        let lang = image.lang();
         let request = self
             .http
             .post(&self.endpoint)
@@ -99,6 +100,7 @@ impl AutoAlt {
             SERVICE,
             request,
             budget.min(self.access.timeout),
+            image.calls,
             |body| parse_success(body, lang),
             classify_error,
         )
@@ -137,7 +139,7 @@ impl Provider for AutoAlt {
             let caption = self
                 .retry
                 .run(image.deadline, |budget| {
-                    self.attempt(key, body.clone(), lang, budget)
+                    self.attempt(key, body.clone(), image, budget)
                 })
                 .await?;
             Ok(vec![caption])

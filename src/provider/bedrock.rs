@@ -16,7 +16,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::retry::RetryPolicy;
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
+use super::{Caption, ImageRequest, Limits, Provider, ProviderError, http, prompt};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 
@@ -138,15 +138,19 @@ impl Bedrock {
             )
             .send();
         let output = match tokio::time::timeout(budget.min(self.timeout), call).await {
-            Err(_) => {
-                return Err(ProviderError::Uncertain(
-                    "Bedrock timed out; the call may have been billed, so it is not sent again now"
-                        .into(),
-                ));
+            Err(_) => Err(ProviderError::Uncertain(
+                "Bedrock timed out; the call may have been billed, so it is not sent again now"
+                    .into(),
+            )),
+            Ok(Err(SdkError::DispatchFailure(_))) => {
+                // Never sent: not counted.
+                return Err(ProviderError::transient("Bedrock could not connect"));
             }
-            Ok(result) => result.map_err(|e| classify_error(&self.model, e))?,
+            Ok(result) => result.map_err(|e| classify_error(&self.model, e)),
         };
-        caption_of(&output, lang)
+        let caption = output.and_then(|output| caption_of(&output, lang));
+        http::count(image.calls, &caption);
+        caption
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use reqwest::StatusCode;
 
-use super::ProviderError;
+use super::{Calls, ProviderError};
 use crate::secret::redact_urls;
 
 /// A service's answer: status, `Retry-After` and body text.
@@ -52,19 +52,38 @@ pub async fn send(
 }
 
 /// Sends `request` like [`send`]; a success body goes to `parse`, any other answer to
-/// `classify`.
+/// `classify`. Each request that went out is counted in `calls`.
 pub async fn exchange<T>(
     service: &str,
     request: reqwest::RequestBuilder,
     budget: Duration,
+    calls: &dyn Calls,
     parse: impl FnOnce(&str) -> Result<T, ProviderError>,
     classify: impl FnOnce(&Reply) -> ProviderError,
 ) -> Result<T, ProviderError> {
-    let reply = send(service, request, budget).await?;
-    if reply.status.is_success() {
-        return parse(&reply.body);
-    }
-    Err(classify(&reply))
+    let reply = match send(service, request, budget).await {
+        Ok(reply) => reply,
+        // A transient failure of `send` is a connection that never opened: nothing went out.
+        Err(err) => {
+            if matches!(err, ProviderError::Uncertain(_)) {
+                calls.sent(false);
+            }
+            return Err(err);
+        }
+    };
+    let result = if reply.status.is_success() {
+        parse(&reply.body)
+    } else {
+        Err(classify(&reply))
+    };
+    count(calls, &result);
+    result
+}
+
+/// Counts a request that went out by how it ended: without a usable answer, it may have
+/// been billed.
+pub fn count<T>(calls: &dyn Calls, result: &Result<T, ProviderError>) {
+    calls.sent(!matches!(result, Err(ProviderError::Uncertain(_))));
 }
 
 /// A redirect, which provider calls never follow: the key and the presigned URL would go

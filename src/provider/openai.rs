@@ -147,6 +147,7 @@ impl OpenAi {
             SERVICE,
             request,
             budget.min(self.access.timeout),
+            image.calls,
             |body| parse_success(body, lang),
             classify_error,
         )

@@ -20,6 +20,14 @@ pub trait ImageSource: Send + Sync {
     fn presigned_url(&self) -> BoxFuture<'_, Result<PresignedUrl, StoreError>>;
 }
 
+/// Where a provider counts the requests it sends to its service: the `ProviderCalls` and
+/// `ProviderAttemptsUnknown` metrics, and a backfill's count of paid calls.
+pub trait Calls: Send + Sync {
+    /// A request went out; `answered` is false when no usable answer came back (it may have
+    /// been billed).
+    fn sent(&self, answered: bool);
+}
+
 /// An image to caption.
 pub struct ImageRequest<'a> {
     pub bucket: &'a str,
@@ -42,6 +50,8 @@ pub struct ImageRequest<'a> {
     /// time needed to write the result).
     pub deadline: Instant,
     pub source: &'a dyn ImageSource,
+    /// Where each request sent is counted.
+    pub calls: &'a dyn Calls,
 }
 
 impl<'a> ImageRequest<'a> {
@@ -59,6 +69,7 @@ impl<'a> ImageRequest<'a> {
             max_chars: self.max_chars,
             deadline: self.deadline,
             source: self.source,
+            calls: self.calls,
         }
     }
 
@@ -159,6 +170,12 @@ mod tests {
 
     struct NoSource;
 
+    impl Calls for NoSource {
+        fn sent(&self, _: bool) {
+            unreachable!("limits are checked without calling")
+        }
+    }
+
     impl ImageSource for NoSource {
         fn read_range(&self, _: u64, _: u64) -> BoxFuture<'_, Result<Bytes, StoreError>> {
             unreachable!("limits are checked without reading")
@@ -183,6 +200,7 @@ mod tests {
             max_chars: None,
             deadline: Instant::now(),
             source: &NoSource,
+            calls: &NoSource,
         };
         let limits = Limits {
             service: "Bedrock",

@@ -57,6 +57,10 @@ impl Provider for ScriptedProvider {
             .unwrap()
             .pop_front()
             .unwrap_or_else(|| Err(ProviderError::Permanent("script exhausted".into())));
+        // As a service would: one request sent, answered unless the script says otherwise.
+        image
+            .calls
+            .sent(!matches!(answer, Err(ProviderError::Uncertain(_))));
         // One caption, in the language asked for.
         let lang = image.lang().to_string();
         let delay = self.delay;

@@ -202,6 +202,9 @@ async fn provider_faults_end_in_a_defined_state() {
             case.name
         );
         assert_eq!(fake.calls().len(), case.calls, "{}", case.name);
+        // The metrics count the requests the service received, retries included.
+        let usage = handler.take_usage();
+        assert_eq!(usage.provider_calls, case.calls as u64, "{}", case.name);
         assert_eq!(
             sorted_tags(&stack, KEY).await,
             expected_tags(case.caption),

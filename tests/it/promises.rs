@@ -288,6 +288,12 @@ async fn a_provider_that_hangs_after_accepting_is_sent_one_request_per_delivery(
     );
     assert_eq!(record.attempts.len(), 1);
     assert_eq!(record.attempts[0].provider, "alttextlab");
+    let usage = handler.take_usage();
+    assert_eq!(
+        (usage.provider_calls, usage.provider_attempts_unknown),
+        (1, 1),
+        "ProviderCalls counts the request sent, ProviderAttemptsUnknown its lost answer"
+    );
     // Lambda's retry: one more, the last (ALT_TEXT_MAX_ATTEMPTS is 2): failed for good.
     let second = handler.handle(&event, far_deadline()).await.unwrap();
     assert_eq!(second.summary.objects[0].outcome, OutcomeKind::Failed);
