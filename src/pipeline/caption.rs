@@ -20,6 +20,9 @@ type Step<T> = Result<T, Outcome>;
 /// the invocation's deadline (at least 500 ms).
 const WRITE_TIME: Duration = Duration::from_millis(450);
 
+/// Why an object ends retryable when its writes did not finish in time.
+const NOT_IN_TIME: &str = "the tags and the record were not written before the invocation's end; captions paid for are in the record, and the next delivery writes them without a provider call";
+
 /// Why an object whose caption is stored ends retryable before its tags are written.
 const UNWRITTEN: &str = "the caption is paid for and stored in the record; its tags are not written yet: the next delivery writes them without a provider call";
 
@@ -58,19 +61,33 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if fresh {
             self.store_paid(&attempt, &record, &answers).await?;
         }
+        self.write_in_time(&attempt, &head, record, answers, existing, deadline)
+            .await
+    }
+
+    /// Confirms the object is unchanged and writes the tags and the record, within the time
+    /// the invocation has left: its end is near the provider deadline.
+    async fn write_in_time(
+        &self,
+        attempt: &Attempt<'_>,
+        head: &ObjectHead,
+        record: Record,
+        answers: Vec<Answer>,
+        existing: Option<&Record>,
+        deadline: Instant,
+    ) -> Step<Outcome> {
         let written = async {
             let tags = self
-                .confirm_unchanged(&attempt, &head, &record, &answers)
+                .confirm_unchanged(attempt, head, &record, &answers)
                 .await?;
             Ok(self
                 .write_back(&attempt.id, record, answers, tags, existing)
                 .await)
         };
-        // The invocation's own end is near the deadline: the writes must not outlast it.
         match tokio::time::timeout_at((deadline + WRITE_TIME).into(), written).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Outcome::Failed {
-                error: UNWRITTEN.into(),
+                error: NOT_IN_TIME.into(),
                 retryable: true,
             }),
         }
