@@ -158,6 +158,9 @@ class LocalStack:
                 "-s3.port.iceberg=0",
                 "-s3.port.lance=0",
                 "-master.telemetry=false",
+                # One collection per bucket, each with volumes of its own: the tests make many
+                # buckets, more than the default count (free disk / volume size) holds.
+                "-volume.max=2000",
                 *[f"-{flag}={port}" for flag, port in weed_ports.items()],
             ],
         )
@@ -190,6 +193,15 @@ class LocalStack:
                     time.sleep(0.1)
 
     def stop(self) -> None:
+        # A second Ctrl-C must not cut the clean-up short.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() else None
+        try:
+            self._stop()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _stop(self) -> None:
         for _, process in reversed(self.processes):
             if process.poll() is None:
                 try:
@@ -200,7 +212,10 @@ class LocalStack:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 process.wait()
         self.processes.clear()
         shutil.rmtree(self.workdir, ignore_errors=True)

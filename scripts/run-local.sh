@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the function end to end on the local stack: sets up .venv, builds the release
-# binary, starts moto on a free port, uploads the sample images, replays the sample
-# events through the function and prints every object's tags and record.
+# Runs the function end to end on the local stack: sets up .venv and dynalite, builds the
+# release binary, starts SeaweedFS (S3), dynalite (DynamoDB) and moto (SSM) on free ports,
+# uploads the sample images, replays the sample events through the function and prints
+# every object's tags and record.
 #
 # Without ALT_TEXT_API_KEY only the embedded provider captions; set it (and any other
 # ALT_TEXT_* variable, such as ALT_TEXT_PROVIDER) to call a captioning service as well.

@@ -41,9 +41,34 @@ pub fn is_tag_char(c: char) -> bool {
         || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
 }
 
-/// Whether `c` is a mark: a character that modifies the letter before it.
+/// Whether `c` is a mark that is part of how a letter is written (a combining accent, a
+/// vowel sign, a virama). Variation selectors and enclosing marks (an emoji's keycap) only
+/// change how a symbol looks, and can go.
 fn is_mark(c: char) -> bool {
-    GeneralCategoryGroup::Mark.contains(CodePointMapData::<GeneralCategory>::new().get(c))
+    let variation_selector = matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}');
+    let category = CodePointMapData::<GeneralCategory>::new().get(c);
+    !variation_selector
+        && matches!(
+            category,
+            GeneralCategory::NonspacingMark | GeneralCategory::SpacingMark
+        )
+}
+
+/// Whether a mark in `text` modifies a character a tag keeps (a letter or digit): dropping
+/// it would change the word. Marks on dropped characters (an emoji's presentation
+/// selector, a keycap) go with them.
+fn marks_a_kept_character(text: &str) -> bool {
+    let mut base_kept = false;
+    for c in text.chars() {
+        if is_mark(c) {
+            if base_kept {
+                return true;
+            }
+        } else {
+            base_kept = is_tag_char(c) && !c.is_whitespace();
+        }
+    }
+    false
 }
 
 /// `text` in Unicode normalisation form C: a letter and its combining accent become the
@@ -61,7 +86,7 @@ pub fn nfc(text: &str) -> String {
 /// `Err` says why; the caption is then kept whole in the record only.
 pub fn tag_value(caption: &str) -> Result<String, String> {
     let normal = nfc(caption);
-    if normal.chars().any(is_mark) {
+    if marks_a_kept_character(&normal) {
         return Err("its letters carry combining marks, which S3 tag values cannot hold".into());
     }
     let value = sanitize_value(&normal);
@@ -208,6 +233,15 @@ mod tests {
         assert_eq!(tag_value(decomposed).unwrap(), "Café crème");
         assert_eq!(tag_value("Ảnh một con mèo").unwrap(), "Ảnh một con mèo");
         assert_eq!(tag_value("猫の写真 🐱").unwrap(), "猫の写真");
+        // The emoji presentation selector and a keycap are marks, on symbols a tag drops.
+        assert_eq!(
+            tag_value("A red heart \u{2764}\u{FE0F} balloon").unwrap(),
+            "A red heart balloon"
+        );
+        assert_eq!(
+            tag_value("Gate 1\u{FE0F}\u{20E3} at dusk").unwrap(),
+            "Gate 1 at dusk"
+        );
     }
 
     #[test]

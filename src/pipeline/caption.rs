@@ -23,6 +23,9 @@ const WRITE_TIME: Duration = Duration::from_millis(450);
 /// Why an object ends retryable when its writes did not finish in time.
 const NOT_IN_TIME: &str = "the tags and the record were not written before the invocation's end; captions paid for are in the record, and the next delivery writes them without a provider call";
 
+/// The same, when the caption paid for could not be stored first.
+const LOST_IN_TIME: &str = "the tags and the record were not written before the invocation's end, and the record could not take the caption first: the next delivery asks the provider again";
+
 /// Why an object whose caption is stored ends retryable before its tags are written.
 const UNWRITTEN: &str = "the caption is paid for and stored in the record; its tags are not written yet: the next delivery writes them without a provider call";
 
@@ -58,10 +61,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .await;
         let fresh = chain.fresh;
         let (record, answers) = self.settle(record, chain).await?;
-        if fresh {
-            self.store_paid(&attempt, &record, &answers).await?;
-        }
-        self.write_in_time(&attempt, &head, record, answers, existing, deadline)
+        let stored = !fresh || self.store_paid(&attempt, &record, &answers).await?;
+        self.write_in_time(&attempt, &head, record, answers, existing, stored)
             .await
     }
 
@@ -74,7 +75,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         record: Record,
         answers: Vec<Answer>,
         existing: Option<&Record>,
-        deadline: Instant,
+        stored: bool,
     ) -> Step<Outcome> {
         let written = async {
             let tags = self
@@ -84,10 +85,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 .write_back(&attempt.id, record, answers, tags, existing)
                 .await)
         };
-        match tokio::time::timeout_at((deadline + WRITE_TIME).into(), written).await {
+        let end = attempt.deadline + WRITE_TIME;
+        match tokio::time::timeout_at(end.into(), written).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Outcome::Failed {
-                error: NOT_IN_TIME.into(),
+                error: if stored { NOT_IN_TIME } else { LOST_IN_TIME }.into(),
                 retryable: true,
             }),
         }
@@ -255,13 +257,14 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Stores the captions just paid for in the record, keeping the claim, before any tag is
     /// touched: if the invocation ends before its tags are written, the next delivery finds
     /// the captions and writes them without paying again. A failed write is no reason to
-    /// stop (the write-back stores them too), except when the claim was lost.
+    /// stop (the write-back stores them too), except when the claim was lost; `Ok` says
+    /// whether they are stored.
     async fn store_paid(
         &self,
         attempt: &Attempt<'_>,
         record: &Record,
         answers: &[Answer],
-    ) -> Step<()> {
+    ) -> Step<bool> {
         let stored = Record {
             state: State::Failed,
             error: Some(UNWRITTEN.into()),
@@ -270,8 +273,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             ..self.with_captions(record.clone(), answers, None)
         };
         match self.records.put(&stored).await {
+            Ok(()) => Ok(true),
             Err(err @ StoreError::Conflict { .. }) => Err(Outcome::failed(&err)),
-            _ => Ok(()),
+            Err(_) => Ok(false),
         }
     }
 

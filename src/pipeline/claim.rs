@@ -34,6 +34,8 @@ pub(super) struct Attempt<'e> {
     pub id: ObjectId,
     pub token: String,
     pub until: u64,
+    /// No provider call starts after this.
+    pub deadline: Instant,
 }
 
 impl<'e> Attempt<'e> {
@@ -45,6 +47,7 @@ impl<'e> Attempt<'e> {
             id: object_id(event),
             token: claim_token(),
             until: epoch_secs(SystemTime::now() + left) + CLAIM_GRACE_SECS,
+            deadline,
         }
     }
 

@@ -82,7 +82,7 @@ fn recorded_tags(record: &Record, main_key: &str) -> Vec<Tag> {
             Some(Tag::new(key, tags::tag_value(&c.text).ok()?))
         })
         .collect();
-    if wanted.is_empty()
+    if record.captions.is_empty()
         && let (Some(TagStatus::Written), Some(value)) =
             (record.tag_status, record.tag_value.as_deref())
     {

@@ -466,6 +466,32 @@ async fn a_late_event_whose_head_read_fails_puts_no_tag_back() {
 }
 
 #[tokio::test]
+async fn a_deletion_never_removes_a_live_claim() {
+    let h = Harness::new(vec![]);
+    h.upload("cat.jpg", &sample("cat.jpg"), vec![]);
+    h.run("cat.jpg").await;
+    // Another invocation captions a new upload of the key.
+    h.pipeline.records().claims.lock().unwrap().insert(
+        (BUCKET.into(), "cat.jpg".into()),
+        ("theirs".into(), crate::store::epoch_now() + 60),
+    );
+    let deleted = ObjectEvent {
+        action: Action::Removed,
+        sequencer: Some("0055AED6DCD90281F0".into()),
+        event_name: "ObjectRemoved:Delete".into(),
+        ..event("cat.jpg")
+    };
+    let far = Instant::now() + Duration::from_secs(60);
+    assert_eq!(
+        h.pipeline.process(&deleted, far).await,
+        Outcome::Removed {
+            record_deleted: false
+        }
+    );
+    assert!(h.pipeline.records().record(BUCKET, "cat.jpg").is_some());
+}
+
+#[tokio::test]
 async fn a_record_store_outage_is_retryable() {
     let h = Harness::new(vec![]);
     h.upload("cat.jpg", &sample("cat.jpg"), vec![]);

@@ -142,10 +142,6 @@ impl Bedrock {
                 "Bedrock timed out; the call may have been billed, so it is not sent again now"
                     .into(),
             )),
-            Ok(Err(SdkError::DispatchFailure(_))) => {
-                // Never sent: not counted.
-                return Err(ProviderError::transient("Bedrock could not connect"));
-            }
             Ok(result) => result.map_err(|e| classify_error(&self.model, e)),
         };
         let caption = output.and_then(|output| caption_of(&output, lang));
@@ -247,12 +243,13 @@ fn classify_error(
             return ProviderError::Permanent("Bedrock request could not be built".into());
         }
         other => {
-            // A request that could not be sent costs nothing; one that timed out or got an
-            // unreadable answer may have been billed.
+            // A dispatch failure may come after the request went out (a connection reset,
+            // an incomplete answer), like a timeout or an unreadable answer: it may have
+            // been billed, and is not sent again now.
             return match other {
-                SdkError::DispatchFailure(_) => {
-                    ProviderError::transient("Bedrock could not connect")
-                }
+                SdkError::DispatchFailure(_) => ProviderError::Uncertain(
+                    "Bedrock could not be reached, or dropped the connection; the call may have been billed".into(),
+                ),
                 SdkError::TimeoutError(_) => ProviderError::Uncertain(
                     "Bedrock timed out; the call may have been billed".into(),
                 ),

@@ -64,9 +64,10 @@ pub async fn exchange<T>(
     let reply = match send(service, request, budget).await {
         Ok(reply) => reply,
         // A transient failure of `send` is a connection that never opened: nothing went out.
+        // Any other (a redirect, a lost answer) followed a request that did.
         Err(err) => {
-            if matches!(err, ProviderError::Uncertain(_)) {
-                calls.sent(false);
+            if !matches!(err, ProviderError::Transient { .. }) {
+                calls.sent(!matches!(err, ProviderError::Uncertain(_)));
             }
             return Err(err);
         }

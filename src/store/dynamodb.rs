@@ -60,8 +60,12 @@ impl RecordStore for DynamoRecords {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(bucket.to_string()))
             .key("sk", AttributeValue::S(key.to_string()))
-            .condition_expression("updated_at = :seen")
+            // Never under a live claim: that invocation captions a newer upload.
+            .condition_expression(
+                "updated_at = :seen AND (attribute_not_exists(claim_until) OR claim_until < :now)",
+            )
             .expression_attribute_values(":seen", AttributeValue::S(updated_at.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(epoch_now().to_string()))
             .send()
             .await;
         match result {

@@ -209,6 +209,15 @@ impl RecordStore for MemoryRecords {
     async fn delete(&self, bucket: &str, key: &str, updated_at: &str) -> Result<bool, StoreError> {
         let mut records = self.records.lock().unwrap();
         let id = (bucket.to_string(), key.to_string());
+        let claimed = self
+            .claims
+            .lock()
+            .unwrap()
+            .get(&id)
+            .is_some_and(|(_, until)| *until >= epoch_now());
+        if claimed {
+            return Ok(false);
+        }
         if records.get(&id).is_some_and(|r| r.updated_at == updated_at) {
             records.remove(&id);
             return Ok(true);

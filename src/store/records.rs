@@ -63,8 +63,8 @@ pub trait RecordStore: Send + Sync {
     /// `record.keep_claim_until` asks to keep it). With `record.claim` set, only while that
     /// claim holds; without, only while nobody holds a live claim (`Conflict` otherwise).
     fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Deletes the record if it is still the one written at `updated_at`; `false` if it
-    /// changed (or went) in the meantime.
+    /// Deletes the record if it is still the one written at `updated_at` and nobody holds a
+    /// live claim on it; `false` if it changed (or went) in the meantime, or is claimed.
     fn delete(
         &self,
         bucket: &str,

@@ -106,11 +106,7 @@ async fn versions_delivered_newest_first_leave_the_current_version_captioned() {
     assert_ne!(v1, v2);
     let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![Reply::Describe]).await;
     // AltTextLab only: the cat photo carries embedded alt text the chain would take first.
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_PROVIDER", "alttextlab"),
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-    ]));
+    let handler = stack.handler(&stack.alttextlab_config(&fake.url, &[]));
 
     // The newer upload's event arrives first, then the older one's.
     let newer = version_event(&stack, "photo.jpg", &v2, &etag2, "0055AED6DCD90281F0");

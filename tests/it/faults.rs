@@ -8,16 +8,11 @@ use std::time::{Duration, Instant};
 
 use crate::support::proxy::{FaultProxy, dynamodb_throttled, s3_slow_down};
 use crate::support::services::{FakeService, Reply, Wire};
-use crate::support::{
-    API_KEY, Stack, far_deadline, local_stack, provider_http, sample, sdk_config,
-};
-use s3_alt_text::app::{self, AppHandler};
+use crate::support::{API_KEY, Stack, far_deadline, local_stack, sample};
+use s3_alt_text::app::AppHandler;
 use s3_alt_text::caption::{Record, Source, State};
 use s3_alt_text::config::Config;
-use s3_alt_text::provider::Services;
 use s3_alt_text::report::OutcomeKind;
-use s3_alt_text::store::DynamoRecords;
-use s3_alt_text::store::S3Store;
 use serde_json::{Value, json};
 
 const KEY: &str = "photos/coffee.jpg";
@@ -45,27 +40,18 @@ async fn stack_with_photo(name: &str) -> Stack {
 
 /// The function's configuration, captioning with AltTextLab (the `fake`).
 fn config(stack: &Stack, fake: &FakeService) -> Config {
-    stack.config(&[
-        ("ALT_TEXT_PROVIDER", "alttextlab"),
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-    ])
+    stack.alttextlab_config(&fake.url, &[])
 }
 
 fn handler(stack: &Stack, fake: &FakeService) -> AppHandler {
     stack.handler(&config(stack, fake))
 }
 
-/// The function's handler with S3 and DynamoDB reached through `proxy`, with the SDK retry
-/// settings of the deployed function.
+/// The function's handler with S3 and DynamoDB reached through `proxy`.
 async fn handler_via(stack: &Stack, proxy: &FaultProxy, fake: &FakeService) -> AppHandler {
-    let sdk = sdk_config(&proxy.endpoint).await;
-    app::build_with(
-        &config(stack, fake),
-        S3Store::new(app::clients::s3_client(&sdk, true)),
-        DynamoRecords::new(app::clients::dynamodb_client(&sdk), &stack.table),
-        Services::http(provider_http()),
-    )
+    stack
+        .handler_via(&proxy.endpoint, &config(stack, fake))
+        .await
 }
 
 async fn sorted_tags(stack: &Stack, key: &str) -> Vec<(String, String)> {

@@ -13,9 +13,7 @@ use serde_json::json;
 use crate::support::http::{self, HttpRequest, HttpResponse};
 use crate::support::proxy::{FaultProxy, s3_invalid_tag};
 use crate::support::services::{FakeService, Reply, Wire};
-use crate::support::{
-    API_KEY, Stack, far_deadline, local_stack, provider_http, sample, sdk_config,
-};
+use crate::support::{API_KEY, Stack, far_deadline, local_stack, sample};
 
 /// S3's documented pattern for tag keys and values.
 fn s3_tag_pattern() -> Regex {
@@ -66,12 +64,8 @@ async fn every_script_gets_a_tag_s3_accepts_or_none_and_never_costs_the_others()
         )
         .await;
         let langs = format!("en,{lang}");
-        let handler = stack.handler(&stack.config(&[
-            ("ALT_TEXT_PROVIDER", "alttextlab"),
-            ("ALT_TEXT_API_KEY", API_KEY),
-            ("ALT_TEXT_API_URL", &fake.url),
-            ("ALT_TEXT_LANGS", &langs),
-        ]));
+        let handler =
+            stack.handler(&stack.alttextlab_config(&fake.url, &[("ALT_TEXT_LANGS", &langs)]));
         let handled = handler
             .handle(&stack.event(&[(&key, None)]), far_deadline())
             .await
@@ -154,21 +148,8 @@ async fn a_tag_set_s3_refuses_is_written_without_the_refused_tag() {
     // S3 refuses any tag set with the German tag in it.
     let proxy = FaultProxy::start(local_stack()).await;
     proxy.fail_when("PutObjectTagging", "alt-text-de", s3_invalid_tag());
-    let sdk = sdk_config(&proxy.endpoint).await;
-    let handler = s3_alt_text::app::build_with(
-        &stack.config(&[
-            ("ALT_TEXT_PROVIDER", "alttextlab"),
-            ("ALT_TEXT_API_KEY", API_KEY),
-            ("ALT_TEXT_API_URL", &fake.url),
-            ("ALT_TEXT_LANGS", "en,de"),
-        ]),
-        s3_alt_text::store::S3Store::new(s3_alt_text::app::clients::s3_client(&sdk, true)),
-        s3_alt_text::store::DynamoRecords::new(
-            s3_alt_text::app::clients::dynamodb_client(&sdk),
-            &stack.table,
-        ),
-        s3_alt_text::provider::Services::http(provider_http()),
-    );
+    let config = stack.alttextlab_config(&fake.url, &[("ALT_TEXT_LANGS", "en,de")]);
+    let handler = stack.handler_via(&proxy.endpoint, &config).await;
     let handled = handler
         .handle(&stack.event(&[("cup.jpg", None)]), far_deadline())
         .await
@@ -213,11 +194,7 @@ async fn a_persons_alt_text_is_never_paid_for_nor_overwritten() {
         )
         .await;
     let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_PROVIDER", "alttextlab"),
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-    ]));
+    let handler = stack.handler(&stack.alttextlab_config(&fake.url, &[]));
     let handled = handler
         .handle(&stack.event(&[("mug.jpg", None)]), far_deadline())
         .await
@@ -270,12 +247,8 @@ async fn a_provider_that_hangs_after_accepting_is_sent_one_request_per_delivery(
         vec![Reply::Hang, Reply::Hang, Reply::Hang],
     )
     .await;
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_PROVIDER", "alttextlab"),
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &fake.url),
-        ("ALTTEXTLAB_TIMEOUT_SECS", "5"),
-    ]));
+    let handler =
+        stack.handler(&stack.alttextlab_config(&fake.url, &[("ALTTEXTLAB_TIMEOUT_SECS", "5")]));
     let event = stack.event(&[("cup.jpg", None)]);
     // The first delivery: one request, which may have been billed; retryable.
     let first = handler.handle(&event, far_deadline()).await;
@@ -356,11 +329,7 @@ async fn a_redirect_is_refused_and_the_key_goes_nowhere_else() {
     })
     .await;
     let url = format!("http://{redirecting}");
-    let handler = stack.handler(&stack.config(&[
-        ("ALT_TEXT_PROVIDER", "alttextlab"),
-        ("ALT_TEXT_API_KEY", API_KEY),
-        ("ALT_TEXT_API_URL", &url),
-    ]));
+    let handler = stack.handler(&stack.alttextlab_config(&url, &[]));
     let handled = handler
         .handle(&stack.event(&[("cup.jpg", None)]), far_deadline())
         .await

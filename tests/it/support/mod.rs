@@ -274,6 +274,30 @@ impl Stack {
         ]))
     }
 
+    /// The configuration of a chain of AltTextLab alone at `url` (the fake's), with the
+    /// test key, and `extra` on top.
+    pub fn alttextlab_config(&self, url: &str, extra: &[(&str, &str)]) -> Config {
+        let mut vars = vec![
+            ("ALT_TEXT_PROVIDER", "alttextlab"),
+            ("ALT_TEXT_API_KEY", API_KEY),
+            ("ALT_TEXT_API_URL", url),
+        ];
+        vars.extend_from_slice(extra);
+        self.config(&vars)
+    }
+
+    /// The function's handler with S3 and DynamoDB reached at `endpoint` (a fault proxy),
+    /// with the SDK retry settings of the deployed function.
+    pub async fn handler_via(&self, endpoint: &str, config: &Config) -> AppHandler {
+        let sdk = sdk_config(endpoint).await;
+        app::build_with(
+            config,
+            S3Store::new(app::clients::s3_client(&sdk, true)),
+            DynamoRecords::new(app::clients::dynamodb_client(&sdk), &self.table),
+            Services::http(provider_http()),
+        )
+    }
+
     /// The function's handler over this stack, its providers calling through `services`.
     pub fn handler_with(&self, config: &Config, services: Services) -> AppHandler {
         app::build_with(
