@@ -114,7 +114,7 @@ class LocalStack:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         log = open(self.workdir / f"{name}.log", "wb")
-        # A session of its own: a Ctrl-C in the terminal reaches this script, which stops
+        # A process group of its own: a Ctrl-C in the terminal reaches this script, which stops
         # the components in order, not each component half-way.
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.processes.append((name, process))
