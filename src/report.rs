@@ -81,14 +81,6 @@ impl Summary {
         summary.objects = objects;
         summary
     }
-
-    /// The summary of an invocation whose payload was not understood: one failure.
-    pub fn unrecognised() -> Summary {
-        Summary {
-            failed: 1,
-            ..Summary::default()
-        }
-    }
 }
 
 #[cfg(test)]
