@@ -6,6 +6,7 @@ pub mod clients;
 pub mod trust;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -15,7 +16,7 @@ use crate::config::Config;
 use crate::handler::{Handler, deadline_instant};
 use crate::metrics;
 use crate::pipeline::Pipeline;
-use crate::provider::keys::{self, KeyError};
+use crate::provider::keys::{AwsKeyStore, KeyError, KeyStore};
 use crate::provider::{Services, registry};
 use crate::store::{DynamoRecords, S3Store};
 use trust::{TrustError, TrustRoots};
@@ -43,18 +44,38 @@ pub async fn build(config: &Config) -> Result<AppHandler, StartError> {
     let s3 = clients::s3_client(&sdk, clients::custom_s3_endpoint());
     let dynamodb = clients::dynamodb_client(&sdk);
     let mut config = config.clone();
-    for access in config.providers.iter_mut().filter_map(|p| p.access_mut()) {
-        if let Some(source) = &access.key_source {
-            access.api_key = Some(keys::read(source, &sdk).await?);
-        }
+    let keys = key_store(&config, &sdk);
+    if let Some(keys) = &keys {
+        read_keys(&mut config, keys.as_ref()).await?;
     }
     let http = http_client(&roots)?;
     let records = DynamoRecords::new(dynamodb, &config.table_name);
     let services = Services {
         http,
         aws: Some(sdk),
+        keys,
     };
     Ok(build_with(&config, S3Store::new(s3), records, services))
+}
+
+/// SSM and Secrets Manager, when a provider's key lives in one of them.
+fn key_store(config: &Config, sdk: &aws_config::SdkConfig) -> Option<Arc<dyn KeyStore>> {
+    let stored = config
+        .providers
+        .iter()
+        .filter_map(|p| p.access())
+        .any(|a| a.key_source.is_some());
+    stored.then(|| Arc::new(AwsKeyStore::new(sdk)) as Arc<dyn KeyStore>)
+}
+
+/// Reads each key kept in a store, so that the function does not start without it.
+pub async fn read_keys(config: &mut Config, keys: &dyn KeyStore) -> Result<(), KeyError> {
+    for access in config.providers.iter_mut().filter_map(|p| p.access_mut()) {
+        if let Some(source) = &access.key_source {
+            access.api_key = Some(keys.read(source).await?);
+        }
+    }
+    Ok(())
 }
 
 /// The providers' HTTP client: the compiled-in roots, and no redirects. A key is only

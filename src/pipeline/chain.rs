@@ -60,7 +60,9 @@ impl ChainResult {
                 }
             }
             Err(ProviderError::Declined(reason)) => self.declined.push(format!("{name}: {reason}")),
-            Err(ProviderError::Permanent(error)) => self.errors.push(format!("{name}: {error}")),
+            Err(ProviderError::Permanent(error) | ProviderError::KeyRejected(error)) => {
+                self.errors.push(format!("{name}: {error}"))
+            }
             Err(ProviderError::Transient { message, .. }) => {
                 self.errors.push(format!("{name}: {message}"));
                 self.transient = true;

@@ -2,6 +2,7 @@
 //! in several languages in one call. `POST {base}/api/v1/images` with `X-API-Key`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -10,6 +11,7 @@ use serde_json::json;
 
 use super::access::{Access, ImageInput};
 use super::http::{self, Reply};
+use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
 use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
 use crate::env::{ConfigError, Env};
@@ -47,6 +49,7 @@ pub struct AltTextAi {
     http: reqwest::Client,
     endpoint: String,
     access: Access,
+    key: ServiceKey,
     keywords: Vec<String>,
     retry: RetryPolicy,
 }
@@ -73,9 +76,14 @@ const LIMITS: Limits = Limits {
 };
 
 impl AltTextAi {
-    pub fn new(http: reqwest::Client, settings: &Settings) -> AltTextAi {
+    pub fn new(
+        http: reqwest::Client,
+        settings: &Settings,
+        keys: Option<Arc<dyn KeyStore>>,
+    ) -> AltTextAi {
         AltTextAi {
             http,
+            key: ServiceKey::new(SERVICE, &settings.access, keys),
             endpoint: format!("{}/api/v1/images", settings.access.url),
             access: settings.access.clone(),
             keywords: settings.keywords.clone(),
@@ -135,7 +143,7 @@ impl Provider for AltTextAi {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        self.access.key(SERVICE)?;
+        self.key.require()?;
         LIMITS.check(image)?;
         if let Some((w, h)) = image.dimensions
             && (w < MIN_SIDE || h < MIN_SIDE)
@@ -153,7 +161,6 @@ impl Provider for AltTextAi {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let key = self.access.key(SERVICE)?;
             let raw = match self.access.image_input {
                 ImageInput::Url => None,
                 ImageInput::Data => {
@@ -162,9 +169,14 @@ impl Provider for AltTextAi {
                     Some(base64::engine::general_purpose::STANDARD.encode(&bytes))
                 }
             };
-            self.retry
-                .run(image.deadline, |budget| {
-                    self.attempt(key, image, raw.as_deref(), budget)
+            let raw = raw.as_deref();
+            self.key
+                .with_key(|key| async move {
+                    self.retry
+                        .run(image.deadline, |budget| {
+                            self.attempt(&key, image, raw, budget)
+                        })
+                        .await
                 })
                 .await
         })
@@ -212,7 +224,7 @@ fn classify_error(reply: &Reply) -> ProviderError {
                 "AltText.ai account is out of credits (422): top up the account, then replay. {detail}"
             ))
         }
-        403 => ProviderError::Permanent(format!(
+        403 => ProviderError::KeyRejected(format!(
             "AltText.ai refused the API key (403): check the key. {detail}"
         )),
         _ => http::generic_error(SERVICE, reply),
@@ -267,7 +279,7 @@ mod tests {
         ));
         assert!(matches!(
             classify_error(&reply(401, "{}")),
-            ProviderError::Permanent(_)
+            ProviderError::KeyRejected(_)
         ));
         assert!(matches!(
             classify_error(&reply(429, "{}")),

@@ -1,6 +1,7 @@
 //! AltTextLab (<https://www.alttextlab.com>): captions an image it fetches from a presigned
 //! URL. `POST {base}/api/v1/alt-text/generate` with the key in `x-api-key`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::access::Access;
 use super::http::{self, Reply};
+use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
 use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
 use crate::env::{ConfigError, Env};
@@ -107,6 +109,7 @@ pub struct AltTextLab {
     http: reqwest::Client,
     endpoint: String,
     access: Access,
+    key: ServiceKey,
     style: Option<&'static str>,
     keywords: Vec<String>,
     ecommerce: Option<serde_json::Map<String, serde_json::Value>>,
@@ -151,9 +154,14 @@ const LIMITS: Limits = Limits {
 };
 
 impl AltTextLab {
-    pub fn new(http: reqwest::Client, settings: &Settings) -> AltTextLab {
+    pub fn new(
+        http: reqwest::Client,
+        settings: &Settings,
+        keys: Option<Arc<dyn KeyStore>>,
+    ) -> AltTextLab {
         AltTextLab {
             http,
+            key: ServiceKey::new(SERVICE, &settings.access, keys),
             endpoint: format!("{}/api/v1/alt-text/generate", settings.access.url),
             access: settings.access.clone(),
             style: settings.style.map(Style::as_str),
@@ -200,7 +208,7 @@ impl Provider for AltTextLab {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        self.access.key(SERVICE)?;
+        self.key.require()?;
         LIMITS.check(image)
     }
 
@@ -210,10 +218,13 @@ impl Provider for AltTextLab {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let key = self.access.key(SERVICE)?;
             let caption = self
-                .retry
-                .run(image.deadline, |budget| self.attempt(key, image, budget))
+                .key
+                .with_key(|key| async move {
+                    self.retry
+                        .run(image.deadline, |budget| self.attempt(&key, image, budget))
+                        .await
+                })
                 .await?;
             Ok(vec![caption])
         })
@@ -299,7 +310,7 @@ mod tests {
             r#"{"message":"Invalid API key"}"#,
         );
         assert!(
-            matches!(&e, ProviderError::Permanent(m) if m.contains("API key")),
+            matches!(&e, ProviderError::KeyRejected(m) if m.contains("API key")),
             "{e:?}"
         );
         let e = classify_error(

@@ -1,6 +1,7 @@
 //! AutoAlt / AltTextAI (<https://autoalt.app>): captions an image sent in the request, as
 //! base64. `POST {base}/api/v1/generate` with `Authorization: Bearer KEY`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,6 +10,7 @@ use serde::Deserialize;
 
 use super::access::Access;
 use super::http::{self, Reply};
+use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
 use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
 use crate::env::{ConfigError, Env};
@@ -41,6 +43,7 @@ pub struct AutoAlt {
     http: reqwest::Client,
     endpoint: String,
     access: Access,
+    key: ServiceKey,
     retry: RetryPolicy,
 }
 
@@ -73,9 +76,14 @@ const LIMITS: Limits = Limits {
 };
 
 impl AutoAlt {
-    pub fn new(http: reqwest::Client, settings: &Settings) -> AutoAlt {
+    pub fn new(
+        http: reqwest::Client,
+        settings: &Settings,
+        keys: Option<Arc<dyn KeyStore>>,
+    ) -> AutoAlt {
         AutoAlt {
             http,
+            key: ServiceKey::new(SERVICE, &settings.access, keys),
             endpoint: format!("{}/api/v1/generate", settings.access.url),
             access: settings.access.clone(),
             retry: RetryPolicy::default(),
@@ -114,7 +122,7 @@ impl Provider for AutoAlt {
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        self.access.key(SERVICE)?;
+        self.key.require()?;
         LIMITS.check(image)
     }
 
@@ -129,7 +137,6 @@ impl Provider for AutoAlt {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let key = self.access.key(SERVICE)?;
             let lang = image.lang();
             let code = lang.split('-').next().unwrap_or(lang).to_ascii_lowercase();
             let bytes = image.read_all(MAX_BYTES).await?;
@@ -137,9 +144,16 @@ impl Provider for AutoAlt {
             let body = Bytes::from(http::json_with_base64(r#"{"image":"#, &bytes, &suffix));
             drop(bytes);
             let caption = self
-                .retry
-                .run(image.deadline, |budget| {
-                    self.attempt(key, body.clone(), image, budget)
+                .key
+                .with_key(|key| {
+                    let body = body.clone();
+                    async move {
+                        self.retry
+                            .run(image.deadline, |budget| {
+                                self.attempt(&key, body.clone(), image, budget)
+                            })
+                            .await
+                    }
                 })
                 .await?;
             Ok(vec![caption])
@@ -247,7 +261,7 @@ mod tests {
             matches!(classify(400, r#"{"error":"Invalid image"}"#), ProviderError::Permanent(m) if m.contains("400"))
         );
         assert!(
-            matches!(classify(401, r#"{"error":"Invalid API key"}"#), ProviderError::Permanent(m) if m.contains("API key"))
+            matches!(classify(401, r#"{"error":"Invalid API key"}"#), ProviderError::KeyRejected(m) if m.contains("API key"))
         );
         assert!(matches!(
             classify(403, r#"{"error":"Insufficient credits"}"#),

@@ -17,6 +17,10 @@ pub enum ProviderError {
     /// refused): the next provider is asked, and the record says `failed` if none captions.
     #[error("{0}")]
     Permanent(String),
+    /// The service refused the API key, and no other key could be read (see
+    /// [`super::keys::ServiceKey`]): as permanent as [`ProviderError::Permanent`].
+    #[error("{0}")]
+    KeyRejected(String),
     /// The service did not take the request (throttling, a connection that never opened):
     /// the same request may succeed later, and sending it again costs nothing.
     #[error("{message}")]

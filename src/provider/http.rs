@@ -189,7 +189,7 @@ pub fn generic_error(service: &str, reply: &Reply) -> ProviderError {
     let code = reply.status.as_u16();
     let detail = error_detail(&reply.body);
     match code {
-        401 => ProviderError::Permanent(format!(
+        401 => ProviderError::KeyRejected(format!(
             "{service} rejected the API key (401): check the key. {detail}"
         )),
         429 => ProviderError::Transient {
@@ -258,7 +258,7 @@ mod tests {
     fn generic_statuses_are_classified() {
         assert!(matches!(
             generic_error("S", &reply(401, "{}")),
-            ProviderError::Permanent(m) if m.contains("API key")
+            ProviderError::KeyRejected(m) if m.contains("API key")
         ));
         assert_eq!(
             generic_error("S", &reply(429, "{}")),

@@ -3,6 +3,7 @@
 //! the presigned URL or a `data:` URL. The key (`Authorization: Bearer`) is optional, for
 //! local servers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,10 +13,12 @@ use serde_json::json;
 
 use super::access::{Access, ImageInput};
 use super::http::{self, Reply};
+use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
 use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
+use crate::secret::ApiKey;
 
 /// The largest image sent as a `data:` URL, or handed over by URL.
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
@@ -55,6 +58,7 @@ pub struct OpenAi {
     http: reqwest::Client,
     endpoint: String,
     access: Access,
+    key: ServiceKey,
     model: String,
     prompt: Option<String>,
     retry: RetryPolicy,
@@ -92,11 +96,16 @@ const LIMITS: Limits = Limits {
 };
 
 impl OpenAi {
-    pub fn new(http: reqwest::Client, settings: &Settings) -> OpenAi {
+    pub fn new(
+        http: reqwest::Client,
+        settings: &Settings,
+        keys: Option<Arc<dyn KeyStore>>,
+    ) -> OpenAi {
         // Accept a base given with or without its /v1.
         let base = settings.access.url.trim_end_matches("/v1");
         OpenAi {
             http,
+            key: ServiceKey::new(SERVICE, &settings.access, keys),
             endpoint: format!("{base}/v1/chat/completions"),
             access: settings.access.clone(),
             model: settings.model.clone(),
@@ -107,6 +116,7 @@ impl OpenAi {
 
     async fn attempt(
         &self,
+        key: Option<&ApiKey>,
         image: &ImageRequest<'_>,
         data_url: Option<&Bytes>,
         budget: Duration,
@@ -140,7 +150,7 @@ impl OpenAi {
             .post(&self.endpoint)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        if let Some(key) = &self.access.api_key {
+        if let Some(key) = key {
             request = request.bearer_auth(key.expose());
         }
         http::exchange(
@@ -196,10 +206,15 @@ impl Provider for OpenAi {
                     Some(Bytes::from(url))
                 }
             };
+            let data_url = data_url.as_ref();
             let caption = self
-                .retry
-                .run(image.deadline, |budget| {
-                    self.attempt(image, data_url.as_ref(), budget)
+                .key
+                .with_optional_key(|key| async move {
+                    self.retry
+                        .run(image.deadline, |budget| {
+                            self.attempt(key.as_ref(), image, data_url, budget)
+                        })
+                        .await
                 })
                 .await?;
             Ok(vec![caption])
@@ -339,7 +354,7 @@ mod tests {
         ));
         assert!(matches!(
             classify_error(&reply(401, "{}")),
-            ProviderError::Permanent(_)
+            ProviderError::KeyRejected(_)
         ));
         assert!(
             matches!(classify_error(&reply(404, "{}")), ProviderError::Permanent(m) if m.contains("OPENAI_MODEL"))

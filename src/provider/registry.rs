@@ -2,9 +2,11 @@
 //! variables it reads and how it is built. Adding a provider means a file of its own and
 //! its lines here.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::access::Access;
+use super::keys::KeyStore;
 use super::{Provider, alttextai, alttextlab, autoalt, bedrock, embedded, openai};
 use crate::env::{ConfigError, Env};
 
@@ -178,12 +180,15 @@ impl ProviderConfig {
     /// For Bedrock, if `services` has no AWS configuration.
     pub fn build(&self, services: &Services) -> Box<dyn Provider> {
         let http = || services.http.clone();
+        let keys = || services.keys.clone();
         match self {
             ProviderConfig::Embedded => Box::new(embedded::Embedded),
-            ProviderConfig::AltTextLab(s) => Box::new(alttextlab::AltTextLab::new(http(), s)),
-            ProviderConfig::AutoAlt(s) => Box::new(autoalt::AutoAlt::new(http(), s)),
-            ProviderConfig::AltTextAi(s) => Box::new(alttextai::AltTextAi::new(http(), s)),
-            ProviderConfig::OpenAi(s) => Box::new(openai::OpenAi::new(http(), s)),
+            ProviderConfig::AltTextLab(s) => {
+                Box::new(alttextlab::AltTextLab::new(http(), s, keys()))
+            }
+            ProviderConfig::AutoAlt(s) => Box::new(autoalt::AutoAlt::new(http(), s, keys())),
+            ProviderConfig::AltTextAi(s) => Box::new(alttextai::AltTextAi::new(http(), s, keys())),
+            ProviderConfig::OpenAi(s) => Box::new(openai::OpenAi::new(http(), s, keys())),
             ProviderConfig::Bedrock(s) => Box::new(bedrock::Bedrock::new(
                 services
                     .aws
@@ -195,18 +200,24 @@ impl ProviderConfig {
     }
 }
 
-/// What providers call their services with: one HTTP client for the HTTP services, and
-/// the AWS configuration Bedrock's client is built from.
+/// What providers call their services with: one HTTP client for the HTTP services, the
+/// AWS configuration Bedrock's client is built from, and the store keys are read again
+/// from when a service refuses one.
 #[derive(Debug, Clone)]
 pub struct Services {
     pub http: reqwest::Client,
     pub aws: Option<aws_config::SdkConfig>,
+    pub keys: Option<Arc<dyn KeyStore>>,
 }
 
 impl Services {
-    /// HTTP only (no Bedrock).
+    /// HTTP only (no Bedrock, keys as configured).
     pub fn http(http: reqwest::Client) -> Services {
-        Services { http, aws: None }
+        Services {
+            http,
+            aws: None,
+            keys: None,
+        }
     }
 }
 

@@ -68,6 +68,7 @@ async fn bedrock_services(fake: &FakeService) -> Services {
     Services {
         http: provider_http(),
         aws: Some(sdk),
+        keys: None,
     }
 }
 

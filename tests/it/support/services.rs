@@ -73,6 +73,7 @@ pub struct Call {
 pub struct FakeService {
     pub url: String,
     calls: Arc<Mutex<Vec<Call>>>,
+    key: Arc<Mutex<Option<String>>>,
     /// Notified once per request that got its image, before the answer.
     pub fetched: Arc<Notify>,
 }
@@ -83,9 +84,10 @@ impl FakeService {
     pub async fn start(wire: Wire, key: Option<&str>, script: Vec<Reply>) -> FakeService {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let fetched = Arc::new(Notify::new());
+        let key = Arc::new(Mutex::new(key.map(String::from)));
         let state = Arc::new(State {
             wire,
-            key: key.map(String::from),
+            key: Arc::clone(&key),
             calls: Arc::clone(&calls),
             script: Mutex::new(VecDeque::from(script)),
             fetched: Arc::clone(&fetched),
@@ -99,6 +101,7 @@ impl FakeService {
         FakeService {
             url: format!("http://{addr}"),
             calls,
+            key,
             fetched,
         }
     }
@@ -106,11 +109,16 @@ impl FakeService {
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
+
+    /// Accepts `key` from now on, and no other (the account's key was rotated).
+    pub fn rotate_key(&self, key: &str) {
+        *self.key.lock().unwrap() = Some(key.into());
+    }
 }
 
 struct State {
     wire: Wire,
-    key: Option<String>,
+    key: Arc<Mutex<Option<String>>>,
     calls: Arc<Mutex<Vec<Call>>>,
     script: Mutex<VecDeque<Reply>>,
     fetched: Arc<Notify>,
@@ -253,7 +261,7 @@ impl State {
     }
 
     fn expect_key(&self, got: Option<&str>, refusal: Refusal) -> Result<(), Refusal> {
-        match &self.key {
+        match &*self.key.lock().unwrap() {
             Some(key) if got != Some(key.as_str()) => Err(refusal),
             _ => Ok(()),
         }
