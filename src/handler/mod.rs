@@ -205,28 +205,19 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_slow_object_does_not_hold_back_the_rest_of_the_batch() {
-        let gated = Arc::new(Gated {
-            calls: Default::default(),
-            others_done: tokio::sync::Semaphore::new(0),
-        });
+    /// A store holding the sample photo under each of `keys` in bucket `photos`.
+    fn store_with(keys: &[&str]) -> MemoryStore {
         let store = MemoryStore::default();
         let coffee =
             std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/coffee.jpg")).unwrap();
-        let keys = ["a.jpg", "b.jpg", "c.jpg", "d.jpg"];
         for key in keys {
             store.put("photos", key, &coffee, None, vec![]);
         }
-        let pipeline = Pipeline::new(
-            store,
-            MemoryRecords::default(),
-            vec![Box::new(Arc::clone(&gated))],
-            test_settings(),
-        );
-        // Two at a time: the first object waits for the three others, which can only run
-        // in the slot the second one frees.
-        let handler = Handler::new(pipeline, 2);
+        store
+    }
+
+    /// One S3 notification naming each of `keys`.
+    fn batch(keys: &[&str]) -> Value {
         let sample: Value = serde_json::from_str(include_str!("../../events/s3-put.json")).unwrap();
         let records: Vec<Value> = keys
             .iter()
@@ -237,7 +228,88 @@ mod tests {
                 record
             })
             .collect();
-        let payload = serde_json::json!({ "Records": records });
+        serde_json::json!({ "Records": records })
+    }
+
+    /// A provider sent the image's bytes: each call needs `needs` bytes of memory. It notes
+    /// how many calls run at once.
+    struct Heavy {
+        needs: u64,
+        running: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl Provider for Heavy {
+        fn name(&self) -> &'static str {
+            "heavy"
+        }
+
+        fn memory_needed(&self, _: &ImageRequest<'_>) -> u64 {
+            self.needs
+        }
+
+        fn caption<'a>(
+            &'a self,
+            image: &'a ImageRequest<'a>,
+        ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
+            let lang = image.lang().to_string();
+            Box::pin(async move {
+                let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                self.running.fetch_sub(1, Ordering::SeqCst);
+                Ok(vec![Caption::new("A cup of coffee.", lang)])
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn large_images_wait_for_room_in_the_memory_budget() {
+        let heavy = Arc::new(Heavy {
+            needs: 40 << 20,
+            running: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
+        });
+        let keys = ["a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg", "f.jpg"];
+        let settings = crate::pipeline::Settings {
+            memory_budget: 100 << 20,
+            ..test_settings()
+        };
+        let pipeline = Pipeline::new(
+            store_with(&keys),
+            MemoryRecords::default(),
+            vec![Box::new(Arc::clone(&heavy))],
+            settings,
+        );
+        let handler = Handler::new(pipeline, 8);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let handled = handler.handle(&batch(&keys), deadline).await.unwrap();
+        assert_eq!(handled.summary.captioned, keys.len());
+        assert_eq!(
+            heavy.most.load(Ordering::SeqCst),
+            2,
+            "two 40 MB calls fit in 100 MB, a third waits"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_object_does_not_hold_back_the_rest_of_the_batch() {
+        let gated = Arc::new(Gated {
+            calls: Default::default(),
+            others_done: tokio::sync::Semaphore::new(0),
+        });
+        let keys = ["a.jpg", "b.jpg", "c.jpg", "d.jpg"];
+        let store = store_with(&keys);
+        let pipeline = Pipeline::new(
+            store,
+            MemoryRecords::default(),
+            vec![Box::new(Arc::clone(&gated))],
+            test_settings(),
+        );
+        // Two at a time: the first object waits for the three others, which can only run
+        // in the slot the second one frees.
+        let handler = Handler::new(pipeline, 2);
+        let payload = batch(&keys);
         let deadline = Instant::now() + Duration::from_secs(30);
         let handled =
             tokio::time::timeout(Duration::from_secs(10), handler.handle(&payload, deadline))

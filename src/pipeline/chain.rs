@@ -200,12 +200,17 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         result
     }
 
-    /// One provider call, counted and timed when it is paid for.
+    /// One provider call, once the memory it needs is free; counted and timed when it is
+    /// paid for.
     async fn call(
         &self,
         provider: &dyn Provider,
         call: &ImageRequest<'_>,
     ) -> Result<Vec<Caption>, ProviderError> {
+        let _room = self
+            .memory
+            .reserve(provider.memory_needed(call), call.deadline)
+            .await?;
         let started = Instant::now();
         let answer = provider.caption(call).await;
         if !provider.is_free() {

@@ -14,6 +14,7 @@ mod chain;
 mod claim;
 mod forget;
 mod keep;
+pub mod memory;
 mod outcome;
 mod person;
 mod plan;
@@ -26,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 pub use claim::CLAIM_GRACE_SECS;
+use memory::MemoryBudget;
 pub use outcome::Outcome;
 pub use plan::Plan;
 #[cfg(test)]
@@ -49,6 +51,7 @@ pub struct Pipeline<S, R> {
     settings: Settings,
     paid_calls: AtomicU64,
     usage: UsageMeter,
+    memory: MemoryBudget,
 }
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
@@ -62,6 +65,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             store,
             records,
             providers,
+            memory: MemoryBudget::new(settings.memory_budget),
             settings,
             paid_calls: AtomicU64::new(0),
             usage: UsageMeter::default(),

@@ -1,5 +1,5 @@
-//! The pipeline's own settings: the tag key, the caption languages, the longest caption
-//! and the expiry of presigned URLs.
+//! The pipeline's own settings: the tag key, the caption languages, the longest caption,
+//! the expiry of presigned URLs, the attempts per image and the memory budget.
 
 use std::time::Duration;
 
@@ -24,6 +24,9 @@ pub struct Settings {
     /// Requests that may have been billed without a caption, per object version, after
     /// which no further request is sent for it (`ALT_TEXT_MAX_ATTEMPTS`).
     pub max_attempts: usize,
+    /// Bytes of images (and their encodings) provider calls may hold at once: half the
+    /// function's memory (see [`super::memory`]).
+    pub memory_budget: u64,
 }
 
 impl Settings {
@@ -47,7 +50,9 @@ impl Settings {
         }
         let presign_ttl = Duration::from_secs(env.number("PRESIGN_TTL_SECS", 60, 1, 604_800)?);
         let max_attempts = env.number("ALT_TEXT_MAX_ATTEMPTS", 2, 1, 10)? as usize;
+        let memory_budget = super::memory::budget_from_env(env)?;
         Ok(Settings {
+            memory_budget,
             tag_key,
             langs,
             max_chars,
@@ -127,5 +132,6 @@ pub(crate) fn test_settings() -> Settings {
         max_chars: None,
         presign_ttl: Duration::from_secs(60),
         max_attempts: 2,
+        memory_budget: 1 << 30,
     }
 }

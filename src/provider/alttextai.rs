@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
@@ -91,36 +92,56 @@ impl AltTextAi {
         }
     }
 
-    async fn attempt(
-        &self,
-        key: &ApiKey,
-        image: &ImageRequest<'_>,
-        raw: Option<&str>,
-        budget: Duration,
-    ) -> Result<Vec<Caption>, ProviderError> {
-        let image_field = match raw {
-            Some(base64) => json!({ "raw": base64 }),
-            None => {
-                let url = image.fresh_url().await?;
-                json!({ "url": url.expose() })
-            }
-        };
-        let mut body = json!({
-            "image": image_field,
+    /// The request's fields after `image`: `"lang":…,"async":false,…}`.
+    fn options(&self, image: &ImageRequest<'_>) -> String {
+        let mut options = json!({
             "lang": image.langs.join(","),
             "async": false,
         });
         if !self.keywords.is_empty() {
-            body["keywords"] = json!(self.keywords);
+            options["keywords"] = json!(self.keywords);
         }
         if let Some(max) = image.max_chars {
-            body["max_chars"] = json!(max);
+            options["max_chars"] = json!(max);
         }
+        options.to_string()[1..].to_string()
+    }
+
+    /// The request body with the image's bytes, built once for every attempt.
+    async fn raw_body(&self, image: &ImageRequest<'_>) -> Result<Bytes, ProviderError> {
+        let bytes = image.read_all(MAX_BYTES).await?;
+        let suffix = format!("}},{}", self.options(image));
+        Ok(Bytes::from(http::json_with_base64(
+            r#"{"image":{"raw":"#,
+            &bytes,
+            &suffix,
+        )))
+    }
+
+    async fn attempt(
+        &self,
+        key: &ApiKey,
+        image: &ImageRequest<'_>,
+        raw_body: Option<&Bytes>,
+        budget: Duration,
+    ) -> Result<Vec<Caption>, ProviderError> {
+        let body = match raw_body {
+            Some(body) => body.clone(),
+            None => {
+                let url = image.fresh_url().await?;
+                let url = serde_json::Value::from(url.expose());
+                Bytes::from(format!(
+                    r#"{{"image":{{"url":{url}}},{}"#,
+                    self.options(image)
+                ))
+            }
+        };
         let request = self
             .http
             .post(&self.endpoint)
             .header("X-API-Key", key.expose())
-            .json(&body);
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         http::exchange(
             SERVICE,
             request,
@@ -140,6 +161,13 @@ impl Provider for AltTextAi {
 
     fn languages_per_call(&self) -> usize {
         LANGS_PER_CALL
+    }
+
+    fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
+        match self.access.image_input {
+            ImageInput::Url => 0,
+            ImageInput::Data => http::base64_body_memory(image.size),
+        }
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
@@ -163,13 +191,9 @@ impl Provider for AltTextAi {
             self.accepts(image)?;
             let raw = match self.access.image_input {
                 ImageInput::Url => None,
-                ImageInput::Data => {
-                    use base64::Engine;
-                    let bytes = image.read_all(MAX_BYTES).await?;
-                    Some(base64::engine::general_purpose::STANDARD.encode(&bytes))
-                }
+                ImageInput::Data => Some(self.raw_body(image).await?),
             };
-            let raw = raw.as_deref();
+            let raw = raw.as_ref();
             self.key
                 .with_key(|key| async move {
                     self.retry

@@ -121,6 +121,10 @@ impl Provider for AutoAlt {
         "autoalt"
     }
 
+    fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
+        http::base64_body_memory(image.size)
+    }
+
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
         self.key.require()?;
         LIMITS.check(image)

@@ -177,6 +177,11 @@ impl Provider for Bedrock {
         Ok(())
     }
 
+    /// The bytes read, the SDK's copy in the request and its base64 in the body.
+    fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
+        image.size + http::base64_body_memory(image.size)
+    }
+
     fn caption<'a>(
         &'a self,
         image: &'a ImageRequest<'a>,

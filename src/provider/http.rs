@@ -207,13 +207,35 @@ pub fn generic_error(service: &str, reply: &Reply) -> ProviderError {
     }
 }
 
+/// Bytes `size` bytes take as base64.
+pub fn base64_len(size: u64) -> u64 {
+    size.div_ceil(3) * 4
+}
+
+/// The memory a call that sends an image of `size` bytes as base64 in its body holds at
+/// most: the bytes read and the body, alive together while the body is built.
+pub fn base64_body_memory(size: u64) -> u64 {
+    size + base64_len(size)
+}
+
 /// A JSON document `prefix"<base64 of bytes>"suffix`, built in one buffer: the image is
 /// encoded straight into the body instead of through an intermediate string.
 pub fn json_with_base64(prefix: &str, bytes: &[u8], suffix: &str) -> Vec<u8> {
+    json_with_encoded(prefix, "", bytes, suffix)
+}
+
+/// A JSON document `prefix"data:<mime>;base64,<base64 of bytes>"suffix`, in one buffer.
+pub fn json_with_data_url(prefix: &str, mime: &str, bytes: &[u8], suffix: &str) -> Vec<u8> {
+    json_with_encoded(prefix, &format!("data:{mime};base64,"), bytes, suffix)
+}
+
+fn json_with_encoded(prefix: &str, lead: &str, bytes: &[u8], suffix: &str) -> Vec<u8> {
     let encoded_len = bytes.len().div_ceil(3) * 4;
-    let mut body = String::with_capacity(prefix.len() + encoded_len + suffix.len() + 2);
+    let mut body =
+        String::with_capacity(prefix.len() + lead.len() + encoded_len + suffix.len() + 2);
     body.push_str(prefix);
     body.push('"');
+    body.push_str(lead);
     base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut body);
     body.push('"');
     body.push_str(suffix);

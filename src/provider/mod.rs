@@ -54,6 +54,12 @@ pub trait Provider: Send + Sync {
     fn supports_lang(&self, _lang: &str) -> bool {
         true
     }
+    /// The most memory one call holds for this image: its bytes and their encoding in the
+    /// request, for services sent the bytes; nothing for those given a URL. Calls wait
+    /// until the pipeline's memory budget has room for it.
+    fn memory_needed(&self, _image: &ImageRequest<'_>) -> u64 {
+        0
+    }
     /// How many languages one call can caption; the chain asks for more in one call only
     /// from services that take them together.
     fn languages_per_call(&self) -> usize {
@@ -82,6 +88,9 @@ impl<P: Provider + ?Sized> Provider for Arc<P> {
     }
     fn languages_per_call(&self) -> usize {
         (**self).languages_per_call()
+    }
+    fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
+        (**self).memory_needed(image)
     }
     fn caption<'a>(
         &'a self,

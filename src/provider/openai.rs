@@ -114,16 +114,10 @@ impl OpenAi {
         }
     }
 
-    async fn attempt(
-        &self,
-        key: Option<&ApiKey>,
-        image: &ImageRequest<'_>,
-        data_url: Option<&Bytes>,
-        budget: Duration,
-    ) -> Result<Caption, ProviderError> {
-        let lang = image.lang();
-        let text = prompt::prompt(self.prompt.as_deref(), lang, image.max_chars);
-        let head = json!({
+    /// The request, its image URL empty.
+    fn request_head(&self, image: &ImageRequest<'_>) -> serde_json::Value {
+        let text = prompt::prompt(self.prompt.as_deref(), image.lang(), image.max_chars);
+        json!({
             "model": self.model,
             "max_tokens": MAX_TOKENS,
             "temperature": 0.2,
@@ -134,13 +128,34 @@ impl OpenAi {
                     {"type": "image_url", "image_url": {"url": "", "detail": "low"}},
                 ],
             }],
-        });
-        let body = match data_url {
-            // The data URL is spliced in as bytes, so the image is not copied again.
-            Some(url) => splice_url(&head, url),
+        })
+    }
+
+    /// The body with the image as a `data:` URL, built once for every attempt: the image is
+    /// encoded straight into it.
+    async fn data_body(&self, image: &ImageRequest<'_>) -> Result<Bytes, ProviderError> {
+        let bytes = image.read_all(MAX_BYTES).await?;
+        let head = self.request_head(image).to_string();
+        let (before, after) = around_empty_url(&head);
+        let mime = image.format.mime_type();
+        Ok(Bytes::from(http::json_with_data_url(
+            before, mime, &bytes, after,
+        )))
+    }
+
+    async fn attempt(
+        &self,
+        key: Option<&ApiKey>,
+        image: &ImageRequest<'_>,
+        data_body: Option<&Bytes>,
+        budget: Duration,
+    ) -> Result<Caption, ProviderError> {
+        let lang = image.lang();
+        let body = match data_body {
+            Some(body) => body.clone(),
             None => {
                 let url = image.fresh_url().await?;
-                let mut body = head;
+                let mut body = self.request_head(image);
                 body["messages"][0]["content"][1]["image_url"]["url"] = json!(url.expose());
                 Bytes::from(body.to_string())
             }
@@ -165,21 +180,23 @@ impl OpenAi {
     }
 }
 
-/// `head` serialised with its empty image URL replaced by `url` (a JSON string literal).
-fn splice_url(head: &serde_json::Value, url: &Bytes) -> Bytes {
-    let text = head.to_string();
+/// The serialised request before and after the empty string of its image URL.
+fn around_empty_url(head: &str) -> (&str, &str) {
     let marker = r#""url":"""#;
-    let at = text.find(marker).expect("the request has an empty url") + r#""url":"#.len();
-    let mut body = Vec::with_capacity(text.len() + url.len());
-    body.extend_from_slice(&text.as_bytes()[..at]);
-    body.extend_from_slice(url);
-    body.extend_from_slice(&text.as_bytes()[at + 2..]);
-    Bytes::from(body)
+    let at = head.find(marker).expect("the request has an empty url") + r#""url":"#.len();
+    (&head[..at], &head[at + 2..])
 }
 
 impl Provider for OpenAi {
     fn name(&self) -> &'static str {
         "openai"
+    }
+
+    fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
+        match self.access.image_input {
+            ImageInput::Url => 0,
+            ImageInput::Data => http::base64_body_memory(image.size),
+        }
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
@@ -192,27 +209,17 @@ impl Provider for OpenAi {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let data_url = match self.access.image_input {
+            let data_body = match self.access.image_input {
                 ImageInput::Url => None,
-                ImageInput::Data => {
-                    let bytes = image.read_all(MAX_BYTES).await?;
-                    let prefix = format!("data:{};base64,", image.format.mime_type());
-                    // `"data:…;base64,<base64>"` as one JSON string literal.
-                    let literal = http::json_with_base64("", &bytes, "");
-                    let mut url = Vec::with_capacity(literal.len() + prefix.len());
-                    url.push(b'"');
-                    url.extend_from_slice(prefix.as_bytes());
-                    url.extend_from_slice(&literal[1..]);
-                    Some(Bytes::from(url))
-                }
+                ImageInput::Data => Some(self.data_body(image).await?),
             };
-            let data_url = data_url.as_ref();
+            let data_body = data_body.as_ref();
             let caption = self
                 .key
                 .with_optional_key(|key| async move {
                     self.retry
                         .run(image.deadline, |budget| {
-                            self.attempt(key.as_ref(), image, data_url, budget)
+                            self.attempt(key.as_ref(), image, data_body, budget)
                         })
                         .await
                 })
@@ -368,15 +375,14 @@ mod tests {
 
     #[test]
     fn data_urls_are_spliced_into_the_body() {
-        let head = json!({"content": [{"image_url": {"url": ""}}]});
-        let body = splice_url(
-            &head,
-            &Bytes::from_static(br#""data:image/png;base64,AAAA""#),
-        );
+        let head = json!({"content": [{"image_url": {"url": "", "detail": "low"}}]}).to_string();
+        let (before, after) = around_empty_url(&head);
+        let body = http::json_with_data_url(before, "image/png", b"\0\0\0", after);
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             v["content"][0]["image_url"]["url"],
             "data:image/png;base64,AAAA"
         );
+        assert_eq!(v["content"][0]["image_url"]["detail"], "low");
     }
 }

@@ -141,7 +141,9 @@ async fn a_rotated_key_is_read_again_once_a_minute_and_the_request_sent_once_mor
     let caption = |key: &'static str| {
         let (stack, handler) = (&stack, &handler);
         async move {
-            stack.put(key, sample("coffee.jpg"), "image/jpeg", &[]).await;
+            stack
+                .put(key, sample("coffee.jpg"), "image/jpeg", &[])
+                .await;
             let handled = handler
                 .handle(&stack.event(&[(key, None)]), far_deadline())
                 .await

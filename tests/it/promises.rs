@@ -4,6 +4,7 @@
 //! overwritten; a redirect never takes the key to another host.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use regex::Regex;
 use s3_alt_text::caption::{Source, State, TagStatus};
@@ -343,4 +344,54 @@ async fn a_redirect_is_refused_and_the_key_goes_nowhere_else() {
         collected.lock().unwrap().is_empty(),
         "nothing reached the other host"
     );
+}
+
+#[tokio::test]
+async fn a_batch_of_large_images_waits_for_room_in_the_memory_budget() {
+    let stack = Stack::new("memory").await;
+    // 12 MB each: the bytes and their base64 take 28 MB a call; a 128 MB function has a
+    // 64 MB budget, room for two calls at once.
+    let keys: Vec<String> = (0..5).map(|i| format!("large/{i}.jpg")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let mut bytes = sample("coffee.jpg");
+        bytes.resize(12 << 20, i as u8);
+        stack
+            .put(key, bytes, "image/jpeg", &[("owner", "shop")])
+            .await;
+    }
+    let wait = Duration::from_millis(300);
+    let script = vec![Reply::Slow(wait, "A cup of coffee on a table.".into()); keys.len()];
+    let fake = FakeService::start(Wire::AutoAlt, Some(API_KEY), script).await;
+    let handler = stack.handler(&stack.config(&[
+        ("ALT_TEXT_PROVIDER", "autoalt"),
+        ("ALT_TEXT_API_KEY", API_KEY),
+        ("ALT_TEXT_API_URL", &fake.url),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("MAX_CONCURRENCY", "8"),
+    ]));
+    let names: Vec<(&str, Option<&str>)> = keys.iter().map(|k| (k.as_str(), None)).collect();
+    let handled = handler
+        .handle(&stack.event(&names), far_deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        handled.summary.captioned,
+        keys.len(),
+        "{:?}",
+        handled.summary
+    );
+    assert_eq!(fake.calls().len(), keys.len());
+    assert!(fake.calls().iter().all(|c| c.image_len == 12 << 20));
+    assert_eq!(
+        fake.most_at_once(),
+        2,
+        "two calls fit the budget, the rest waited"
+    );
+    for key in &keys {
+        assert_eq!(
+            stack.tags(key).await.len(),
+            2,
+            "{key}: the user's tag and the caption"
+        );
+    }
 }

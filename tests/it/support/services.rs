@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -74,6 +75,7 @@ pub struct FakeService {
     pub url: String,
     calls: Arc<Mutex<Vec<Call>>>,
     key: Arc<Mutex<Option<String>>>,
+    most_at_once: Arc<AtomicUsize>,
     /// Notified once per request that got its image, before the answer.
     pub fetched: Arc<Notify>,
 }
@@ -85,6 +87,9 @@ impl FakeService {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let fetched = Arc::new(Notify::new());
         let key = Arc::new(Mutex::new(key.map(String::from)));
+        let most_at_once = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::clone(&most_at_once);
         let state = Arc::new(State {
             wire,
             key: Arc::clone(&key),
@@ -94,20 +99,33 @@ impl FakeService {
             fetcher: reqwest::Client::new(),
         });
         let addr: SocketAddr = http::serve(move |req: HttpRequest| {
-            let state = Arc::clone(&state);
-            async move { Some(state.answer(req).await) }
+            let (state, running, most) =
+                (Arc::clone(&state), Arc::clone(&running), Arc::clone(&most));
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                let response = state.answer(req).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                Some(response)
+            }
         })
         .await;
         FakeService {
             url: format!("http://{addr}"),
             calls,
             key,
+            most_at_once,
             fetched,
         }
     }
 
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
+    }
+
+    /// The most requests it was answering at once.
+    pub fn most_at_once(&self) -> usize {
+        self.most_at_once.load(Ordering::SeqCst)
     }
 
     /// Accepts `key` from now on, and no other (the account's key was rotated).
