@@ -205,6 +205,14 @@ pub struct Record {
     /// RFC 3339 time of the write.
     #[serde(default, deserialize_with = "lenient_or_default")]
     pub updated_at: String,
+    /// RFC 3339 time a person approved the captions, or set one (the review page, `set`).
+    /// A record written for new bytes has none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub reviewed_at: Option<String>,
     /// Why the object was skipped, or a note on a captioned one.
     #[serde(
         default,
@@ -265,6 +273,7 @@ impl Record {
             content_type: None,
             sequencer: None,
             updated_at: now_rfc3339(),
+            reviewed_at: None,
             reason: None,
             error: None,
             retryable: None,

@@ -153,7 +153,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 
     /// The captions of `existing` for the object of `head` (same ETag), in language order.
-    fn reusable_answers(&self, existing: Option<&Record>, head: &ObjectHead) -> Vec<Answer> {
+    pub(super) fn reusable_answers(
+        &self,
+        existing: Option<&Record>,
+        head: &ObjectHead,
+    ) -> Vec<Answer> {
         let Some(record) = existing.filter(|r| r.etag.is_some() && r.etag == head.etag) else {
             return Vec::new();
         };

@@ -12,6 +12,7 @@
 mod caption;
 mod chain;
 mod claim;
+pub mod edit;
 mod forget;
 mod keep;
 pub mod memory;
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 pub use claim::CLAIM_GRACE_SECS;
+pub use edit::{EditError, Edited};
 use memory::MemoryBudget;
 pub use outcome::Outcome;
 pub use plan::Plan;

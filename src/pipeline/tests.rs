@@ -10,8 +10,8 @@ use crate::provider::embedded::Embedded;
 use crate::provider::scripted::{ScriptedProvider, caption};
 use crate::provider::{Caption, ProviderError};
 use crate::report::OutcomeKind;
-use crate::store::StoreError;
 use crate::store::memory::{MemoryRecords, MemoryStore};
+use crate::store::{ObjectId, StoreError};
 
 const BUCKET: &str = "photos";
 
@@ -942,4 +942,151 @@ async fn a_failed_read_never_overwrites_a_record_or_a_live_claim() {
         p.records().claims.lock().unwrap()[&(BUCKET.to_string(), "gone.jpg".to_string())].0,
         "theirs"
     );
+}
+
+fn object(key: &str) -> ObjectId {
+    ObjectId {
+        bucket: BUCKET.into(),
+        key: key.into(),
+        version_id: None,
+    }
+}
+
+#[tokio::test]
+async fn a_caption_set_by_a_person_is_locked_against_every_later_event() {
+    let h = Harness::new(vec![
+        Ok(caption("A cup of coffee.")),
+        Ok(caption("A cup of coffee, again.")),
+    ]);
+    h.upload(
+        "mug.jpg",
+        &sample("coffee.jpg"),
+        vec![Tag::new("owner", "shop")],
+    );
+    h.run("mug.jpg").await;
+    assert_eq!(h.paid.calls(), 1);
+
+    let set = h
+        .pipeline
+        .set_caption(&object("mug.jpg"), None, "Our red mug, hand-glazed")
+        .await
+        .unwrap();
+    assert_eq!(set, Edited::Done);
+    let record = h.record("mug.jpg");
+    assert_eq!(record.alt_text.as_deref(), Some("Our red mug, hand-glazed"));
+    assert_eq!(record.captions["en"].source, crate::caption::Source::Person);
+    assert_eq!(record.captions["en"].provider, "person");
+    assert!(record.reviewed_at.is_some());
+    assert_eq!(
+        h.tags("mug.jpg"),
+        vec![
+            Tag::new("owner", "shop"),
+            Tag::new("alt-text", "Our red mug hand-glazed")
+        ]
+    );
+    // The same text again changes nothing.
+    let again = h
+        .pipeline
+        .set_caption(&object("mug.jpg"), Some("en"), "Our red mug, hand-glazed")
+        .await
+        .unwrap();
+    assert_eq!(again, Edited::Unchanged);
+
+    // A new event for the object, and a replay: no provider call, nothing overwritten.
+    h.run("mug.jpg").await;
+    h.run("mug.jpg").await;
+    assert_eq!(h.paid.calls(), 1);
+    assert_eq!(
+        h.record("mug.jpg").alt_text.as_deref(),
+        Some("Our red mug, hand-glazed")
+    );
+    assert_eq!(
+        h.tags("mug.jpg")[1],
+        Tag::new("alt-text", "Our red mug hand-glazed")
+    );
+
+    // Cleared: the tag goes, and the next event captions the object again.
+    let cleared = h
+        .pipeline
+        .clear_caption(&object("mug.jpg"), None)
+        .await
+        .unwrap();
+    assert_eq!(cleared, Edited::Done);
+    assert_eq!(h.tags("mug.jpg"), vec![Tag::new("owner", "shop")]);
+    let record = h.record("mug.jpg");
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(true))
+    );
+    assert!(record.captions.is_empty() && record.alt_text.is_none());
+    h.run("mug.jpg").await;
+    assert_eq!(h.paid.calls(), 2);
+    assert_eq!(
+        h.record("mug.jpg").alt_text.as_deref(),
+        Some("A cup of coffee, again.")
+    );
+    assert_eq!(
+        h.pipeline
+            .clear_caption(&object("mug.jpg"), None)
+            .await
+            .unwrap(),
+        Edited::Unchanged,
+        "nothing of a person's to clear"
+    );
+}
+
+#[tokio::test]
+async fn a_person_can_set_a_caption_before_any_event_and_none_is_paid_for() {
+    let h = Harness::new(vec![Ok(caption("A cup of coffee."))]);
+    h.upload("new.jpg", &sample("coffee.jpg"), vec![]);
+    h.pipeline
+        .set_caption(&object("new.jpg"), None, "Espresso in a blue cup")
+        .await
+        .unwrap();
+    h.run("new.jpg").await;
+    assert_eq!(h.paid.calls(), 0);
+    assert_eq!(h.record("new.jpg").state, State::Captioned);
+    assert_eq!(
+        h.tags("new.jpg"),
+        vec![Tag::new("alt-text", "Espresso in a blue cup")]
+    );
+}
+
+#[tokio::test]
+async fn edits_say_what_is_wrong_and_write_nothing() {
+    let h = Harness::new(vec![]);
+    h.upload("mug.jpg", &sample("coffee.jpg"), vec![]);
+    h.upload("notes.txt", b"plain text", vec![]);
+    let set = |key: &'static str, lang: Option<&'static str>, text: &'static str| {
+        let pipeline = &h.pipeline;
+        async move { pipeline.set_caption(&object(key), lang, text).await }
+    };
+    assert!(matches!(
+        set("gone.jpg", None, "A mug").await,
+        Err(EditError::NoObject { .. })
+    ));
+    assert!(
+        matches!(set("mug.jpg", None, "   ").await, Err(EditError::Invalid(m)) if m.contains("empty"))
+    );
+    assert!(matches!(
+        set("mug.jpg", None, "two\nlines").await,
+        Err(EditError::Invalid(_))
+    ));
+    assert!(
+        matches!(set("mug.jpg", Some("de"), "Ein Becher").await, Err(EditError::Invalid(m)) if m.contains("ALT_TEXT_LANGS"))
+    );
+    assert!(
+        matches!(set("notes.txt", None, "Notes").await, Err(EditError::Invalid(m)) if m.contains("not an image"))
+    );
+    assert!(h.pipeline.records().record(BUCKET, "mug.jpg").is_none());
+    assert!(h.tags("mug.jpg").is_empty());
+
+    // While an invocation holds a claim, the edit waits for it to end.
+    h.pipeline.records().claims.lock().unwrap().insert(
+        (BUCKET.into(), "mug.jpg".into()),
+        ("someone".into(), crate::store::epoch_now() + 60),
+    );
+    let busy = set("mug.jpg", None, "A mug").await.unwrap_err();
+    assert!(matches!(busy, EditError::Busy { .. }) && busy.is_retryable());
+    assert!(h.tags("mug.jpg").is_empty(), "no tag written either");
 }

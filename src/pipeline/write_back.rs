@@ -71,7 +71,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 
     /// The record with its captions and where their tags went. A caption without a tag is
     /// noted in the record, with the reason.
-    fn tagged(&self, record: Record, answers: &[Answer], plan: &TagPlan) -> Record {
+    pub(super) fn tagged(&self, record: Record, answers: &[Answer], plan: &TagPlan) -> Record {
         let mut record = Record {
             tag_status: plan.placements.first().map(|p| p.status),
             ..self.with_captions(record, answers, Some(&plan.placements))

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::error::classify;
-use super::{Claim, ClaimRequest, RecordStore, StoreError, epoch_now};
+use super::{Claim, ClaimRequest, RecordPage, RecordStore, StoreError, epoch_now};
 use crate::caption::{Record, State};
 use crate::event::sequencer_key;
 
@@ -51,6 +51,44 @@ impl DynamoRecords {
 impl RecordStore for DynamoRecords {
     async fn get(&self, bucket: &str, key: &str) -> Result<Option<Record>, StoreError> {
         Ok(self.item(bucket, key).await?.as_ref().and_then(from_item))
+    }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<RecordPage, StoreError> {
+        let s = |v: &str| AttributeValue::S(v.to_string());
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(match prefix {
+                Some(_) => "pk = :bucket AND begins_with(sk, :prefix)",
+                None => "pk = :bucket",
+            })
+            .expression_attribute_values(":bucket", s(bucket));
+        if let Some(prefix) = prefix {
+            query = query.expression_attribute_values(":prefix", s(prefix));
+        }
+        if let Some(after) = after {
+            query = query
+                .exclusive_start_key("pk", s(bucket))
+                .exclusive_start_key("sk", s(after));
+        }
+        let output = query
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB Query", e))?;
+        Ok(RecordPage {
+            // An item holding only a claim (an object being captioned for the first time)
+            // is no record yet.
+            records: output.items().iter().filter_map(from_item).collect(),
+            next: output
+                .last_evaluated_key()
+                .and_then(|k| k.get("sk")?.as_s().ok().cloned()),
+        })
     }
 
     async fn delete(&self, bucket: &str, key: &str, updated_at: &str) -> Result<bool, StoreError> {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{
-    Claim, ClaimRequest, Listed, ObjectHead, ObjectId, ObjectStore, Page, RecordStore, StoreError,
-    epoch_now,
+    Claim, ClaimRequest, Listed, ObjectHead, ObjectId, ObjectStore, Page, RecordPage, RecordStore,
+    StoreError, epoch_now,
 };
 use crate::caption::{Record, State, Tag};
 use crate::event::sequencer_order;
@@ -204,6 +204,28 @@ impl MemoryRecords {
 impl RecordStore for MemoryRecords {
     async fn get(&self, bucket: &str, key: &str) -> Result<Option<Record>, StoreError> {
         Ok(self.record(bucket, key))
+    }
+
+    /// Pages of two records, so that tests see the paging.
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<RecordPage, StoreError> {
+        let mut records: Vec<Record> = self
+            .records
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|r| r.bucket == bucket && r.key.starts_with(prefix.unwrap_or_default()))
+            .filter(|r| after.is_none_or(|a| r.key.as_str() > a))
+            .cloned()
+            .collect();
+        records.sort_by(|a, b| a.key.cmp(&b.key));
+        let next = (records.len() > 2).then(|| records[1].key.clone());
+        records.truncate(2);
+        Ok(RecordPage { records, next })
     }
 
     async fn delete(&self, bucket: &str, key: &str, updated_at: &str) -> Result<bool, StoreError> {

@@ -13,5 +13,5 @@ pub mod s3;
 pub use dynamodb::DynamoRecords;
 pub use error::StoreError;
 pub use objects::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
-pub use records::{Claim, ClaimRequest, RecordStore, epoch_now};
+pub use records::{Claim, ClaimRequest, RecordPage, RecordStore, epoch_now};
 pub use s3::S3Store;

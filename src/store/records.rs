@@ -45,6 +45,13 @@ pub enum Claim {
     /// Another invocation holds a claim until this time (seconds since the epoch).
     Busy { until: u64 },
 }
+/// One page of a bucket's records, in key order, and the key the next page starts after.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordPage {
+    pub records: Vec<Record>,
+    pub next: Option<String>,
+}
+
 /// Reads and writes object records.
 pub trait RecordStore: Send + Sync {
     /// Claims the object for captioning: at most one invocation at a time holds a claim,
@@ -59,6 +66,15 @@ pub trait RecordStore: Send + Sync {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+    /// One page of the records of `bucket` whose keys start with `prefix`, in key order,
+    /// after the key `after` (the `next` of the page before). A page is at most 1 MB of
+    /// items, so that any number of records can be read in bounded memory.
+    fn list(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+    ) -> impl Future<Output = Result<RecordPage, StoreError>> + Send;
     /// Writes the record, replacing the item (and releasing the claim, unless
     /// `record.keep_claim_until` asks to keep it). With `record.claim` set, only while that
     /// claim holds; without, only while nobody holds a live claim (`Conflict` otherwise).

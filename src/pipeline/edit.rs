@@ -1,0 +1,382 @@
+//! A person's edits, from the terminal or the review page: a caption set by hand, which no
+//! provider ever replaces for that language of that object version; the lock cleared, so
+//! that the next event or backfill captions it; captions approved as they are.
+//!
+//! Each edit writes the record first, only while no invocation holds a claim on the object
+//! (so an edit never races a caption being written), then the tags, merged with the
+//! object's other tags.
+
+use thiserror::Error;
+
+use super::chain::{Answer, PERSON};
+use super::source::examine;
+use super::tagging::{self, TagPlan};
+use super::{HEAD_BYTES, Pipeline, person};
+use crate::caption::record::now_rfc3339;
+use crate::caption::{Record, Source, State, Tag, TagStatus, tags};
+use crate::provider::Caption;
+use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
+
+/// Longest caption a person may set, in characters.
+pub const MAX_PERSON_CHARS: usize = 2000;
+
+/// What an edit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edited {
+    /// The caption is set (or cleared, or approved) now.
+    Done,
+    /// It was so already: nothing was written.
+    Unchanged,
+}
+
+/// Why an edit was not made. Nothing was written, except where it says so.
+#[derive(Debug, Error)]
+pub enum EditError {
+    /// The edit itself is wrong (an empty caption, a language not configured, not an image).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no object {key} in bucket {bucket}")]
+    NoObject { bucket: String, key: String },
+    /// An invocation is captioning the object now.
+    #[error("{key} is being captioned right now; try again in a minute")]
+    Busy { key: String },
+    /// The record went in, the tag write failed: the record says so, and the next event
+    /// writes the tag.
+    #[error("the caption is in the record, but its tag could not be written: {0}")]
+    TagNotWritten(StoreError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl EditError {
+    /// Whether the same edit may pass later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EditError::Busy { .. } => true,
+            EditError::Store(err) | EditError::TagNotWritten(err) => err.is_retryable(),
+            EditError::Invalid(_) | EditError::NoObject { .. } => false,
+        }
+    }
+}
+
+/// What an edit reads first: the object's head, its record (if it describes these bytes)
+/// and its tags.
+struct Current {
+    head: ObjectHead,
+    record: Option<Record>,
+    tags: Vec<Tag>,
+}
+
+impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+    /// Sets a person's caption for `lang` (the main language by default): the record says
+    /// `source: person`, the tag holds it (if it can be a faithful tag value), and no
+    /// provider is asked for that language of this object version again.
+    pub async fn set_caption(
+        &self,
+        id: &ObjectId,
+        lang: Option<&str>,
+        text: &str,
+    ) -> Result<Edited, EditError> {
+        let lang = self.edited_lang(lang)?;
+        let text = person_text(text)?;
+        let current = self.current(id).await?;
+        if is_set_already(current.record.as_ref(), &current.tags, &lang, &text, self) {
+            return Ok(Edited::Unchanged);
+        }
+        let answers = self.answers_with(&current, &lang, &text);
+        let mut plan = tagging::plan(&current.tags, &as_ours(&answers, &lang), &self.settings);
+        self.drop_stale_tag(&mut plan, &current.tags, &answers, &lang);
+        let record = Record {
+            state: State::Captioned,
+            reviewed_at: Some(now_rfc3339()),
+            ..self.edited_record(id, &current)
+        };
+        let record = self.tagged(record, &answers, &plan);
+        self.write_edit(id, record, &current.tags, plan).await
+    }
+
+    /// Clears the caption of `lang` set by a person: the record forgets it and its tag goes,
+    /// so that the next event or backfill captions that language again.
+    pub async fn clear_caption(
+        &self,
+        id: &ObjectId,
+        lang: Option<&str>,
+    ) -> Result<Edited, EditError> {
+        let lang = self.edited_lang(lang)?;
+        let current = self.current(id).await?;
+        let key = self.settings.tag_key_for(&lang);
+        let people = person::answers(&current.tags, current.record.as_ref(), &self.settings);
+        let recorded = current.record.as_ref().is_some_and(|r| {
+            r.all_captions()
+                .get(&lang)
+                .is_some_and(|c| c.source == Source::Person)
+        });
+        let tagged = people.iter().any(|a| a.caption.lang == lang);
+        if !recorded && !tagged {
+            return Ok(Edited::Unchanged);
+        }
+        let mut record = Record {
+            state: State::Failed,
+            retryable: Some(true),
+            error: Some(format!(
+                "the caption in {lang} was cleared by a person: the next event or backfill captions it"
+            )),
+            ..self.edited_record(id, &current)
+        };
+        record.captions.remove(&lang);
+        if record.lang.as_deref() == Some(lang.as_str()) || record.captions.is_empty() {
+            record = Record {
+                alt_text: None,
+                tag_value: None,
+                tag_status: None,
+                provider: None,
+                provider_request_id: None,
+                lang: None,
+                ..record
+            };
+        }
+        self.put_edited(&record).await?;
+        let tags: Vec<Tag> = current
+            .tags
+            .iter()
+            .filter(|t| t.key != key)
+            .cloned()
+            .collect();
+        if tags.len() != current.tags.len() {
+            self.store
+                .put_tags(id, &tags)
+                .await
+                .map_err(EditError::TagNotWritten)?;
+        }
+        Ok(Edited::Done)
+    }
+
+    /// Approves the object's captions as they are: the record says when.
+    pub async fn approve(&self, id: &ObjectId) -> Result<Edited, EditError> {
+        let current = self.current(id).await?;
+        let Some(record) = current.record.filter(|r| r.state == State::Captioned) else {
+            return Err(EditError::Invalid(format!(
+                "{} has no caption to approve",
+                id.key
+            )));
+        };
+        if record.reviewed_at.is_some() {
+            return Ok(Edited::Unchanged);
+        }
+        let record = Record {
+            reviewed_at: Some(now_rfc3339()),
+            claim: None,
+            ..record
+        };
+        self.put_edited(&record).await?;
+        Ok(Edited::Done)
+    }
+
+    /// The language edited: one of `ALT_TEXT_LANGS`.
+    fn edited_lang(&self, lang: Option<&str>) -> Result<String, EditError> {
+        let langs = &self.settings.langs;
+        match lang {
+            None => Ok(self.settings.main_lang().to_string()),
+            Some(lang) if langs.iter().any(|l| l == lang) => Ok(lang.to_string()),
+            Some(lang) => Err(EditError::Invalid(format!(
+                "{lang:?} is not one of the caption languages (ALT_TEXT_LANGS: {})",
+                langs.join(", ")
+            ))),
+        }
+    }
+
+    /// The object's head, its record if it describes these bytes, and its tags.
+    async fn current(&self, id: &ObjectId) -> Result<Current, EditError> {
+        let (head, record, tags) = tokio::join!(
+            self.store.read_head(id, HEAD_BYTES),
+            self.records.get(&id.bucket, &id.key),
+            self.store.get_tags(id)
+        );
+        let missing = |err: StoreError| match err {
+            StoreError::NotFound { .. } => EditError::NoObject {
+                bucket: id.bucket.clone(),
+                key: id.key.clone(),
+            },
+            err => EditError::Store(err),
+        };
+        let head = head.map_err(missing)?;
+        examine(&head).map_err(|why| EditError::Invalid(format!("{}: {why}", id.key)))?;
+        let record = record
+            .map_err(EditError::Store)?
+            .filter(|r| r.etag.is_some() && r.etag == head.etag);
+        let tags = tags.map_err(missing)?;
+        Ok(Current { head, record, tags })
+    }
+
+    /// Every language's caption: the record's, a person's tag where there is one, and
+    /// `text` for `lang` (none when empty); in language order.
+    fn answers_with(&self, current: &Current, lang: &str, text: &str) -> Vec<Answer> {
+        let people = person::answers(&current.tags, current.record.as_ref(), &self.settings);
+        let mut answers: Vec<Answer> = self
+            .reusable_answers(current.record.as_ref(), &current.head)
+            .into_iter()
+            .filter(|a| a.caption.lang != lang)
+            .map(|a| {
+                people
+                    .iter()
+                    .find(|p| p.caption.lang == a.caption.lang)
+                    .cloned()
+                    .unwrap_or(a)
+            })
+            .collect();
+        for p in people {
+            if p.caption.lang != lang && !answers.iter().any(|a| a.caption.lang == p.caption.lang) {
+                answers.push(p);
+            }
+        }
+        if !text.is_empty() {
+            answers.push(Answer {
+                provider: PERSON.into(),
+                caption: Caption::new(text, lang),
+                person: true,
+            });
+        }
+        let langs = &self.settings.langs;
+        answers.sort_by_key(|a| langs.iter().position(|l| *l == a.caption.lang));
+        answers
+    }
+
+    /// A caption that cannot be a faithful tag takes no tag, and the tag its language had
+    /// (an earlier caption) goes: it no longer says what the record says.
+    fn drop_stale_tag(&self, plan: &mut TagPlan, existing: &[Tag], answers: &[Answer], lang: &str) {
+        let at = answers.iter().position(|a| a.caption.lang == lang);
+        let unfaithful = at.is_some_and(|i| plan.placements[i].status == TagStatus::NotFaithful);
+        let key = self.settings.tag_key_for(lang);
+        if unfaithful && existing.iter().any(|t| t.key == key) {
+            let base = plan.new_tags.take().unwrap_or_else(|| existing.to_vec());
+            plan.new_tags = Some(base.into_iter().filter(|t| t.key != key).collect());
+        }
+    }
+
+    /// The record an edit starts from: the one describing these bytes, or a new one.
+    fn edited_record(&self, id: &ObjectId, current: &Current) -> Record {
+        let head = &current.head;
+        let fresh = || {
+            let mut record = Record::new(&id.bucket, &id.key, State::Captioned);
+            record.etag = head.etag.clone();
+            record.version_id = id.version_id.clone().or_else(|| head.version_id.clone());
+            record.size = Some(head.size);
+            record.content_type = head.content_type.clone();
+            record
+        };
+        let record = current.record.clone().unwrap_or_else(fresh);
+        Record {
+            updated_at: now_rfc3339(),
+            error: None,
+            retryable: None,
+            reason: None,
+            claim: None,
+            keep_claim_until: None,
+            ..record
+        }
+    }
+
+    /// Writes the record, then the tags; S3 refusing a tag value leaves it out, as for any
+    /// caption.
+    async fn write_edit(
+        &self,
+        id: &ObjectId,
+        record: Record,
+        existing: &[Tag],
+        plan: TagPlan,
+    ) -> Result<Edited, EditError> {
+        self.put_edited(&record).await?;
+        let Some(new_tags) = &plan.new_tags else {
+            return Ok(Edited::Done);
+        };
+        match self.store.put_tags(id, new_tags).await {
+            Ok(()) => Ok(Edited::Done),
+            Err(StoreError::InvalidTag { .. }) => {
+                match self.without_refused_tags(id, existing, plan).await {
+                    Ok(_) => Ok(Edited::Done),
+                    Err(err) => Err(self.tag_failure(record, err).await),
+                }
+            }
+            Err(err) => Err(self.tag_failure(record, err).await),
+        }
+    }
+
+    /// The tag write failed after the record went in: the record says so, and the next
+    /// event or backfill writes the tag from it.
+    async fn tag_failure(&self, record: Record, err: StoreError) -> EditError {
+        let record = Record {
+            state: State::Failed,
+            retryable: Some(true),
+            error: Some(format!("caption not written to the tag: {err}")),
+            tag_status: None,
+            ..record
+        };
+        let _ = self.records.put(&record).await;
+        EditError::TagNotWritten(err)
+    }
+
+    /// Writes an edited record, only while no invocation holds a claim on the object.
+    async fn put_edited(&self, record: &Record) -> Result<(), EditError> {
+        match self.records.put(record).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict { .. }) => Err(EditError::Busy {
+                key: record.key.clone(),
+            }),
+            Err(err) => Err(EditError::Store(err)),
+        }
+    }
+}
+
+/// A person's caption as kept: trimmed, one line, not empty, not over the limit.
+fn person_text(text: &str) -> Result<String, EditError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(EditError::Invalid("the caption is empty".into()));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(EditError::Invalid(
+            "the caption has a line break or control character".into(),
+        ));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_PERSON_CHARS {
+        return Err(EditError::Invalid(format!(
+            "the caption has {chars} characters, more than {MAX_PERSON_CHARS}"
+        )));
+    }
+    Ok(text.to_string())
+}
+
+/// Whether the person's caption for `lang` is `text` already, with its tag in place.
+fn is_set_already<S: ObjectStore, R: RecordStore>(
+    record: Option<&Record>,
+    object_tags: &[Tag],
+    lang: &str,
+    text: &str,
+    pipeline: &Pipeline<S, R>,
+) -> bool {
+    let Some(caption) = record.and_then(|r| r.captions.get(lang)) else {
+        return false;
+    };
+    let key = pipeline.settings.tag_key_for(lang);
+    let tag = object_tags.iter().find(|t| t.key == key);
+    let tag_in_place = match caption.tag_status {
+        Some(TagStatus::Written) => {
+            tag.is_some_and(|t| tags::tag_value(text).ok() == Some(t.value.clone()))
+        }
+        _ => true,
+    };
+    caption.source == Source::Person && caption.text == text && tag_in_place
+}
+
+/// The answers as the tag plan takes them: the edited language's tag is to be written
+/// (unlike a person's tag found on the object, which is there already).
+fn as_ours(answers: &[Answer], lang: &str) -> Vec<Answer> {
+    answers
+        .iter()
+        .map(|a| Answer {
+            person: a.person && a.caption.lang != lang,
+            ..a.clone()
+        })
+        .collect()
+}
