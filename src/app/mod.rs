@@ -35,6 +35,9 @@ pub enum StartError {
 /// The handler as deployed: S3, DynamoDB and the configured providers.
 pub type AppHandler = Handler<S3Store, DynamoRecords>;
 
+/// The pipeline over S3 and DynamoDB.
+pub type AppPipeline = Pipeline<S3Store, DynamoRecords>;
+
 /// Builds everything the function needs: the AWS clients, the API keys read from their
 /// stores, the providers' HTTP client, and the handler over them. Every HTTPS client
 /// trusts the same compiled-in roots (see [`trust`]).
@@ -76,6 +79,21 @@ pub async fn read_keys(config: &mut Config, keys: &dyn KeyStore) -> Result<(), K
         }
     }
     Ok(())
+}
+
+/// The pipeline of a person's edits and listings (`set`, `list`, `import`, `review`): S3 and
+/// DynamoDB, and no provider, so no key is read.
+pub async fn build_for_edits(config: &Config) -> Result<AppPipeline, StartError> {
+    let roots = TrustRoots::load(config.ca_bundle.as_deref())?;
+    let sdk = clients::sdk_config(&roots).await;
+    let s3 = clients::s3_client(&sdk, clients::custom_s3_endpoint());
+    let records = DynamoRecords::new(clients::dynamodb_client(&sdk), &config.table_name);
+    Ok(Pipeline::new(
+        S3Store::new(s3),
+        records,
+        Vec::new(),
+        config.pipeline.clone(),
+    ))
 }
 
 /// The providers' HTTP client: the compiled-in roots, and no redirects. A key is only

@@ -1,8 +1,12 @@
 //! The terminal commands of the binary: `replay` (event files through the handler) and
 //! `backfill` (the objects already in a bucket), with their help texts and progress display.
 
+mod args;
 pub mod backfill;
 mod backfill_command;
+mod edit_command;
+pub mod import_command;
+pub mod list_command;
 mod progress;
 mod replay;
 
@@ -23,6 +27,21 @@ or through SNS, SQS or EventBridge, and S3 Batch Operations jobs. From a termina
 
   s3-alt-text backfill --bucket BUCKET [--prefix PREFIX] [--concurrency N] [--dry-run]
       Captions the objects already in a bucket. See `s3-alt-text backfill --help`.
+
+  s3-alt-text set --bucket BUCKET --key KEY [--lang LANG] \"TEXT\" | --clear
+      Sets a person's caption for one object, never replaced by a provider.
+
+  s3-alt-text list --bucket BUCKET [--prefix PREFIX] [--state STATE] [--format table|json|csv]
+  s3-alt-text export --bucket BUCKET [--prefix PREFIX] [--format csv|json]
+      Prints the records of a bucket: every caption, its source and state.
+
+  s3-alt-text import --bucket BUCKET FILE.csv [--dry-run]
+      Sets people's captions from a CSV file (key, lang, alt_text).
+
+  s3-alt-text review --bucket BUCKET [--prefix PREFIX] [--state STATE]
+      Opens a local web page to review, edit and approve the captions.
+
+  Each command's --help says more.
 
   s3-alt-text --help
       Shows this text.
@@ -47,6 +66,23 @@ pub async fn main(args: &[String]) -> ExitCode {
             Ok(options) => backfill_command::run(options).await,
             Err(err) => usage_error(&err, backfill_command::USAGE),
         },
+        Some("set") if wants_help => print_ok(edit_command::USAGE),
+        Some("set") => match edit_command::parse(&args[1..]) {
+            Ok(set) => edit_command::run(set).await,
+            Err(err) => usage_error(&err, edit_command::USAGE),
+        },
+        Some("list" | "export") if wants_help => print_ok(list_command::USAGE),
+        Some(command @ ("list" | "export")) => {
+            match list_command::parse(&args[1..], command == "export") {
+                Ok(query) => list_command::run(query).await,
+                Err(err) => usage_error(&err, list_command::USAGE),
+            }
+        }
+        Some("import") if wants_help => print_ok(import_command::USAGE),
+        Some("import") => match import_command::parse(&args[1..]) {
+            Ok(import) => import_command::run(import).await,
+            Err(err) => usage_error(&err, import_command::USAGE),
+        },
         Some("-h" | "--help" | "help") => print_ok(USAGE),
         Some("replay") => usage_error("replay needs at least one event file", replay::USAGE),
         Some(other) => usage_error(&format!("unknown command {other:?}"), USAGE),
@@ -62,6 +98,19 @@ fn print_ok(text: &str) -> ExitCode {
 fn usage_error(message: &str, usage: &str) -> ExitCode {
     eprintln!("error: {message}\n\n{usage}");
     ExitCode::from(2)
+}
+
+/// Reads the configuration and builds the pipeline of a person's edits (no provider), or
+/// says why it cannot.
+pub(crate) async fn pipeline_for_edits() -> Result<app::AppPipeline, ExitCode> {
+    let config = Config::from_env().map_err(|err| {
+        eprintln!("configuration error: {err}");
+        ExitCode::from(2)
+    })?;
+    app::build_for_edits(&config).await.map_err(|err| {
+        eprintln!("{err}");
+        ExitCode::from(2)
+    })
 }
 
 /// Reads the configuration and builds the handler, or says why it cannot.

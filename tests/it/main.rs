@@ -14,6 +14,7 @@ mod faults;
 mod key_store;
 mod lambda_binary;
 mod local_stack;
+mod people;
 mod presign;
 mod promises;
 mod properties;

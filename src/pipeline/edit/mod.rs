@@ -6,7 +6,9 @@
 //! (so an edit never races a caption being written), then the tags, merged with the
 //! object's other tags.
 
-use thiserror::Error;
+mod outcome;
+
+pub use outcome::{EditError, Edited};
 
 use super::chain::{Answer, PERSON};
 use super::source::examine;
@@ -19,45 +21,6 @@ use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 
 /// Longest caption a person may set, in characters.
 pub const MAX_PERSON_CHARS: usize = 2000;
-
-/// What an edit did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Edited {
-    /// The caption is set (or cleared, or approved) now.
-    Done,
-    /// It was so already: nothing was written.
-    Unchanged,
-}
-
-/// Why an edit was not made. Nothing was written, except where it says so.
-#[derive(Debug, Error)]
-pub enum EditError {
-    /// The edit itself is wrong (an empty caption, a language not configured, not an image).
-    #[error("{0}")]
-    Invalid(String),
-    #[error("no object {key} in bucket {bucket}")]
-    NoObject { bucket: String, key: String },
-    /// An invocation is captioning the object now.
-    #[error("{key} is being captioned right now; try again in a minute")]
-    Busy { key: String },
-    /// The record went in, the tag write failed: the record says so, and the next event
-    /// writes the tag.
-    #[error("the caption is in the record, but its tag could not be written: {0}")]
-    TagNotWritten(StoreError),
-    #[error(transparent)]
-    Store(StoreError),
-}
-
-impl EditError {
-    /// Whether the same edit may pass later.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            EditError::Busy { .. } => true,
-            EditError::Store(err) | EditError::TagNotWritten(err) => err.is_retryable(),
-            EditError::Invalid(_) | EditError::NoObject { .. } => false,
-        }
-    }
-}
 
 /// What an edit reads first: the object's head, its record (if it describes these bytes)
 /// and its tags.
@@ -77,11 +40,34 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         lang: Option<&str>,
         text: &str,
     ) -> Result<Edited, EditError> {
+        self.set_or_check(id, lang, text, true).await
+    }
+
+    /// What [`Pipeline::set_caption`] would do, without writing anything.
+    pub async fn check_caption(
+        &self,
+        id: &ObjectId,
+        lang: Option<&str>,
+        text: &str,
+    ) -> Result<Edited, EditError> {
+        self.set_or_check(id, lang, text, false).await
+    }
+
+    async fn set_or_check(
+        &self,
+        id: &ObjectId,
+        lang: Option<&str>,
+        text: &str,
+        write: bool,
+    ) -> Result<Edited, EditError> {
         let lang = self.edited_lang(lang)?;
         let text = person_text(text)?;
         let current = self.current(id).await?;
         if is_set_already(current.record.as_ref(), &current.tags, &lang, &text, self) {
             return Ok(Edited::Unchanged);
+        }
+        if !write {
+            return Ok(Edited::Done);
         }
         let answers = self.answers_with(&current, &lang, &text);
         let mut plan = tagging::plan(&current.tags, &as_ours(&answers, &lang), &self.settings);

@@ -1,0 +1,44 @@
+//! What an edit did, or why it was not made.
+
+use thiserror::Error;
+
+use crate::store::StoreError;
+
+/// What an edit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edited {
+    /// The caption is set (or cleared, or approved) now.
+    Done,
+    /// It was so already: nothing was written.
+    Unchanged,
+}
+
+/// Why an edit was not made. Nothing was written, except where it says so.
+#[derive(Debug, Error)]
+pub enum EditError {
+    /// The edit itself is wrong (an empty caption, a language not configured, not an image).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no object {key} in bucket {bucket}")]
+    NoObject { bucket: String, key: String },
+    /// An invocation is captioning the object now.
+    #[error("{key} is being captioned right now; try again in a minute")]
+    Busy { key: String },
+    /// The record went in, the tag write failed: the record says so, and the next event
+    /// writes the tag.
+    #[error("the caption is in the record, but its tag could not be written: {0}")]
+    TagNotWritten(StoreError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl EditError {
+    /// Whether the same edit may pass later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EditError::Busy { .. } => true,
+            EditError::Store(err) | EditError::TagNotWritten(err) => err.is_retryable(),
+            EditError::Invalid(_) | EditError::NoObject { .. } => false,
+        }
+    }
+}
