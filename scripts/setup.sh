@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the local stack and the test tools: the project's Python virtual environment
-# (.venv: SeaweedFS, moto, cfn-lint, the SAM translator, pytest) and dynalite from its
-# lockfile (tests/stack/node_modules). `scripts/setup.sh deploy` adds cargo-lambda and the
-# SAM CLI. Safe to run again: it only installs what changed.
+# (.venv: SeaweedFS, moto, cfn-lint, the SAM translator, pytest, selenium), dynalite from
+# its lockfile (tests/stack/node_modules), and headless Chromium with its WebDriver from
+# Debian's packages (chromium, chromium-driver) for the review page's browser test.
+# `scripts/setup.sh deploy` adds cargo-lambda and the SAM CLI. Safe to run again: it only
+# installs what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +32,16 @@ if [ "$(cat "$lock_stamp" 2>/dev/null)" != "$wanted" ]; then
   command -v npm >/dev/null || { echo "npm (Node.js) is needed for dynalite" >&2; exit 1; }
   npm ci --prefix tests/stack --no-audit --no-fund --loglevel=error
   echo "$wanted" > "$lock_stamp"
+fi
+# Chromium and chromedriver (Debian's packages), for tests/browser.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "the browser test needs Chromium and its driver: sudo apt-get install chromium chromium-driver" >&2
+    exit 1
+  fi
 fi
 if [ "${1:-}" = "deploy" ]; then
   install scripts/requirements-deploy.txt

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust unit and integration tests (the latter start their own local
 # stack, SeaweedFS, dynalite and moto, on free ports: scripts/local_stack.py), the source
-# structure check, then the template checks: cfn-lint, the SAM transform and the template's
-# least-privilege tests.
+# structure check, the template checks (cfn-lint, the SAM transform and the template's
+# least-privilege tests), and the review page in headless Chromium (tests/browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,4 +10,4 @@ scripts/setup.sh
 cargo test --locked --all-targets "$@"
 .venv/bin/python scripts/check_structure.py
 .venv/bin/python scripts/check_template.py
-.venv/bin/python -m pytest -q tests/template
+.venv/bin/python -m pytest -q tests/template tests/browser

@@ -9,6 +9,7 @@ pub mod import_command;
 pub mod list_command;
 mod progress;
 mod replay;
+mod review;
 
 use std::process::ExitCode;
 
@@ -78,6 +79,11 @@ pub async fn main(args: &[String]) -> ExitCode {
                 Err(err) => usage_error(&err, list_command::USAGE),
             }
         }
+        Some("review") if wants_help => print_ok(review::USAGE),
+        Some("review") => match review::parse(&args[1..]) {
+            Ok(review) => review::run(review).await,
+            Err(err) => usage_error(&err, review::USAGE),
+        },
         Some("import") if wants_help => print_ok(import_command::USAGE),
         Some("import") => match import_command::parse(&args[1..]) {
             Ok(import) => import_command::run(import).await,

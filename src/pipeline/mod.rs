@@ -78,6 +78,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         &self.store
     }
 
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     pub fn records(&self) -> &R {
         &self.records
     }
