@@ -2,8 +2,9 @@
 //!
 //! The name of an object proves nothing: the format is read from the magic bytes, with the
 //! stored content type only as a tie-breaker for SVG (text) files. [`xmp`] reads the alt
-//! text an image carries.
+//! text an image carries, [`context`] what its owner said it is for.
 
+pub mod context;
 pub mod xmp;
 
 /// The image formats the function recognises.

@@ -11,6 +11,7 @@ use crate::caption::record::now_rfc3339;
 use crate::caption::{PaidAttempt, Record, State, Tag};
 use crate::event::ObjectEvent;
 use crate::image::ImageFormat;
+use crate::image::context::ImageContext;
 use crate::store::{ObjectHead, ObjectStore, RecordStore, StoreError};
 
 /// A step's result: the next step's input, or the object's final outcome.
@@ -53,8 +54,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         // Unread tags might hide a person's caption: nothing is paid for without them.
         let object_tags = self.read_or_finish(&attempt, existing, object_tags).await?;
         let people = person::answers(&object_tags, existing, &self.settings);
+        let context = ImageContext::from_metadata(head.metadata());
+        if context.decorative && people.is_empty() {
+            return Ok(self.decorative(&attempt, record, &object_tags).await);
+        }
         let source = self.source(&attempt.id, &head);
-        let request = self.request(&attempt.id, &head, format, deadline, &source);
+        let request = self.request(&attempt.id, &head, format, deadline, &source, &context);
         let tried = record.attempts.len();
         let chain = self
             .collect_answers(existing, &head, people, &request, tried)

@@ -12,6 +12,7 @@
 mod caption;
 mod chain;
 mod claim;
+mod decorative;
 pub mod edit;
 mod forget;
 mod keep;

@@ -9,6 +9,7 @@ use super::{Pipeline, object_id};
 use crate::caption::Record;
 use crate::event::ObjectEvent;
 use crate::image::ImageFormat;
+use crate::image::context::ImageContext;
 use crate::provider::ImageRequest;
 use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 
@@ -60,9 +61,13 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Inspection::NotImage(reason) => return Ok(Plan::Skip(reason)),
             Inspection::Image(head, format) => (head, format),
         };
+        let context = ImageContext::from_metadata(head.metadata());
+        if context.decorative {
+            return Ok(Plan::Free(super::decorative::DECORATIVE.into()));
+        }
         let source = self.source(&id, &head);
         let deadline = Instant::now() + Duration::from_secs(60);
-        let request = self.request(&id, &head, format, deadline, &source);
+        let request = self.request(&id, &head, format, deadline, &source, &context);
         let tally = self.tally(&request).await;
         Ok(match (tally.paid, tally.free) {
             (Some((provider, calls)), _) => Plan::Paid {

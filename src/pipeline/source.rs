@@ -8,6 +8,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::Pipeline;
+use crate::image::context::ImageContext;
 use crate::image::{self, ImageFormat};
 use crate::metrics::UsageMeter;
 use crate::provider::{Calls, ImageRequest, ImageSource};
@@ -83,6 +84,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         format: ImageFormat,
         deadline: Instant,
         source: &'a ObjectSource<'a, S>,
+        context: &'a ImageContext,
     ) -> ImageRequest<'a> {
         ImageRequest {
             bucket: &id.bucket,
@@ -97,6 +99,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             deadline,
             source,
             calls: source,
+            context,
         }
     }
 }

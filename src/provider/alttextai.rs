@@ -98,8 +98,19 @@ impl AltTextAi {
             "lang": image.langs.join(","),
             "async": false,
         });
-        if !self.keywords.is_empty() {
-            options["keywords"] = json!(self.keywords);
+        let keywords = image.keywords(&self.keywords);
+        if !keywords.is_empty() {
+            options["keywords"] = json!(keywords);
+        }
+        let context = image.context;
+        if context.product.is_some() || context.brand.is_some() {
+            let mut ecomm = serde_json::Map::new();
+            for (name, value) in [("product", &context.product), ("brand", &context.brand)] {
+                if let Some(value) = value {
+                    ecomm.insert(name.into(), json!(value));
+                }
+            }
+            options["ecomm"] = serde_json::Value::Object(ecomm);
         }
         if let Some(max) = image.max_chars {
             options["max_chars"] = json!(max);

@@ -123,10 +123,13 @@ struct GenerateRequest<'a> {
     lang: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     style: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    keywords: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    keywords: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ecommerce: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    ecommerce: Option<serde_json::Map<String, serde_json::Value>>,
+    /// What the image is for, from its metadata: clarifies, never overrides what is seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +174,24 @@ impl AltTextLab {
         }
     }
 
+    /// `ALTTEXTLAB_ECOMMERCE`, with the image's own product and brand over it.
+    fn ecommerce_for(
+        &self,
+        image: &ImageRequest<'_>,
+    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let mut fields = self.ecommerce.clone().unwrap_or_default();
+        let own = [
+            ("product", &image.context.product),
+            ("brand", &image.context.brand),
+        ];
+        for (name, value) in own {
+            if let Some(value) = value {
+                fields.insert(name.into(), value.clone().into());
+            }
+        }
+        (!fields.is_empty()).then_some(fields)
+    }
+
     async fn attempt(
         &self,
         key: &ApiKey,
@@ -182,8 +203,9 @@ impl AltTextLab {
             image_url: url.expose(),
             lang: image.lang(),
             style: self.style,
-            keywords: &self.keywords,
-            ecommerce: self.ecommerce.as_ref(),
+            keywords: image.keywords(&self.keywords),
+            ecommerce: self.ecommerce_for(image),
+            context: image.context.context.as_deref(),
         };
         let request = self
             .http

@@ -122,6 +122,7 @@ impl Bedrock {
                 self.prompt.as_deref(),
                 lang,
                 image.max_chars,
+                image.context,
             )))
             .build()
             .map_err(|e| ProviderError::Permanent(format!("Bedrock request: {e}")))?;

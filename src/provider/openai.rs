@@ -116,7 +116,12 @@ impl OpenAi {
 
     /// The request, its image URL empty.
     fn request_head(&self, image: &ImageRequest<'_>) -> serde_json::Value {
-        let text = prompt::prompt(self.prompt.as_deref(), image.lang(), image.max_chars);
+        let text = prompt::prompt(
+            self.prompt.as_deref(),
+            image.lang(),
+            image.max_chars,
+            image.context,
+        );
         json!({
             "model": self.model,
             "max_tokens": MAX_TOKENS,

@@ -9,6 +9,7 @@ use futures_util::future::BoxFuture;
 
 use super::ProviderError;
 use crate::image::ImageFormat;
+use crate::image::context::ImageContext;
 use crate::secret::PresignedUrl;
 use crate::store::StoreError;
 
@@ -52,6 +53,8 @@ pub struct ImageRequest<'a> {
     pub source: &'a dyn ImageSource,
     /// Where each request sent is counted.
     pub calls: &'a dyn Calls,
+    /// What the image's owner said it is for (its metadata).
+    pub context: &'a ImageContext,
 }
 
 impl<'a> ImageRequest<'a> {
@@ -70,7 +73,19 @@ impl<'a> ImageRequest<'a> {
             deadline: self.deadline,
             source: self.source,
             calls: self.calls,
+            context: self.context,
         }
+    }
+
+    /// The service's own keywords, then the image's, each once.
+    pub fn keywords(&self, configured: &[String]) -> Vec<String> {
+        let mut keywords = configured.to_vec();
+        for k in &self.context.keywords {
+            if !keywords.iter().any(|c| c.eq_ignore_ascii_case(k)) {
+                keywords.push(k.clone());
+            }
+        }
+        keywords
     }
 
     /// The language of a one-language call.
@@ -188,6 +203,7 @@ mod tests {
     #[test]
     fn limits_name_what_the_service_takes() {
         let langs = ["en".to_string()];
+        let context = ImageContext::default();
         let image = |format, size| ImageRequest {
             bucket: "b",
             key: "k",
@@ -201,6 +217,7 @@ mod tests {
             deadline: Instant::now(),
             source: &NoSource,
             calls: &NoSource,
+            context: &context,
         };
         let limits = Limits {
             service: "Bedrock",

@@ -22,6 +22,7 @@ pub struct StoredObject {
     pub etag: String,
     pub content_type: Option<String>,
     pub tags: Vec<Tag>,
+    pub metadata: Vec<(String, String)>,
 }
 
 /// Objects in memory, with per-operation call counts and injectable failures.
@@ -54,8 +55,21 @@ impl MemoryStore {
                 etag,
                 content_type: content_type.map(String::from),
                 tags,
+                metadata: Vec::new(),
             },
         );
+    }
+
+    /// Sets the user metadata of a stored object.
+    pub fn set_metadata(&self, bucket: &str, key: &str, metadata: &[(&str, &str)]) {
+        let mut objects = self.objects.lock().unwrap();
+        let object = objects
+            .get_mut(&(bucket.to_string(), key.to_string()))
+            .expect("a stored object");
+        object.metadata = metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     }
 
     pub fn object(&self, bucket: &str, key: &str) -> StoredObject {
@@ -105,6 +119,7 @@ impl ObjectStore for MemoryStore {
             etag: Some(o.etag),
             version_id: None,
             content_type: o.content_type,
+            metadata: o.metadata,
         })
     }
 

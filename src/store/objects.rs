@@ -28,6 +28,15 @@ pub struct ObjectHead {
     pub etag: Option<String>,
     pub version_id: Option<String>,
     pub content_type: Option<String>,
+    /// User metadata (`x-amz-meta-*`), names without the prefix.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl ObjectHead {
+    /// The user metadata, as name and value.
+    pub fn metadata(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
 }
 
 /// An object as a listing shows it.

@@ -57,6 +57,7 @@ impl S3Store {
                     etag: None,
                     version_id: None,
                     content_type: None,
+                    metadata: Vec::new(),
                 });
             }
             Err(err) => return Err(classify(op, err)),
@@ -70,6 +71,10 @@ impl S3Store {
         let etag = output.e_tag().map(|e| e.trim_matches('"').to_string());
         let version_id = output.version_id().map(str::to_string);
         let content_type = output.content_type().map(str::to_string);
+        let metadata = output
+            .metadata()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
         let bytes = output
             .body
             .collect()
@@ -85,6 +90,7 @@ impl S3Store {
             etag,
             version_id,
             content_type,
+            metadata,
         })
     }
 }

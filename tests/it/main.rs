@@ -7,6 +7,7 @@
 mod support;
 
 mod backfill;
+mod context;
 mod deliveries;
 mod event_sources;
 mod events;

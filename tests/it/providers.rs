@@ -63,7 +63,7 @@ async fn assert_described(stack: &Stack, records: &[Record], provider: &str) {
     }
 }
 
-async fn bedrock_services(fake: &FakeService) -> Services {
+pub async fn bedrock_services(fake: &FakeService) -> Services {
     let sdk = sdk_config(&fake.url).await;
     Services {
         http: provider_http(),

@@ -286,7 +286,8 @@ impl State {
     }
 
     /// `POST /api/v1/alt-text/generate`, `X-API-Key`, `{"imageUrl", "lang"}` with optional
-    /// `style`, `keywords` and `ecommerce`; the service fetches the image from the URL.
+    /// `style`, `keywords`, `ecommerce` (product, brand, color, material) and `context`; the
+    /// service fetches the image from the URL.
     async fn alttextlab(
         &self,
         req: &HttpRequest,
@@ -309,9 +310,14 @@ impl State {
             .get("keywords")
             .is_none_or(|k| k.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
             && body.get("ecommerce").is_none_or(|e| {
-                e.as_object()
-                    .is_some_and(|o| o.values().all(Value::is_string))
-            });
+                e.as_object().is_some_and(|o| {
+                    o.iter().all(|(k, v)| {
+                        ["product", "brand", "color", "material"].contains(&k.as_str())
+                            && v.is_string()
+                    })
+                })
+            })
+            && body.get("context").is_none_or(Value::is_string);
         let (Some(url), Some(lang), true) = (
             body["imageUrl"].as_str(),
             body["lang"].as_str(),
@@ -366,6 +372,21 @@ impl State {
             return Err((
                 422,
                 json!({"errors": {"async": ["must be false for a synchronous answer"]}}),
+            ));
+        }
+        let valid_keywords = body
+            .get("keywords")
+            .is_none_or(|k| k.as_array().is_some_and(|a| a.iter().all(Value::is_string)));
+        let valid_ecomm = body.get("ecomm").is_none_or(|e| {
+            e.as_object().is_some_and(|o| {
+                o.iter()
+                    .all(|(k, v)| ["product", "brand"].contains(&k.as_str()) && v.is_string())
+            })
+        });
+        if !(valid_keywords && valid_ecomm) {
+            return Err((
+                422,
+                json!({"errors": {"base": ["keywords or ecomm is malformed"]}}),
             ));
         }
         call.langs = body["lang"]

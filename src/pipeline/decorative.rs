@@ -1,0 +1,54 @@
+//! An image its owner marked decorative (`x-amz-meta-alt-decorative: true`): no service is
+//! asked; the record says `decorative`, and the main language's tag holds an empty value,
+//! the `alt=""` a page should render for it.
+
+use super::claim::Attempt;
+use super::{Outcome, Pipeline};
+use crate::caption::{Record, State, Tag, TagStatus, tags};
+use crate::store::{ObjectStore, RecordStore};
+
+/// The record's provider for a decorative image.
+pub const DECORATIVE: &str = "decorative";
+
+const REASON: &str =
+    "decorative (x-amz-meta-alt-decorative): its alt text is empty, and no service was asked";
+
+impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+    /// Writes the empty tag (the user's tags kept) and the record.
+    pub(super) async fn decorative(
+        &self,
+        attempt: &Attempt<'_>,
+        record: Record,
+        object_tags: &[Tag],
+    ) -> Outcome {
+        let (new_tags, placed) =
+            tags::merge_all(object_tags, &[Tag::new(self.settings.tag_key.clone(), "")]);
+        let tag = if placed[0] {
+            TagStatus::Written
+        } else {
+            TagStatus::NoRoom
+        };
+        let record = Record {
+            state: State::Captioned,
+            alt_text: Some(String::new()),
+            tag_value: Some(String::new()),
+            tag_status: Some(tag),
+            provider: Some(DECORATIVE.into()),
+            lang: Some(self.settings.main_lang().to_string()),
+            reason: Some(REASON.into()),
+            ..record
+        };
+        if let Some(new_tags) = new_tags
+            && let Err(err) = self.store.put_tags(&attempt.id, &new_tags).await
+        {
+            return self.write_failure(record, &err).await;
+        }
+        match self.records.put(&record).await {
+            Ok(()) => Outcome::Captioned {
+                provider: DECORATIVE.into(),
+                tag,
+            },
+            Err(err) => Outcome::failed(&err),
+        }
+    }
+}
