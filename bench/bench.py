@@ -12,7 +12,8 @@ Figures:
   4. peak RSS (VmHWM): idle, and after a 16 MB image sent base64 to a provider;
   5. peak RSS of an SQS batch of ten 16 MB images sent base64, at 256 MB: all captioned,
      within the memory budget;
-  6. size of the release binary, stripped, and of its zip package.
+  6. peak RSS of `export` of 10,000 records (a DynamoDB Query, page by page);
+  7. size of the release binary, stripped, and of its zip package.
 """
 
 import argparse
@@ -46,6 +47,7 @@ INIT_RUNS = 15  # process starts are cheap and noisy: more of them
 API_KEY = "bench-key"
 CONCURRENCY = 8
 BATCH = 10  # records of 16 MB images in one SQS batch
+EXPORTED = 10_000  # records listed by `export`
 
 
 class QuietServer(http.server.ThreadingHTTPServer):
@@ -296,6 +298,41 @@ def sqs_batch(bodies: list[dict]) -> dict:
     }
 
 
+def export_figures(local: "stack.LocalStack", binary: Path) -> tuple[int, int, float]:
+    """Writes EXPORTED captioned records, then runs `export` under a Python process of its
+    own, whose children's peak RSS is that of the export alone: (peak KiB, rows, seconds)."""
+    table = local.client("dynamodb")
+    items = [
+        {
+            "pk": {"S": "export-bench"},
+            "sk": {"S": f"catalog/{i:05}.jpg"},
+            "state": {"S": "captioned"},
+            "alt_text": {"S": f"Product photo number {i}, a ceramic cup on a white background"},
+            "provider": {"S": "alttextlab"},
+            "lang": {"S": "en"},
+            "updated_at": {"S": "2026-12-01T10:00:00Z"},
+        }
+        for i in range(EXPORTED)
+    ]
+    for start in range(0, len(items), 25):
+        chunk = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        table.batch_write_item(RequestItems={stack.TABLE: chunk})
+    measure = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.monotonic()\n"
+        "out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, check=True).stdout\n"
+        "took = time.monotonic() - t\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, out.count(b'\\n') - 1, took)\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), **local.function_env()}
+    done = subprocess.run(
+        [sys.executable, "-c", measure, str(binary), "export", "--bucket", "export-bench"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    rss, rows, took = done.stdout.split()
+    return int(rss), int(rows), float(took)
+
+
 def vm_hwm_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -456,7 +493,10 @@ def main() -> int:
             for key in big_keys[1:]
         )
 
-        # 6. sizes
+        # 6. export of 10,000 records
+        export_rss, export_rows, export_took = export_figures(local, binary)
+
+        # 7. sizes
         with tempfile.TemporaryDirectory() as tmp:
             stripped = Path(tmp) / "bootstrap"
             shutil.copy(binary, stripped)
@@ -491,6 +531,8 @@ def main() -> int:
         rows += [
             ("peak RSS, idle", f"{idle_rss / 1024:.1f} MiB", "<= 24 MiB", idle_rss <= 24 * 1024),
             ("peak RSS, 16 MB image as base64", f"{big_rss / 1024:.1f} MiB", "<= 64 MiB", big_rss <= 64 * 1024),
+            (f"peak RSS, export of {EXPORTED:,} records", f"{export_rss / 1024:.1f} MiB, {export_rows:,} rows in {export_took:.1f} s",
+             "<= 32 MiB, every record", export_rss <= 32 * 1024 and export_rows == EXPORTED),
             (f"peak RSS, SQS batch of {BATCH} x 16 MB, 256 MB", f"{batch_rss / 1024:.1f} MiB, {batch_captioned}/{BATCH} captioned in {batch_took:.1f} s",
              f"< 200 MiB, all {BATCH} captioned", batch_rss < 200 * 1024 and batch_captioned == BATCH),
             ("release binary, stripped", f"{stripped_mb:.1f} MB", "", None),

@@ -5,22 +5,12 @@
 use std::process::{Command, Output};
 
 use crate::support::services::{FakeService, Wire};
-use crate::support::{API_KEY, Stack, sample};
+use crate::support::{API_KEY, Stack, sample, text};
 
 fn backfill(stack: &Stack, fake: &FakeService, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
-        .env_clear()
-        .envs(stack.aws_env())
-        .env("ALT_TEXT_API_KEY", API_KEY)
-        .env("ALT_TEXT_API_URL", &fake.url)
-        .args(["backfill", "--bucket", &stack.bucket])
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let mut all = vec!["backfill", "--bucket", &stack.bucket];
+    all.extend_from_slice(args);
+    stack.command(&fake.url, &all)
 }
 
 // Multi-threaded: the fake AltTextLab answers on the runtime's workers while this test

@@ -2,7 +2,7 @@
 //! stack: `set` locks a caption against every event, replay and backfill, `--clear` lifts
 //! the lock; `list` and `export` stream every record; `import` sets captions from a CSV.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use s3_alt_text::caption::{Record, Source, State};
@@ -10,23 +10,11 @@ use s3_alt_text::report::OutcomeKind;
 use s3_alt_text::store::dynamodb::to_item;
 
 use crate::support::services::{FakeService, Wire};
-use crate::support::{API_KEY, Stack, far_deadline, sample};
+use crate::support::{API_KEY, Stack, far_deadline, sample, text};
 
 /// Runs `s3-alt-text ARGS` against the stack, AltTextLab being the fake.
 fn command(stack: &Stack, fake: &FakeService, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
-        .env_clear()
-        .envs(stack.aws_env())
-        .env("ALT_TEXT_PROVIDER", "alttextlab")
-        .env("ALT_TEXT_API_KEY", API_KEY)
-        .env("ALT_TEXT_API_URL", &fake.url)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    stack.command(&fake.url, args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -298,6 +298,19 @@ impl Stack {
         )
     }
 
+    /// Runs `s3-alt-text ARGS` against this stack, AltTextLab (after the embedded alt text)
+    /// being the fake at `provider_url`.
+    pub fn command(&self, provider_url: &str, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+            .env_clear()
+            .envs(self.aws_env())
+            .env("ALT_TEXT_API_KEY", API_KEY)
+            .env("ALT_TEXT_API_URL", provider_url)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
     /// The function's handler over this stack, its providers calling through `services`.
     pub fn handler_with(&self, config: &Config, services: Services) -> AppHandler {
         app::build_with(
@@ -473,6 +486,11 @@ pub fn percent_encode(s: &str, keep_slash: bool) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A command's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A file of `samples/`.
