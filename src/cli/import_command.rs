@@ -152,7 +152,9 @@ fn row_of(
     Ok((key, lang, text))
 }
 
-/// Sets (or with `dry_run`, checks) each row, `concurrency` at a time.
+/// Sets (or with `dry_run`, checks) each row, `concurrency` objects at a time. The rows of
+/// one object (its languages) are set one after the other, in file order: each edit reads
+/// and rewrites the object's record and tags, so two at once could lose one of them.
 pub async fn import<S: ObjectStore, R: RecordStore>(
     pipeline: &Pipeline<S, R>,
     bucket: &str,
@@ -162,32 +164,27 @@ pub async fn import<S: ObjectStore, R: RecordStore>(
     progress: &dyn Progress,
 ) -> Summary {
     progress.listed(rows.len() as u64);
-    let results: Vec<(Row, Result<Edited, EditError>)> = futures_util::stream::iter(rows)
-        .map(|row| async move {
-            let id = ObjectId {
-                bucket: bucket.to_string(),
-                key: row.key.clone(),
-                version_id: None,
-            };
-            let lang = row.lang.as_deref();
-            let result = if dry_run {
-                pipeline.check_caption(&id, lang, &row.text).await
-            } else {
-                pipeline.set_caption(&id, lang, &row.text).await
-            };
-            let outcome = match &result {
-                Ok(Edited::Done) => "set",
-                Ok(Edited::Unchanged) => "unchanged",
-                Err(_) => "skipped",
-            };
-            progress.done(&row.key, outcome);
-            (row, result)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+    let results: Vec<Vec<(Row, Result<Edited, EditError>)>> =
+        futures_util::stream::iter(by_object(rows))
+            .map(|rows| async move {
+                let mut results = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let result = set_row(pipeline, bucket, &row, dry_run).await;
+                    let outcome = match &result {
+                        Ok(Edited::Done) => "set",
+                        Ok(Edited::Unchanged) => "unchanged",
+                        Err(_) => "skipped",
+                    };
+                    progress.done(&row.key, outcome);
+                    results.push((row, result));
+                }
+                results
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
     let mut summary = Summary::default();
-    for (row, result) in results {
+    for (row, result) in results.into_iter().flatten() {
         match result {
             Ok(Edited::Done) => summary.set += 1,
             Ok(Edited::Unchanged) => summary.unchanged += 1,
@@ -199,6 +196,41 @@ pub async fn import<S: ObjectStore, R: RecordStore>(
     }
     summary.skipped.sort_by_key(|b| b.line);
     summary
+}
+
+/// The rows grouped by key, in the order each key first appears.
+fn by_object(rows: Vec<Row>) -> Vec<Vec<Row>> {
+    let mut groups: Vec<Vec<Row>> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for row in rows {
+        match at.get(&row.key) {
+            Some(&i) => groups[i].push(row),
+            None => {
+                at.insert(row.key.clone(), groups.len());
+                groups.push(vec![row]);
+            }
+        }
+    }
+    groups
+}
+
+async fn set_row<S: ObjectStore, R: RecordStore>(
+    pipeline: &Pipeline<S, R>,
+    bucket: &str,
+    row: &Row,
+    dry_run: bool,
+) -> Result<Edited, EditError> {
+    let id = ObjectId {
+        bucket: bucket.to_string(),
+        key: row.key.clone(),
+        version_id: None,
+    };
+    let lang = row.lang.as_deref();
+    if dry_run {
+        pipeline.check_caption(&id, lang, &row.text).await
+    } else {
+        pipeline.set_caption(&id, lang, &row.text).await
+    }
 }
 
 pub async fn run(args: ImportArgs) -> ExitCode {

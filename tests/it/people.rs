@@ -342,3 +342,45 @@ async fn an_import_sets_the_good_rows_and_reports_the_bad_ones_by_line() {
     let again = command(&stack, &fake, &["import", "--bucket", &bucket, path]);
     assert_eq!(text(&again.stdout), "set 0, unchanged 2, skipped 5\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_of_several_languages_of_one_image_keeps_every_one() {
+    let stack = Stack::new("import-langs").await;
+    let keys: Vec<String> = (0..4).map(|i| format!("mug-{i}.jpg")).collect();
+    let mut csv = String::from("key,lang,alt_text\n");
+    for lang in ["en", "de", "fr"] {
+        for key in &keys {
+            stack
+                .put(key, sample("coffee.jpg"), "image/jpeg", &[])
+                .await;
+            csv.push_str(&format!("{key},{lang},A mug in {lang}\n"));
+        }
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), csv).unwrap();
+    let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
+    let run = stack.command_with(
+        &fake.url,
+        &[("ALT_TEXT_LANGS", "en,de,fr")],
+        &[
+            "import",
+            "--bucket",
+            &stack.bucket,
+            file.path().to_str().unwrap(),
+            "--concurrency",
+            "16",
+        ],
+    );
+    assert_eq!(
+        text(&run.stdout),
+        "set 12, unchanged 0, skipped 0\n",
+        "{}",
+        text(&run.stderr)
+    );
+    for key in &keys {
+        let record = stack.record(key).await.unwrap();
+        let langs: Vec<&str> = record.captions.keys().map(String::as_str).collect();
+        assert_eq!(langs, ["de", "en", "fr"], "{key}");
+        assert_eq!(stack.tags(key).await.len(), 3, "{key}");
+    }
+}

@@ -75,6 +75,7 @@ pub async fn run(args: ReviewArgs) -> ExitCode {
         bucket: args.bucket,
         token: random_token(),
         port,
+        edits: tokio::sync::Mutex::new(()),
     });
     let first = page::query(&[
         ("token", review.token.as_str()),

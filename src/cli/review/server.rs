@@ -42,6 +42,9 @@ pub struct Review<S, R> {
     pub token: String,
     /// The port it listens on, for the `Host` check.
     pub port: u16,
+    /// Held while an edit is made: each edit reads and rewrites an object's record and tags,
+    /// so two at once (two tabs, two languages) could lose one.
+    pub edits: tokio::sync::Mutex<()>,
 }
 
 /// The filters and position of a page, from its query string or a form.
@@ -236,6 +239,7 @@ impl<S: ObjectStore, R: RecordStore> Review<S, R> {
 
     /// Saves a caption or approves an object; the note the page shows after.
     async fn edit(&self, params: &Params, save: bool) -> String {
+        let _one_at_a_time = self.edits.lock().await;
         let id = ObjectId {
             bucket: self.bucket.clone(),
             key: params.key.clone(),

@@ -301,11 +301,22 @@ impl Stack {
     /// Runs `s3-alt-text ARGS` against this stack, AltTextLab (after the embedded alt text)
     /// being the fake at `provider_url`.
     pub fn command(&self, provider_url: &str, args: &[&str]) -> std::process::Output {
+        self.command_with(provider_url, &[], args)
+    }
+
+    /// The same, with `vars` set too.
+    pub fn command_with(
+        &self,
+        provider_url: &str,
+        vars: &[(&str, &str)],
+        args: &[&str],
+    ) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
             .env_clear()
             .envs(self.aws_env())
             .env("ALT_TEXT_API_KEY", API_KEY)
             .env("ALT_TEXT_API_URL", provider_url)
+            .envs(vars.iter().copied())
             .args(args)
             .output()
             .unwrap()
