@@ -140,7 +140,10 @@ fn row_of(
             .map(|v| v.trim().to_string())
             .map_err(|_| format!("the {name} is not valid UTF-8"))
     };
-    let key = field(key_at, "key")?;
+    // A key is taken as it is: S3 keys may begin or end with spaces.
+    let key = std::str::from_utf8(&record[key_at])
+        .map(String::from)
+        .map_err(|_| "the key is not valid UTF-8".to_string())?;
     if key.is_empty() {
         return Err("the key is empty".into());
     }

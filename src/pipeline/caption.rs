@@ -8,11 +8,23 @@ use super::claim::Attempt;
 use super::source::examine;
 use super::{Outcome, Pipeline, person};
 use crate::caption::record::now_rfc3339;
-use crate::caption::{PaidAttempt, Record, State, Tag};
+use crate::caption::{PaidAttempt, Record, Source, State, Tag};
 use crate::event::ObjectEvent;
 use crate::image::ImageFormat;
 use crate::image::context::ImageContext;
 use crate::store::{ObjectHead, ObjectStore, RecordStore, StoreError};
+
+/// Whether `existing` holds a person's caption of these bytes (which a decorative mark
+/// does not replace).
+fn has_person_caption(existing: Option<&Record>, head: &ObjectHead) -> bool {
+    existing
+        .filter(|r| r.etag.is_some() && r.etag == head.etag)
+        .is_some_and(|r| {
+            r.all_captions()
+                .values()
+                .any(|c| c.source == Source::Person)
+        })
+}
 
 /// A step's result: the next step's input, or the object's final outcome.
 type Step<T> = Result<T, Outcome>;
@@ -55,7 +67,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let object_tags = self.read_or_finish(&attempt, existing, object_tags).await?;
         let people = person::answers(&object_tags, existing, &self.settings);
         let context = ImageContext::from_metadata(head.metadata());
-        if context.decorative && people.is_empty() {
+        if context.decorative && people.is_empty() && !has_person_caption(existing, &head) {
             return Ok(self.decorative(&attempt, record, &object_tags).await);
         }
         let source = self.source(&attempt.id, &head);

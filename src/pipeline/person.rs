@@ -24,15 +24,24 @@ pub(super) fn answers(
             let tag = object_tags
                 .iter()
                 .find(|t| t.key == key && !t.value.trim().is_empty())?;
-            let ours = recorded.get(lang).is_some_and(|c| {
-                c.source != Source::Person
-                    && tags::tag_value(&c.text).ok().as_deref() == Some(&tag.value)
-            });
-            (!ours).then(|| Answer {
-                provider: PERSON.into(),
-                caption: Caption::new(tag.value.clone(), lang.clone()),
-                person: true,
-            })
+            let recorded = recorded
+                .get(lang)
+                .filter(|c| tags::tag_value(&c.text).ok().as_deref() == Some(&tag.value));
+            match recorded {
+                // The function's own tag.
+                Some(c) if c.source != Source::Person => None,
+                // The tag of a person's caption the record keeps whole (set by hand).
+                Some(c) => Some(Answer {
+                    provider: PERSON.into(),
+                    caption: Caption::new(c.text.clone(), lang.clone()),
+                    person: true,
+                }),
+                None => Some(Answer {
+                    provider: PERSON.into(),
+                    caption: Caption::new(tag.value.clone(), lang.clone()),
+                    person: true,
+                }),
+            }
         })
         .collect()
 }
@@ -74,5 +83,11 @@ mod tests {
         // An edit of it is a person's.
         let edited = [Tag::new("alt-text", "A red mug on an oak table")];
         assert_eq!(answers(&edited, Some(&record), &settings).len(), 1);
+
+        // The tag of a person's caption the record keeps whole stands for the whole text.
+        record.captions.get_mut("en").unwrap().source = Source::Person;
+        let found = answers(&ours, Some(&record), &settings);
+        assert_eq!(found[0].caption.text, "A red mug, on a table!");
+        assert!(found[0].person);
     }
 }

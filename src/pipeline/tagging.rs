@@ -41,18 +41,18 @@ pub(super) fn plan(existing: &[Tag], answers: &[Answer], settings: &Settings) ->
     let mut placements = Vec::with_capacity(answers.len());
     let mut ours = Vec::with_capacity(answers.len());
     for answer in answers {
-        if answer.person {
+        let key = settings.tag_key_for(&answer.caption.lang);
+        if answer.person && existing.iter().any(|t| t.key == key) {
             // The person's tag is on the object already, as they wrote it.
             ours.push(None);
             placements.push(Placement::written());
             continue;
         }
+        // Any other caption, a person's from the record among them (a new version of the
+        // same bytes, a tag write that failed), gets its tag.
         match tags::tag_value(&answer.caption.text) {
             Ok(value) => {
-                ours.push(Some(Tag::new(
-                    settings.tag_key_for(&answer.caption.lang),
-                    value,
-                )));
+                ours.push(Some(Tag::new(key, value)));
                 placements.push(Placement::written());
             }
             Err(reason) => {

@@ -40,6 +40,14 @@ struct Harness {
 impl Harness {
     /// `embedded` then a scripted paid provider.
     fn new(paid_answers: Vec<Result<Caption, ProviderError>>) -> Harness {
+        Harness::with_settings(paid_answers, test_settings())
+    }
+
+    /// The same, with `settings`.
+    fn with_settings(
+        paid_answers: Vec<Result<Caption, ProviderError>>,
+        settings: Settings,
+    ) -> Harness {
         let paid = Arc::new(ScriptedProvider::new("paid", paid_answers));
         let providers: Vec<Box<dyn Provider>> =
             vec![Box::new(Embedded), Box::new(Arc::clone(&paid))];
@@ -47,7 +55,7 @@ impl Harness {
             MemoryStore::default(),
             MemoryRecords::default(),
             providers,
-            test_settings(),
+            settings,
         );
         Harness { pipeline, paid }
     }
@@ -1122,4 +1130,126 @@ async fn a_decorative_image_gets_an_empty_tag_and_no_call() {
     // Delivered again: nothing more.
     h.run("border.jpg").await;
     assert_eq!(h.paid.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_persons_caption_whose_tag_failed_gets_its_tag_from_the_next_event() {
+    let h = Harness::new(vec![]);
+    h.upload(
+        "mug.jpg",
+        &sample("coffee.jpg"),
+        vec![Tag::new("owner", "shop")],
+    );
+    h.pipeline.store().fail_next(
+        "put_tags",
+        StoreError::Transient {
+            op: "PutObjectTagging",
+            message: "503 SlowDown".into(),
+        },
+    );
+    let err = h
+        .pipeline
+        .set_caption(&object("mug.jpg"), None, "Our red mug (hand-glazed)")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EditError::TagNotWritten(_)) && err.is_retryable());
+    let record = h.record("mug.jpg");
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(true))
+    );
+    assert_eq!(h.tags("mug.jpg"), vec![Tag::new("owner", "shop")]);
+
+    h.run("mug.jpg").await;
+    assert_eq!(h.paid.calls(), 0);
+    assert_eq!(
+        h.tags("mug.jpg"),
+        vec![
+            Tag::new("owner", "shop"),
+            Tag::new("alt-text", "Our red mug hand-glazed")
+        ]
+    );
+    let record = h.record("mug.jpg");
+    assert_eq!(record.state, State::Captioned);
+    assert_eq!(record.tag_status, Some(TagStatus::Written));
+    assert_eq!(
+        record.alt_text.as_deref(),
+        Some("Our red mug (hand-glazed)"),
+        "the whole text, not its tag value"
+    );
+}
+
+#[tokio::test]
+async fn a_persons_caption_that_cannot_be_a_tag_stays_untagged_when_another_language_is_set() {
+    let h = Harness::with_settings(
+        vec![],
+        Settings {
+            langs: vec!["en".into(), "hi".into()],
+            ..test_settings()
+        },
+    );
+    h.upload(
+        "mug.jpg",
+        &sample("coffee.jpg"),
+        vec![Tag::new("alt-text-hi", "old")],
+    );
+    let mug = object("mug.jpg");
+    h.pipeline
+        .set_caption(&mug, Some("hi"), "नीला मग")
+        .await
+        .unwrap();
+    assert_eq!(
+        h.tags("mug.jpg"),
+        vec![],
+        "the old tag no longer says what the record says"
+    );
+    h.pipeline
+        .set_caption(&mug, Some("en"), "A blue mug")
+        .await
+        .unwrap();
+    let record = h.record("mug.jpg");
+    assert_eq!(
+        record.captions["hi"].tag_status,
+        Some(TagStatus::NotFaithful)
+    );
+    assert_eq!(record.captions["hi"].text, "नीला मग");
+    assert_eq!(record.captions["en"].tag_status, Some(TagStatus::Written));
+    assert_eq!(h.tags("mug.jpg"), vec![Tag::new("alt-text", "A blue mug")]);
+}
+
+#[tokio::test]
+async fn an_older_version_is_not_edited_and_a_decorative_mark_keeps_a_persons_caption() {
+    let h = Harness::new(vec![]);
+    h.upload("mug.jpg", &sample("coffee.jpg"), vec![]);
+    let old = ObjectId {
+        version_id: Some("an-old-version".into()),
+        ..object("mug.jpg")
+    };
+    let err = h
+        .pipeline
+        .set_caption(&old, None, "A mug")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EditError::Invalid(m) if m.contains("not the current version")));
+
+    // A person's caption whose tag write failed survives a decorative mark.
+    h.upload("full.jpg", &sample("coffee.jpg"), vec![]);
+    h.pipeline.store().fail_next(
+        "put_tags",
+        StoreError::Transient {
+            op: "PutObjectTagging",
+            message: "503 SlowDown".into(),
+        },
+    );
+    let failed = h
+        .pipeline
+        .set_caption(&object("full.jpg"), None, "Our logo")
+        .await;
+    assert!(failed.is_err());
+    h.pipeline
+        .store()
+        .set_metadata(BUCKET, "full.jpg", &[("alt-decorative", "true")]);
+    h.run("full.jpg").await;
+    assert_eq!(h.tags("full.jpg"), vec![Tag::new("alt-text", "Our logo")]);
+    assert_eq!(h.record("full.jpg").alt_text.as_deref(), Some("Our logo"));
 }

@@ -20,6 +20,8 @@ pub enum KeyError {
     Parameter { name: String, message: String },
     #[error("cannot read the API key from Secrets Manager secret {id}: {message}")]
     Secret { id: String, message: String },
+    #[error("reading the API key from {0:?} timed out")]
+    TimedOut(KeySource),
 }
 
 /// Where keys are read from.
@@ -122,6 +124,8 @@ fn key_from_value(value: &str) -> Option<ApiKey> {
 
 /// How often a container may read a refused key's store again.
 pub const REREAD_INTERVAL: Duration = Duration::from_secs(60);
+/// Longest wait for that read: the requests waiting on it hold their objects' time.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The key a provider sends: the one configured or read at start, replaced when the
 /// service refuses it and its store holds another. Shared by every request of the
@@ -232,7 +236,10 @@ impl ServiceKey {
         }
         *last = Some(Instant::now());
         let service = self.service;
-        match store.read(source).await {
+        let read = tokio::time::timeout(READ_TIMEOUT, store.read(source))
+            .await
+            .unwrap_or_else(|_| Err(KeyError::TimedOut(source.clone())));
+        match read {
             Ok(key) if key != *refused => {
                 tracing::info!(
                     service,

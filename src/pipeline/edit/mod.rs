@@ -70,15 +70,17 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             return Ok(Edited::Done);
         }
         let answers = self.answers_with(&current, &lang, &text);
-        let mut plan = tagging::plan(&current.tags, &as_ours(&answers, &lang), &self.settings);
-        self.drop_stale_tag(&mut plan, &current.tags, &answers, &lang);
-        let record = Record {
+        let base_tags = self.without_stale_tag(&current.tags, &lang, &text);
+        let mut plan = tagging::plan(&base_tags, &as_ours(&answers, &lang), &self.settings);
+        if plan.new_tags.is_none() && base_tags.len() != current.tags.len() {
+            plan.new_tags = Some(base_tags.clone());
+        }
+        let base = Record {
             state: State::Captioned,
             reviewed_at: Some(now_rfc3339()),
             ..self.edited_record(id, &current)
         };
-        let record = self.tagged(record, &answers, &plan);
-        self.write_edit(id, record, &current.tags, plan).await
+        self.write_edit(id, base, &answers, &base_tags, plan).await
     }
 
     /// Clears the caption of `lang` set by a person: the record forgets it and its tag goes,
@@ -132,7 +134,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             self.store
                 .put_tags(id, &tags)
                 .await
-                .map_err(EditError::TagNotWritten)?;
+                .map_err(EditError::TagNotRemoved)?;
         }
         Ok(Edited::Done)
     }
@@ -187,11 +189,37 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         };
         let head = head.map_err(missing)?;
         examine(&head).map_err(|why| EditError::Invalid(format!("{}: {why}", id.key)))?;
+        self.refuse_older_version(id).await?;
         let record = record
             .map_err(EditError::Store)?
             .filter(|r| r.etag.is_some() && r.etag == head.etag);
         let tags = tags.map_err(missing)?;
         Ok(Current { head, record, tags })
+    }
+
+    /// An older version of an object is not edited: its one record describes the current
+    /// version, whose captions the edit would lose.
+    async fn refuse_older_version(&self, id: &ObjectId) -> Result<(), EditError> {
+        if id.version_id.is_none() {
+            return Ok(());
+        }
+        let latest = ObjectId {
+            version_id: None,
+            ..id.clone()
+        };
+        let current = self
+            .store
+            .read_head(&latest, 1)
+            .await
+            .map_err(EditError::Store)?;
+        if current.version_id.as_deref() != id.version_id.as_deref() {
+            return Err(EditError::Invalid(format!(
+                "version {} is not the current version of {}: only the current one has a record",
+                id.version_id.as_deref().unwrap_or_default(),
+                id.key
+            )));
+        }
+        Ok(())
     }
 
     /// Every language's caption: the record's, a person's tag where there is one, and
@@ -227,16 +255,17 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         answers
     }
 
-    /// A caption that cannot be a faithful tag takes no tag, and the tag its language had
-    /// (an earlier caption) goes: it no longer says what the record says.
-    fn drop_stale_tag(&self, plan: &mut TagPlan, existing: &[Tag], answers: &[Answer], lang: &str) {
-        let at = answers.iter().position(|a| a.caption.lang == lang);
-        let unfaithful = at.is_some_and(|i| plan.placements[i].status == TagStatus::NotFaithful);
+    /// The object's tags an edit starts from: a caption that cannot be a faithful tag takes
+    /// none, and the tag its language had (an earlier caption) goes, as it no longer says
+    /// what the record says.
+    fn without_stale_tag(&self, existing: &[Tag], lang: &str, text: &str) -> Vec<Tag> {
         let key = self.settings.tag_key_for(lang);
-        if unfaithful && existing.iter().any(|t| t.key == key) {
-            let base = plan.new_tags.take().unwrap_or_else(|| existing.to_vec());
-            plan.new_tags = Some(base.into_iter().filter(|t| t.key != key).collect());
-        }
+        let unfaithful = tags::tag_value(text).is_err();
+        existing
+            .iter()
+            .filter(|t| !(unfaithful && t.key == key))
+            .cloned()
+            .collect()
     }
 
     /// The record an edit starts from: the one describing these bytes, or a new one.
@@ -263,14 +292,16 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 
     /// Writes the record, then the tags; S3 refusing a tag value leaves it out, as for any
-    /// caption.
+    /// caption, and the record is written again to say so.
     async fn write_edit(
         &self,
         id: &ObjectId,
-        record: Record,
+        base: Record,
+        answers: &[Answer],
         existing: &[Tag],
         plan: TagPlan,
     ) -> Result<Edited, EditError> {
+        let record = self.tagged(base.clone(), answers, &plan);
         self.put_edited(&record).await?;
         let Some(new_tags) = &plan.new_tags else {
             return Ok(Edited::Done);
@@ -279,7 +310,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Ok(()) => Ok(Edited::Done),
             Err(StoreError::InvalidTag { .. }) => {
                 match self.without_refused_tags(id, existing, plan).await {
-                    Ok(_) => Ok(Edited::Done),
+                    Ok(plan) => {
+                        self.put_edited(&self.tagged(base, answers, &plan)).await?;
+                        Ok(Edited::Done)
+                    }
                     Err(err) => Err(self.tag_failure(record, err).await),
                 }
             }

@@ -28,6 +28,12 @@ pub enum EditError {
     /// writes the tag.
     #[error("the caption is in the record, but its tag could not be written: {0}")]
     TagNotWritten(StoreError),
+    /// A clear whose tag removal failed: the same command again finishes it (the tag would
+    /// otherwise read as a person's caption again).
+    #[error(
+        "the record forgot the caption, but its tag could not be removed (run the same command again): {0}"
+    )]
+    TagNotRemoved(StoreError),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -37,7 +43,9 @@ impl EditError {
     pub fn is_retryable(&self) -> bool {
         match self {
             EditError::Busy { .. } => true,
-            EditError::Store(err) | EditError::TagNotWritten(err) => err.is_retryable(),
+            EditError::Store(err)
+            | EditError::TagNotWritten(err)
+            | EditError::TagNotRemoved(err) => err.is_retryable(),
             EditError::Invalid(_) | EditError::NoObject { .. } => false,
         }
     }
