@@ -1051,6 +1051,12 @@ async fn a_person_can_set_a_caption_before_any_event_and_none_is_paid_for() {
         .set_caption(&object("new.jpg"), None, "Espresso in a blue cup")
         .await
         .unwrap();
+    let record = h.record("new.jpg");
+    assert_eq!(
+        record.content_type.as_deref(),
+        Some("image/jpeg"),
+        "the format read from the bytes (uploaded without a content type)"
+    );
     h.run("new.jpg").await;
     assert_eq!(h.paid.calls(), 0);
     assert_eq!(h.record("new.jpg").state, State::Captioned);

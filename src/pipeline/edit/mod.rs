@@ -7,25 +7,27 @@
 //! object's other tags.
 
 mod outcome;
+mod rules;
 
 pub use outcome::{EditError, Edited};
+pub use rules::MAX_PERSON_CHARS;
+use rules::{as_ours, is_set_already, person_text};
 
 use super::chain::{Answer, PERSON};
 use super::source::examine;
 use super::tagging::{self, TagPlan};
 use super::{HEAD_BYTES, Pipeline, person};
 use crate::caption::record::now_rfc3339;
-use crate::caption::{Record, Source, State, Tag, TagStatus, tags};
+use crate::caption::{Record, Source, State, Tag, tags};
+use crate::image::ImageFormat;
 use crate::provider::Caption;
 use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
-
-/// Longest caption a person may set, in characters.
-pub const MAX_PERSON_CHARS: usize = 2000;
 
 /// What an edit reads first: the object's head, its record (if it describes these bytes)
 /// and its tags.
 struct Current {
     head: ObjectHead,
+    format: ImageFormat,
     record: Option<Record>,
     tags: Vec<Tag>,
 }
@@ -188,13 +190,19 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             err => EditError::Store(err),
         };
         let head = head.map_err(missing)?;
-        examine(&head).map_err(|why| EditError::Invalid(format!("{}: {why}", id.key)))?;
+        let format =
+            examine(&head).map_err(|why| EditError::Invalid(format!("{}: {why}", id.key)))?;
         self.refuse_older_version(id).await?;
         let record = record
             .map_err(EditError::Store)?
             .filter(|r| r.etag.is_some() && r.etag == head.etag);
         let tags = tags.map_err(missing)?;
-        Ok(Current { head, record, tags })
+        Ok(Current {
+            head,
+            format,
+            record,
+            tags,
+        })
     }
 
     /// An older version of an object is not edited: its one record describes the current
@@ -276,11 +284,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             record.etag = head.etag.clone();
             record.version_id = id.version_id.clone().or_else(|| head.version_id.clone());
             record.size = Some(head.size);
-            record.content_type = head.content_type.clone();
             record
         };
         let record = current.record.clone().unwrap_or_else(fresh);
         Record {
+            // As the function records it: the format read from the bytes.
+            content_type: Some(current.format.mime_type().into()),
             updated_at: now_rfc3339(),
             error: None,
             retryable: None,
@@ -345,58 +354,4 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(err) => Err(EditError::Store(err)),
         }
     }
-}
-
-/// A person's caption as kept: trimmed, one line, not empty, not over the limit.
-fn person_text(text: &str) -> Result<String, EditError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(EditError::Invalid("the caption is empty".into()));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(EditError::Invalid(
-            "the caption has a line break or control character".into(),
-        ));
-    }
-    let chars = text.chars().count();
-    if chars > MAX_PERSON_CHARS {
-        return Err(EditError::Invalid(format!(
-            "the caption has {chars} characters, more than {MAX_PERSON_CHARS}"
-        )));
-    }
-    Ok(text.to_string())
-}
-
-/// Whether the person's caption for `lang` is `text` already, with its tag in place.
-fn is_set_already<S: ObjectStore, R: RecordStore>(
-    record: Option<&Record>,
-    object_tags: &[Tag],
-    lang: &str,
-    text: &str,
-    pipeline: &Pipeline<S, R>,
-) -> bool {
-    let Some(caption) = record.and_then(|r| r.captions.get(lang)) else {
-        return false;
-    };
-    let key = pipeline.settings.tag_key_for(lang);
-    let tag = object_tags.iter().find(|t| t.key == key);
-    let tag_in_place = match caption.tag_status {
-        Some(TagStatus::Written) => {
-            tag.is_some_and(|t| tags::tag_value(text).ok() == Some(t.value.clone()))
-        }
-        _ => true,
-    };
-    caption.source == Source::Person && caption.text == text && tag_in_place
-}
-
-/// The answers as the tag plan takes them: the edited language's tag is to be written
-/// (unlike a person's tag found on the object, which is there already).
-fn as_ours(answers: &[Answer], lang: &str) -> Vec<Answer> {
-    answers
-        .iter()
-        .map(|a| Answer {
-            person: a.person && a.caption.lang != lang,
-            ..a.clone()
-        })
-        .collect()
 }
