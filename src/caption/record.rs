@@ -251,6 +251,11 @@ pub struct Record {
     /// claim is still this invocation's; without, only while nobody holds a live claim.
     #[serde(skip)]
     pub claim: Option<String>,
+    /// A further condition of a write without a claim, not stored: only while the stored
+    /// record is still the one read, by its `updated_at` (`Some(None)`: while there is
+    /// none). A person's edit never overwrites what changed since it read the record.
+    #[serde(skip)]
+    pub if_unchanged: Option<Option<String>>,
 }
 
 impl Record {
@@ -280,6 +285,7 @@ impl Record {
             attempts: Vec::new(),
             keep_claim_until: None,
             claim: None,
+            if_unchanged: None,
         }
     }
 

@@ -134,9 +134,22 @@ impl RecordStore for DynamoRecords {
             Some(token) => put
                 .condition_expression("claim_token = :token")
                 .expression_attribute_values(":token", AttributeValue::S(token.clone())),
-            None => put
-                .condition_expression("attribute_not_exists(claim_until) OR claim_until < :now")
-                .expression_attribute_values(":now", AttributeValue::N(epoch_now().to_string())),
+            None => {
+                let free = "(attribute_not_exists(claim_until) OR claim_until < :now)";
+                let put = put.expression_attribute_values(
+                    ":now",
+                    AttributeValue::N(epoch_now().to_string()),
+                );
+                match &record.if_unchanged {
+                    None => put.condition_expression(free),
+                    Some(None) => put.condition_expression(format!(
+                        "{free} AND attribute_not_exists(updated_at)"
+                    )),
+                    Some(Some(seen)) => put
+                        .condition_expression(format!("{free} AND updated_at = :seen"))
+                        .expression_attribute_values(":seen", AttributeValue::S(seen.clone())),
+                }
+            }
         };
         match put.send().await {
             Ok(_) => Ok(()),

@@ -275,7 +275,14 @@ impl RecordStore for MemoryRecords {
             (None, Some((_, until))) => *until < epoch_now(),
             (None, None) => true,
         };
-        if !allowed {
+        let stored_at = self
+            .record(&record.bucket, &record.key)
+            .map(|r| r.updated_at);
+        let unchanged = match &record.if_unchanged {
+            None => true,
+            Some(seen) => *seen == stored_at,
+        };
+        if !allowed || !unchanged {
             return Err(StoreError::Conflict { op: "put" });
         }
         match (&record.claim, record.keep_claim_until) {

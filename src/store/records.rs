@@ -77,7 +77,9 @@ pub trait RecordStore: Send + Sync {
     ) -> impl Future<Output = Result<RecordPage, StoreError>> + Send;
     /// Writes the record, replacing the item (and releasing the claim, unless
     /// `record.keep_claim_until` asks to keep it). With `record.claim` set, only while that
-    /// claim holds; without, only while nobody holds a live claim (`Conflict` otherwise).
+    /// claim holds; without, only while nobody holds a live claim, and with
+    /// `record.if_unchanged` only while the stored record is the one read (`Conflict`
+    /// otherwise).
     fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes the record if it is still the one written at `updated_at` and nobody holds a
     /// live claim on it; `false` if it changed (or went) in the meantime, or is claimed.

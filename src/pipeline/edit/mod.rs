@@ -28,6 +28,9 @@ use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 struct Current {
     head: ObjectHead,
     format: ImageFormat,
+    /// When the record read was written (`None`: there was none), for the write's
+    /// condition.
+    seen: Option<String>,
     record: Option<Record>,
     tags: Vec<Tag>,
 }
@@ -153,9 +156,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if record.reviewed_at.is_some() {
             return Ok(Edited::Unchanged);
         }
+        let now = now_rfc3339();
         let record = Record {
-            reviewed_at: Some(now_rfc3339()),
+            reviewed_at: Some(now.clone()),
+            updated_at: now,
             claim: None,
+            if_unchanged: Some(current.seen),
             ..record
         };
         self.put_edited(&record).await?;
@@ -193,14 +199,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let format =
             examine(&head).map_err(|why| EditError::Invalid(format!("{}: {why}", id.key)))?;
         self.refuse_older_version(id).await?;
-        let record = record
-            .map_err(EditError::Store)?
-            .filter(|r| r.etag.is_some() && r.etag == head.etag);
+        let read = record.map_err(EditError::Store)?;
+        let seen = read.as_ref().map(|r| r.updated_at.clone());
+        let record = read.filter(|r| r.etag.is_some() && r.etag == head.etag);
         let tags = tags.map_err(missing)?;
         Ok(Current {
             head,
             format,
             record,
+            seen,
             tags,
         })
     }
@@ -290,6 +297,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         Record {
             // As the function records it: the format read from the bytes.
             content_type: Some(current.format.mime_type().into()),
+            if_unchanged: Some(current.seen.clone()),
             updated_at: now_rfc3339(),
             error: None,
             retryable: None,
@@ -320,7 +328,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(StoreError::InvalidTag { .. }) => {
                 match self.without_refused_tags(id, existing, plan).await {
                     Ok(plan) => {
-                        self.put_edited(&self.tagged(base, answers, &plan)).await?;
+                        let again = self.tagged(rewrite_of(base), answers, &plan);
+                        self.put_edited(&again).await?;
                         Ok(Edited::Done)
                     }
                     Err(err) => Err(self.tag_failure(record, err).await),
@@ -338,7 +347,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             retryable: Some(true),
             error: Some(format!("caption not written to the tag: {err}")),
             tag_status: None,
-            ..record
+            ..rewrite_of(record)
         };
         let _ = self.records.put(&record).await;
         EditError::TagNotWritten(err)
@@ -353,5 +362,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             }),
             Err(err) => Err(EditError::Store(err)),
         }
+    }
+}
+
+/// `written` to be written again, only while it is still the record stored (nothing came
+/// between the two writes).
+fn rewrite_of(written: Record) -> Record {
+    Record {
+        if_unchanged: Some(Some(written.updated_at.clone())),
+        updated_at: now_rfc3339(),
+        ..written
     }
 }

@@ -22,7 +22,9 @@ pub enum EditError {
     #[error("no object {key} in bucket {bucket}")]
     NoObject { bucket: String, key: String },
     /// An invocation is captioning the object now.
-    #[error("{key} is being captioned right now; try again in a minute")]
+    #[error(
+        "{key} is being captioned or edited right now, or changed since it was read; try again"
+    )]
     Busy { key: String },
     /// The record went in, the tag write failed: the record says so, and the next event
     /// writes the tag.
