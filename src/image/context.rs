@@ -66,6 +66,14 @@ impl ImageContext {
             && self.brand.is_none()
     }
 
+    /// The product fields the services take (`product`, `brand`), those given.
+    pub fn product_fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        [("product", &self.product), ("brand", &self.brand)]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_string(), value.clone()?.into())))
+            .collect()
+    }
+
     /// The context for a language model's prompt: quoted, and marked as the owner's data,
     /// not instructions.
     pub fn prompt_block(&self) -> Option<String> {

@@ -102,14 +102,8 @@ impl AltTextAi {
         if !keywords.is_empty() {
             options["keywords"] = json!(keywords);
         }
-        let context = image.context;
-        if context.product.is_some() || context.brand.is_some() {
-            let mut ecomm = serde_json::Map::new();
-            for (name, value) in [("product", &context.product), ("brand", &context.brand)] {
-                if let Some(value) = value {
-                    ecomm.insert(name.into(), json!(value));
-                }
-            }
+        let ecomm = image.context.product_fields();
+        if !ecomm.is_empty() {
             options["ecomm"] = serde_json::Value::Object(ecomm);
         }
         if let Some(max) = image.max_chars {

@@ -180,15 +180,7 @@ impl AltTextLab {
         image: &ImageRequest<'_>,
     ) -> Option<serde_json::Map<String, serde_json::Value>> {
         let mut fields = self.ecommerce.clone().unwrap_or_default();
-        let own = [
-            ("product", &image.context.product),
-            ("brand", &image.context.brand),
-        ];
-        for (name, value) in own {
-            if let Some(value) = value {
-                fields.insert(name.into(), value.clone().into());
-            }
-        }
+        fields.extend(image.context.product_fields());
         (!fields.is_empty()).then_some(fields)
     }
 
