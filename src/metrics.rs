@@ -1,7 +1,8 @@
 //! Invocation metrics in CloudWatch Embedded Metric Format: one JSON document per
 //! invocation, written to stdout, which CloudWatch Logs turns into metrics without any API
 //! call. Images captioned, unchanged, skipped, failed and busy, objects removed, provider
-//! calls and latency, bytes read from S3, and the credits the provider reports left.
+//! calls and latency, bytes read from S3, image bytes sent to providers and images prepared
+//! for them, and the credits the provider reports left.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -22,6 +23,11 @@ pub struct Usage {
     pub provider_ms: Vec<f64>,
     /// Bytes read from S3 by the function (heads, XMP ranges, images sent as bytes).
     pub bytes_read: u64,
+    /// The image bytes each call to a service sent them carried (the object's own, or those
+    /// prepared for it).
+    pub image_bytes_sent: Vec<f64>,
+    /// Images converted for a service (decoded, scaled, re-encoded).
+    pub images_prepared: u64,
     /// Credits left on the provider account, where the service reports them.
     pub credits_remaining: Option<f64>,
 }
@@ -52,6 +58,14 @@ impl UsageMeter {
             if credits.is_some() {
                 u.credits_remaining = credits;
             }
+        });
+    }
+
+    /// An image of `bytes` sent in one call; `prepared` when it was converted for it.
+    pub fn image_sent(&self, bytes: u64, prepared: bool) {
+        self.with(|u| {
+            u.image_bytes_sent.push(bytes as f64);
+            u.images_prepared += u64::from(prepared);
         });
     }
 
@@ -164,6 +178,10 @@ pub fn document(config: &MetricsConfig, summary: &Summary, usage: &Usage, at: Sy
         metric("ProviderLatency", "Milliseconds", json!(rounded));
     }
     metric("BytesRead", "Bytes", json!(usage.bytes_read));
+    if !usage.image_bytes_sent.is_empty() {
+        metric("ImageBytesSent", "Bytes", json!(usage.image_bytes_sent));
+    }
+    metric("ImagesPrepared", "Count", json!(usage.images_prepared));
     if let Some(credits) = usage.credits_remaining {
         metric("CreditsRemaining", "None", json!(credits));
     }
@@ -210,6 +228,8 @@ mod tests {
         meter.request(true);
         meter.request(false);
         meter.read(65_536);
+        meter.image_sent(412_000, true);
+        meter.image_sent(90_000, false);
         let usage = meter.take();
         assert_eq!(meter.take(), Usage::default(), "taking starts afresh");
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_763_800_000_123);
@@ -225,6 +245,8 @@ mod tests {
         assert_eq!(doc["ProviderAttemptsUnknown"], 1);
         assert_eq!(doc["ProviderLatency"], json!([250.0, 310.0]));
         assert_eq!(doc["BytesRead"], 65_536);
+        assert_eq!(doc["ImageBytesSent"], json!([412_000.0, 90_000.0]));
+        assert_eq!(doc["ImagesPrepared"], 1);
         assert_eq!(doc["CreditsRemaining"], 41.0);
         for m in directive["Metrics"].as_array().unwrap() {
             let name = m["Name"].as_str().unwrap();
@@ -234,5 +256,7 @@ mod tests {
         let quiet = document(&config, &Summary::default(), &Usage::default(), at);
         assert!(quiet.get("ProviderLatency").is_none());
         assert!(quiet.get("CreditsRemaining").is_none());
+        assert!(quiet.get("ImageBytesSent").is_none());
+        assert_eq!(quiet["ImagesPrepared"], 0);
     }
 }

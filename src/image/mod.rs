@@ -2,9 +2,11 @@
 //!
 //! The name of an object proves nothing: the format is read from the magic bytes, with the
 //! stored content type only as a tie-breaker for SVG (text) files. [`xmp`] reads the alt
-//! text an image carries, [`context`] what its owner said it is for.
+//! text an image carries, [`context`] what its owner said it is for, [`prepare`] converts it
+//! for the services sent its bytes.
 
 pub mod context;
+pub mod prepare;
 pub mod xmp;
 
 /// The image formats the function recognises.

@@ -1,10 +1,12 @@
 //! The pipeline's own settings: the tag key, the caption languages, the longest caption,
-//! the expiry of presigned URLs, the attempts per image and the memory budget.
+//! the expiry of presigned URLs, the attempts per image, the memory budget and the longest
+//! edge of an image prepared for a service.
 
 use std::time::Duration;
 
 use crate::caption::tags::is_tag_char;
 use crate::env::{ConfigError, Env};
+use crate::image::prepare::{DEFAULT_MAX_EDGE, Preparation};
 
 /// Most languages one object is captioned in (each may cost a call).
 pub const MAX_LANGS: usize = 9;
@@ -27,6 +29,9 @@ pub struct Settings {
     /// Bytes of images (and their encodings) provider calls may hold at once: half the
     /// function's memory (see [`super::memory`]).
     pub memory_budget: u64,
+    /// Longest edge, in pixels, of an image prepared for a service sent its bytes
+    /// (`ALT_TEXT_MAX_EDGE`).
+    pub max_edge: u32,
 }
 
 impl Settings {
@@ -51,14 +56,25 @@ impl Settings {
         let presign_ttl = Duration::from_secs(env.number("PRESIGN_TTL_SECS", 60, 1, 604_800)?);
         let max_attempts = env.number("ALT_TEXT_MAX_ATTEMPTS", 2, 1, 10)? as usize;
         let memory_budget = super::memory::budget_from_env(env)?;
+        let max_edge =
+            env.number("ALT_TEXT_MAX_EDGE", u64::from(DEFAULT_MAX_EDGE), 256, 8000)? as u32;
         Ok(Settings {
             memory_budget,
+            max_edge,
             tag_key,
             langs,
             max_chars,
             presign_ttl,
             max_attempts,
         })
+    }
+
+    /// How images are prepared for the services sent their bytes.
+    pub fn preparation(&self) -> Preparation {
+        Preparation {
+            max_edge: self.max_edge,
+            max_memory: self.memory_budget,
+        }
     }
 
     /// The main caption language.
@@ -133,5 +149,6 @@ pub(crate) fn test_settings() -> Settings {
         presign_ttl: Duration::from_secs(60),
         max_attempts: 2,
         memory_budget: 1 << 30,
+        max_edge: DEFAULT_MAX_EDGE,
     }
 }

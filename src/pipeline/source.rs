@@ -44,6 +44,10 @@ impl<S: ObjectStore> Calls for ObjectSource<'_, S> {
         self.usage.request(answered);
         self.paid_calls.fetch_add(1, Ordering::Relaxed);
     }
+
+    fn image(&self, bytes: u64, prepared: bool) {
+        self.usage.image_sent(bytes, prepared);
+    }
 }
 
 impl<S: ObjectStore> ImageSource for ObjectSource<'_, S> {
@@ -100,6 +104,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             source,
             calls: source,
             context,
+            preparation: self.settings.preparation(),
         }
     }
 }

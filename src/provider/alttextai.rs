@@ -14,7 +14,7 @@ use super::access::{Access, ImageInput};
 use super::http::{self, Reply};
 use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::secret::ApiKey;
@@ -74,6 +74,7 @@ const LIMITS: Limits = Limits {
         ImageFormat::Bmp,
     ],
     max_bytes: MAX_BYTES,
+    max_side: ANY_SIDE,
 };
 
 impl AltTextAi {
@@ -114,7 +115,7 @@ impl AltTextAi {
 
     /// The request body with the image's bytes, built once for every attempt.
     async fn raw_body(&self, image: &ImageRequest<'_>) -> Result<Bytes, ProviderError> {
-        let bytes = image.read_all(MAX_BYTES).await?;
+        let bytes = image.bytes_for(&LIMITS).await?.bytes;
         let suffix = format!("}},{}", self.options(image));
         Ok(Bytes::from(http::json_with_base64(
             r#"{"image":{"raw":"#,
@@ -171,13 +172,17 @@ impl Provider for AltTextAi {
     fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
         match self.access.image_input {
             ImageInput::Url => 0,
-            ImageInput::Data => http::base64_body_memory(image.size),
+            ImageInput::Data => image.memory_for(&LIMITS, http::base64_body_memory),
         }
     }
 
+    /// By URL, the image as it is; its bytes are prepared where it does not take them.
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
         self.key.require()?;
-        LIMITS.check(image)?;
+        match self.access.image_input {
+            ImageInput::Url => LIMITS.check(image)?,
+            ImageInput::Data => drop(image.plan(&LIMITS)?),
+        }
         if let Some((w, h)) = image.dimensions
             && (w < MIN_SIDE || h < MIN_SIDE)
         {

@@ -12,7 +12,7 @@ use super::access::Access;
 use super::http::{self, Reply};
 use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::secret::ApiKey;
@@ -154,6 +154,7 @@ const LIMITS: Limits = Limits {
         ImageFormat::Svg,
     ],
     max_bytes: MAX_BYTES,
+    max_side: ANY_SIDE,
 };
 
 impl AltTextLab {

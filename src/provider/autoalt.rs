@@ -12,7 +12,7 @@ use super::access::Access;
 use super::http::{self, Reply};
 use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::secret::ApiKey;
@@ -73,6 +73,7 @@ const LIMITS: Limits = Limits {
         ImageFormat::Webp,
     ],
     max_bytes: MAX_BYTES,
+    max_side: ANY_SIDE,
 };
 
 impl AutoAlt {
@@ -122,12 +123,13 @@ impl Provider for AutoAlt {
     }
 
     fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
-        http::base64_body_memory(image.size)
+        image.memory_for(&LIMITS, http::base64_body_memory)
     }
 
+    /// Images it does not take as they are are prepared for it.
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
         self.key.require()?;
-        LIMITS.check(image)
+        image.plan(&LIMITS).map(drop)
     }
 
     fn supports_lang(&self, lang: &str) -> bool {
@@ -143,7 +145,7 @@ impl Provider for AutoAlt {
             self.accepts(image)?;
             let lang = image.lang();
             let code = lang.split('-').next().unwrap_or(lang).to_ascii_lowercase();
-            let bytes = image.read_all(MAX_BYTES).await?;
+            let bytes = image.bytes_for(&LIMITS).await?.bytes;
             let suffix = format!(r#","language":{}}}"#, serde_json::Value::from(code));
             let body = Bytes::from(http::json_with_base64(r#"{"image":"#, &bytes, &suffix));
             drop(bytes);

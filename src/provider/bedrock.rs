@@ -12,11 +12,10 @@ use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     self as bedrock, ContentBlock, ConversationRole, InferenceConfiguration, Message, StopReason,
 };
-use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::retry::RetryPolicy;
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError, http, prompt};
+use super::{Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, http, prompt};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 
@@ -89,6 +88,7 @@ const LIMITS: Limits = Limits {
         ImageFormat::Webp,
     ],
     max_bytes: MAX_BYTES,
+    max_side: MAX_SIDE,
 };
 
 impl Bedrock {
@@ -106,13 +106,13 @@ impl Bedrock {
     async fn attempt(
         &self,
         image: &ImageRequest<'_>,
-        bytes: &Bytes,
+        bytes: &ImageBytes,
         budget: Duration,
     ) -> Result<Caption, ProviderError> {
         let lang = image.lang();
         let block = bedrock::ImageBlock::builder()
-            .format(format_of(image.format).expect("accepts checked the format"))
-            .source(bedrock::ImageSource::Bytes(Blob::new(bytes.to_vec())))
+            .format(format_of(bytes.format).expect("the bytes are of a format Bedrock takes"))
+            .source(bedrock::ImageSource::Bytes(Blob::new(bytes.bytes.to_vec())))
             .build()
             .map_err(|e| ProviderError::Permanent(format!("Bedrock request: {e}")))?;
         let message = Message::builder()
@@ -166,21 +166,15 @@ impl Provider for Bedrock {
         "bedrock"
     }
 
+    /// Images it does not take as they are are prepared for it.
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        LIMITS.check(image)?;
-        if let Some((w, h)) = image.dimensions
-            && (w > MAX_SIDE || h > MAX_SIDE)
-        {
-            return Err(ProviderError::Declined(format!(
-                "Bedrock takes images up to 8000 pixels a side; this one is {w}×{h}"
-            )));
-        }
-        Ok(())
+        image.plan(&LIMITS).map(drop)
     }
 
-    /// The bytes read, the SDK's copy in the request and its base64 in the body.
+    /// The bytes sent, the SDK's copy in the request and its base64 in the body (or the
+    /// image's preparation, if more).
     fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
-        image.size + http::base64_body_memory(image.size)
+        image.memory_for(&LIMITS, |sent| sent + http::base64_body_memory(sent))
     }
 
     fn caption<'a>(
@@ -188,8 +182,7 @@ impl Provider for Bedrock {
         image: &'a ImageRequest<'a>,
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
-            self.accepts(image)?;
-            let bytes = image.read_all(MAX_BYTES).await?;
+            let bytes = image.bytes_for(&LIMITS).await?;
             let caption = self
                 .retry
                 .run(image.deadline, |budget| self.attempt(image, &bytes, budget))

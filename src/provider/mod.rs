@@ -36,7 +36,7 @@ use futures_util::future::BoxFuture;
 pub use access::{Access, ImageInput, KeySource};
 pub use error::ProviderError;
 pub use registry::{ProviderConfig, ProviderKind, Services};
-pub use request::{Calls, Caption, ImageRequest, ImageSource, Limits};
+pub use request::{ANY_SIDE, Calls, Caption, ImageBytes, ImageRequest, ImageSource, Limits};
 
 /// A captioning service.
 pub trait Provider: Send + Sync {

@@ -15,7 +15,7 @@ use super::access::{Access, ImageInput};
 use super::http::{self, Reply};
 use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
-use super::{Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::secret::ApiKey;
@@ -93,6 +93,14 @@ const LIMITS: Limits = Limits {
         ImageFormat::Webp,
     ],
     max_bytes: MAX_BYTES,
+    max_side: ANY_SIDE,
+};
+
+/// What they are sent as a `data:` URL: a GIF is sent as its first frame, since an animated
+/// one is refused.
+const DATA_LIMITS: Limits = Limits {
+    formats: &[ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp],
+    ..LIMITS
 };
 
 impl OpenAi {
@@ -139,12 +147,15 @@ impl OpenAi {
     /// The body with the image as a `data:` URL, built once for every attempt: the image is
     /// encoded straight into it.
     async fn data_body(&self, image: &ImageRequest<'_>) -> Result<Bytes, ProviderError> {
-        let bytes = image.read_all(MAX_BYTES).await?;
+        let image_bytes = image.bytes_for(&DATA_LIMITS).await?;
         let head = self.request_head(image).to_string();
         let (before, after) = around_empty_url(&head);
-        let mime = image.format.mime_type();
+        let mime = image_bytes.format.mime_type();
         Ok(Bytes::from(http::json_with_data_url(
-            before, mime, &bytes, after,
+            before,
+            mime,
+            &image_bytes.bytes,
+            after,
         )))
     }
 
@@ -200,12 +211,16 @@ impl Provider for OpenAi {
     fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
         match self.access.image_input {
             ImageInput::Url => 0,
-            ImageInput::Data => http::base64_body_memory(image.size),
+            ImageInput::Data => image.memory_for(&DATA_LIMITS, http::base64_body_memory),
         }
     }
 
+    /// By URL, the image as it is; as a `data:` URL, prepared where it is not taken as is.
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        LIMITS.check(image)
+        match self.access.image_input {
+            ImageInput::Url => LIMITS.check(image),
+            ImageInput::Data => image.plan(&DATA_LIMITS).map(drop),
+        }
     }
 
     fn caption<'a>(

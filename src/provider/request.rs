@@ -8,8 +8,9 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::ProviderError;
-use crate::image::ImageFormat;
 use crate::image::context::ImageContext;
+use crate::image::prepare::{self, Plan, Preparation, Refused, Target};
+use crate::image::{self as images, ImageFormat};
 use crate::secret::PresignedUrl;
 use crate::store::StoreError;
 
@@ -27,6 +28,9 @@ pub trait Calls: Send + Sync {
     /// A request went out; `answered` is false when no usable answer came back (it may have
     /// been billed).
     fn sent(&self, answered: bool);
+    /// An image of `bytes` is to be sent in the requests of one call; `prepared` when it was
+    /// converted for the service.
+    fn image(&self, bytes: u64, prepared: bool);
 }
 
 /// An image to caption.
@@ -55,6 +59,16 @@ pub struct ImageRequest<'a> {
     pub calls: &'a dyn Calls,
     /// What the image's owner said it is for (its metadata).
     pub context: &'a ImageContext,
+    /// How an image is prepared for the services sent its bytes.
+    pub preparation: Preparation,
+}
+
+/// The image bytes a call sends: the object's own, or those prepared for the service.
+#[derive(Debug, Clone)]
+pub struct ImageBytes {
+    pub bytes: Bytes,
+    pub format: ImageFormat,
+    pub prepared: bool,
 }
 
 impl<'a> ImageRequest<'a> {
@@ -74,6 +88,7 @@ impl<'a> ImageRequest<'a> {
             source: self.source,
             calls: self.calls,
             context: self.context,
+            preparation: self.preparation,
         }
     }
 
@@ -111,6 +126,10 @@ impl<'a> ImageRequest<'a> {
                 self.size
             )));
         }
+        self.read_whole().await
+    }
+
+    async fn read_whole(&self) -> Result<Bytes, ProviderError> {
         if self.head.len() as u64 >= self.size {
             return Ok(self.head.slice(..self.size as usize));
         }
@@ -119,17 +138,97 @@ impl<'a> ImageRequest<'a> {
             .await
             .map_err(ProviderError::from_store)
     }
+
+    /// What is done with the image before it is sent to a service that takes `limits`.
+    pub fn plan(&self, limits: &Limits) -> Result<Plan, ProviderError> {
+        prepare::plan(
+            self.format,
+            self.size,
+            self.dimensions,
+            &self.head,
+            &limits.target(),
+            &self.preparation,
+        )
+        .map_err(|Refused(reason)| ProviderError::Declined(reason))
+    }
+
+    /// The most memory a call to a service that takes `limits` holds for the image: its
+    /// preparation, or the request built of what is sent (`request` of its size in bytes).
+    pub fn memory_for(&self, limits: &Limits, request: impl Fn(u64) -> u64) -> u64 {
+        match self.plan(limits) {
+            Ok(Plan::AsIs) => request(self.size),
+            Ok(plan @ Plan::Convert { .. }) => plan.memory().max(request(plan.sent_at_most())),
+            Err(_) => 0,
+        }
+    }
+
+    /// The image's bytes for a service that takes `limits`: the object's own when they do,
+    /// else prepared for it (on a blocking thread), counted in [`Calls::image`].
+    pub async fn bytes_for(&self, limits: &Limits) -> Result<ImageBytes, ProviderError> {
+        let mut plan = self.plan(limits)?;
+        let bytes = self.read_whole().await?;
+        if plan == Plan::AsIs && self.dimensions.is_none() {
+            // The header read first did not hold the dimensions; the whole image does.
+            let dims = images::dimensions(&bytes, self.format);
+            plan = prepare::plan(
+                self.format,
+                self.size,
+                dims,
+                &bytes,
+                &limits.target(),
+                &self.preparation,
+            )
+            .map_err(|Refused(reason)| ProviderError::Declined(reason))?;
+        }
+        let image = match plan {
+            Plan::AsIs => ImageBytes {
+                bytes,
+                format: self.format,
+                prepared: false,
+            },
+            Plan::Convert { edge, memory, .. } => {
+                let (format, target) = (self.format, limits.target());
+                let prepared = tokio::task::spawn_blocking(move || {
+                    prepare::prepare(&bytes, format, &target, edge, memory)
+                })
+                .await
+                .map_err(|e| ProviderError::Permanent(format!("preparing the image failed: {e}")))?
+                .map_err(|Refused(reason)| ProviderError::Declined(reason))?;
+                ImageBytes {
+                    bytes: Bytes::from(prepared.bytes),
+                    format: prepared.format,
+                    prepared: true,
+                }
+            }
+        };
+        self.calls.image(image.bytes.len() as u64, image.prepared);
+        Ok(image)
+    }
 }
 
-/// What a service takes: its name in messages, image formats and a size limit.
+/// `max_side` of a service that states no limit on an image's sides.
+pub const ANY_SIDE: u32 = u32::MAX;
+
+/// What a service takes: its name in messages, image formats, a size limit and the longest
+/// side it takes.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub service: &'static str,
     pub formats: &'static [ImageFormat],
     pub max_bytes: u64,
+    pub max_side: u32,
 }
 
 impl Limits {
+    /// What it takes, as the image preparation sees it.
+    pub fn target(&self) -> Target {
+        Target {
+            formats: self.formats,
+            max_bytes: self.max_bytes,
+            max_side: self.max_side,
+        }
+    }
+
     /// Declines an image of another format, or larger than the limit.
     pub fn check(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
         if !self.formats.contains(&image.format) {
@@ -150,6 +249,14 @@ impl Limits {
             return Err(ProviderError::Declined(format!(
                 "{} takes images up to {mb} MB; this one has {} bytes",
                 self.service, image.size
+            )));
+        }
+        if let Some((w, h)) = image.dimensions
+            && w.max(h) > self.max_side
+        {
+            return Err(ProviderError::Declined(format!(
+                "{} takes images up to {} pixels a side; this one is {w}×{h}",
+                self.service, self.max_side
             )));
         }
         Ok(())
@@ -189,6 +296,9 @@ mod tests {
         fn sent(&self, _: bool) {
             unreachable!("limits are checked without calling")
         }
+        fn image(&self, _: u64, _: bool) {
+            unreachable!("limits are checked without sending")
+        }
     }
 
     impl ImageSource for NoSource {
@@ -218,11 +328,13 @@ mod tests {
             source: &NoSource,
             calls: &NoSource,
             context: &context,
+            preparation: Preparation::default(),
         };
         let limits = Limits {
             service: "Bedrock",
             formats: &[ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp],
             max_bytes: 3_932_160,
+            max_side: 8000,
         };
         assert_eq!(limits.check(&image(ImageFormat::Png, 3_932_160)), Ok(()));
         assert_eq!(

@@ -1,0 +1,259 @@
+//! Preparing an image for a service that is sent its bytes: what it takes ([`Target`]), whether
+//! the image goes as it is or is converted ([`plan`]), and the conversion ([`prepare`]):
+//! decoded (a JPEG straight to about the size wanted, by DCT scaling), turned the right way up
+//! by its EXIF orientation, downscaled so that its longest edge is at most `ALT_TEXT_MAX_EDGE`,
+//! and re-encoded as JPEG (PNG where it has transparency).
+//!
+//! The plan is made from the header alone: an image whose decoding would not fit the memory
+//! budget (a decompression bomb) is refused before any decode, and every decode is capped at
+//! what the plan counted.
+
+mod decode;
+mod encode;
+
+use super::ImageFormat;
+
+/// The longest edge of a prepared image by default, in pixels. The language-model services
+/// see no more: Claude on Bedrock downsizes an image whose long edge exceeds 1,568 px, OpenAI's
+/// models work on at most about 1.5 megapixels (1,536 patches of 32 px, or a short side of
+/// 768 px), and the captioning services describe a 1,568 px photograph as well as its 48 MP
+/// original.
+pub const DEFAULT_MAX_EDGE: u32 = 1568;
+/// Quality of a re-encoded JPEG: artefacts stay well below what a caption notices.
+pub const JPEG_QUALITY: u8 = 85;
+
+/// What a service takes as bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub formats: &'static [ImageFormat],
+    pub max_bytes: u64,
+    /// The longest side it takes, in pixels.
+    pub max_side: u32,
+}
+
+/// How images are prepared: the longest edge wanted, and the most memory one preparation may
+/// take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preparation {
+    /// `ALT_TEXT_MAX_EDGE`.
+    pub max_edge: u32,
+    /// The memory budget: an image whose preparation needs more is refused, not decoded.
+    pub max_memory: u64,
+}
+
+impl Default for Preparation {
+    fn default() -> Preparation {
+        Preparation {
+            max_edge: DEFAULT_MAX_EDGE,
+            max_memory: 1 << 30,
+        }
+    }
+}
+
+/// What is done with an image before it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Sent as it is: an accepted format, small enough.
+    AsIs,
+    /// Decoded and re-encoded, its longest edge at most `edge`; the work holds at most
+    /// `memory` bytes (the original's bytes included), and the result at most `sent`.
+    Convert { edge: u32, memory: u64, sent: u64 },
+}
+
+impl Plan {
+    /// The memory the preparation holds, beyond the bytes read.
+    pub fn memory(self) -> u64 {
+        match self {
+            Plan::AsIs => 0,
+            Plan::Convert { memory, .. } => memory,
+        }
+    }
+
+    /// The most bytes a converted image has (nothing for one sent as it is).
+    pub fn sent_at_most(self) -> u64 {
+        match self {
+            Plan::AsIs => 0,
+            Plan::Convert { sent, .. } => sent,
+        }
+    }
+}
+
+/// An image ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    pub bytes: Vec<u8>,
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Why an image could not be prepared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// The formats decoded here (pure Rust); HEIC and AVIF need C libraries, SVG a renderer.
+pub fn can_decode(format: ImageFormat) -> bool {
+    matches!(
+        format,
+        ImageFormat::Jpeg
+            | ImageFormat::Png
+            | ImageFormat::Gif
+            | ImageFormat::Webp
+            | ImageFormat::Bmp
+            | ImageFormat::Tiff
+    )
+}
+
+/// What to do with an image of `format`, `size` bytes and `dims` (from its header; `head` is
+/// its first bytes) for `target`.
+pub fn plan(
+    format: ImageFormat,
+    size: u64,
+    dims: Option<(u32, u32)>,
+    head: &[u8],
+    target: &Target,
+    prep: &Preparation,
+) -> Result<Plan, Refused> {
+    let edge = prep.max_edge.min(target.max_side);
+    let accepted = target.formats.contains(&format) && size <= target.max_bytes;
+    let small = dims.is_none_or(|(w, h)| w.max(h) <= edge);
+    if accepted && small {
+        // Without dimensions in the header, the whole image is looked at again once read.
+        return Ok(Plan::AsIs);
+    }
+    if !can_decode(format) {
+        return Err(Refused(not_decodable(format)));
+    }
+    let (memory, sent) = match dims {
+        Some((w, h)) => {
+            let (tw, th) = fit((w, h), edge);
+            // A JPEG of a photograph takes under a byte a pixel; a PNG kept for its
+            // transparency, up to four.
+            let per_pixel = if format == ImageFormat::Jpeg { 1 } else { 4 };
+            let sent = (u64::from(tw) * u64::from(th) * per_pixel).min(target.max_bytes);
+            (memory_to_convert(format, size, (w, h), head, edge), sent)
+        }
+        // Unknown until the whole image is read: counted as all of the budget.
+        None => (prep.max_memory, target.max_bytes),
+    };
+    if memory > prep.max_memory {
+        let (w, h) = dims.unwrap_or_default();
+        return Err(Refused(format!(
+            "the image claims {w}×{h} pixels: preparing it would take {} MB, more than the {} MB the function keeps for images (a decompression bomb, or raise the function's memory); it was not decoded",
+            memory.div_ceil(1 << 20),
+            prep.max_memory >> 20
+        )));
+    }
+    Ok(Plan::Convert { edge, memory, sent })
+}
+
+/// Why an image of `format` is not converted.
+fn not_decodable(format: ImageFormat) -> String {
+    match format {
+        ImageFormat::Svg => {
+            "SVG is a drawing, not pixels: only a service given its URL (AltTextLab) can caption it"
+                .into()
+        }
+        other => format!(
+            "{0} is not converted here (its decoders need C libraries): a service given the image's URL that takes {0} can caption it (AltTextLab takes AVIF)",
+            other.label()
+        ),
+    }
+}
+
+/// The most memory converting an image of `dims` holds: its bytes, the decoded pixels (for a
+/// JPEG at the DCT scale chosen, with the decoder's planes), the scaled and turned copies and
+/// the encoded result.
+fn memory_to_convert(
+    format: ImageFormat,
+    size: u64,
+    (w, h): (u32, u32),
+    head: &[u8],
+    edge: u32,
+) -> u64 {
+    let (tw, th) = fit((w, h), edge);
+    let decoded = match format {
+        ImageFormat::Jpeg => {
+            let (dw, dh) = dct_scaled((w, h), (tw, th));
+            // Up to four components, held as planes and then interleaved.
+            2 * 4 * u64::from(dw) * u64::from(dh)
+        }
+        ImageFormat::Png => u64::from(w) * u64::from(h) * png_bytes_per_pixel(head),
+        // A GIF's canvas and frame; TIFF samples of up to 16 bits.
+        ImageFormat::Gif => 2 * 4 * u64::from(w) * u64::from(h),
+        ImageFormat::Tiff => 8 * u64::from(w) * u64::from(h),
+        _ => 4 * u64::from(w) * u64::from(h),
+    };
+    size + decoded + 3 * 4 * u64::from(tw) * u64::from(th)
+}
+
+/// The bytes per decoded pixel of a PNG, from its header (8, the most, if unreadable).
+fn png_bytes_per_pixel(head: &[u8]) -> u64 {
+    let (Some(&depth), Some(&color)) = (head.get(24), head.get(25)) else {
+        return 8;
+    };
+    let channels = match color {
+        0 => 1,
+        2 => 3,
+        3 | 6 => 4, // a palette expands to RGBA
+        4 => 2,
+        _ => return 8,
+    };
+    channels * u64::from(depth.div_ceil(8).max(1))
+}
+
+/// `dims` scaled down (never up) so that the longest edge is at most `edge`.
+pub fn fit((w, h): (u32, u32), edge: u32) -> (u32, u32) {
+    let long = w.max(h);
+    if long <= edge {
+        return (w, h);
+    }
+    let scale = |side: u32| {
+        ((u64::from(side) * u64::from(edge) + u64::from(long) / 2) / u64::from(long)).max(1) as u32
+    };
+    (scale(w), scale(h))
+}
+
+/// The size a JPEG of `dims` decodes to at the smallest DCT scale (1/8, 1/4, 1/2, 1) that
+/// still gives at least `want` on one side (as `jpeg-decoder` chooses it).
+pub fn dct_scaled((w, h): (u32, u32), want: (u32, u32)) -> (u32, u32) {
+    for denominator in [8, 4, 2] {
+        let (dw, dh) = (w.div_ceil(denominator), h.div_ceil(denominator));
+        if dw >= want.0 || dh >= want.1 {
+            return (dw, dh);
+        }
+    }
+    (w, h)
+}
+
+/// Converts `bytes`, an image of `format`, for `target`: decoded within `plan`'s memory,
+/// turned upright, scaled to fit `edge`, re-encoded; scaled further while the result is
+/// larger than the service takes. Runs on a blocking thread: it is all CPU.
+pub fn prepare(
+    bytes: &[u8],
+    format: ImageFormat,
+    target: &Target,
+    edge: u32,
+    memory: u64,
+) -> Result<Prepared, Refused> {
+    let image = decode::decode(bytes, format, edge, memory)?;
+    let mut edge = edge;
+    loop {
+        let prepared = encode::encode(&image, edge, target)?;
+        if prepared.bytes.len() as u64 <= target.max_bytes {
+            return Ok(prepared);
+        }
+        if edge <= 256 {
+            return Err(Refused(format!(
+                "even at {edge} px the image is {} bytes, more than the {} this service takes",
+                prepared.bytes.len(),
+                target.max_bytes
+            )));
+        }
+        edge = edge * 3 / 4;
+    }
+}
+
+#[cfg(test)]
+mod tests;
