@@ -12,6 +12,7 @@ mod deliveries;
 mod event_sources;
 mod events;
 mod faults;
+mod images;
 mod key_store;
 mod lambda_binary;
 mod local_stack;

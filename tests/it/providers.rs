@@ -368,9 +368,9 @@ async fn bedrock_captions_the_samples_through_the_sdk() {
 }
 
 #[tokio::test]
-async fn bedrock_skips_images_over_its_limit_and_reports_access_errors() {
+async fn bedrock_is_sent_images_over_its_limit_prepared_and_reports_access_errors() {
     let stack = Stack::new("bedrock-limits").await;
-    // A PNG of 4 MB: over Bedrock's 3.75 MB, so never sent.
+    // A PNG of 4 MB (the sample, padded): over Bedrock's 3.75 MB, so it is re-encoded.
     let mut big = sample("astronaut.png");
     big.resize(4 * 1024 * 1024, 0);
     stack.put("big.png", big, "image/png", &[]).await;
@@ -389,23 +389,23 @@ async fn bedrock_skips_images_over_its_limit_and_reports_access_errors() {
     .await;
     let config = stack.config(&[("ALT_TEXT_PROVIDER", "bedrock")]);
     let handler = stack.handler_with(&config, bedrock_services(&fake).await);
-    handler
-        .handle(
-            &stack.event(&[("big.png", None), ("coffee.jpg", None)]),
-            far_deadline(),
-        )
-        .await
-        .unwrap();
-    let big = stack.record("big.png").await.unwrap();
-    assert_eq!(big.state, State::Skipped);
-    assert!(big.reason.unwrap().contains("3.75 MB"));
+    for key in ["coffee.jpg", "big.png"] {
+        handler
+            .handle(&stack.event(&[(key, None)]), far_deadline())
+            .await
+            .unwrap();
+    }
     let coffee = stack.record("coffee.jpg").await.unwrap();
     assert_eq!(
         (coffee.state, coffee.retryable),
         (State::Failed, Some(false))
     );
     assert!(coffee.error.unwrap().contains("enable the model"));
-    assert_eq!(fake.calls().len(), 1);
+    let big = stack.record("big.png").await.unwrap();
+    assert_eq!(big.state, State::Captioned, "{big:?}");
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1].image_len < 1 << 20, "{}", calls[1].image_len);
 }
 
 #[tokio::test]

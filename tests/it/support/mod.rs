@@ -5,6 +5,7 @@
 //! front of S3 and DynamoDB (`proxy`).
 
 pub mod http;
+pub mod images;
 pub mod proxy;
 pub mod services;
 

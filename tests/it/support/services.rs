@@ -1,9 +1,10 @@
 //! Fakes of the captioning services, one per wire format (AltTextLab, AutoAlt, AltText.ai,
 //! OpenAI chat completions, Bedrock Converse). Each checks authentication and the request
 //! fields as the real service does, gets the image the way the real service would (decodes
-//! the base64 bytes, or fetches the presigned URL from the local S3), and answers from a
-//! script; with no script left it describes the image it received. Every request is
-//! recorded, the refused ones too.
+//! the base64 bytes, or fetches the presigned URL from the local S3), refuses an image of a
+//! format, size or pixel count the service documents it does not take ([`Takes`]), and
+//! answers from a script; with no script left it describes the image it received. Every
+//! request is recorded, the refused ones too.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -68,6 +69,8 @@ pub struct Call {
     pub image_status: u16,
     /// The image bytes the fake got (decoded or fetched).
     pub image_len: usize,
+    /// Those bytes.
+    pub image: Vec<u8>,
 }
 
 /// A fake service on a loopback port.
@@ -159,6 +162,7 @@ impl State {
             image_url: None,
             image_status: 0,
             image_len: 0,
+            image: Vec::new(),
         };
         let checked = match self.wire {
             Wire::AltTextLab => self.alttextlab(&req, &body, &mut call).await,
@@ -326,10 +330,14 @@ impl State {
             return Err((400, json!({"message": "imageUrl and lang are required"})));
         };
         call.langs = vec![lang.to_string()];
-        self.fetch(url, call).await.ok_or_else(|| {
+        let image = self.fetch(url, call).await.ok_or_else(|| {
             let message = format!("Unable to fetch image from {url}");
             (400, json!({"message": message}))
-        })
+        })?;
+        ALTTEXTLAB
+            .check(&image)
+            .map_err(|m| (400, json!({"message": m})))?;
+        Ok(image)
     }
 
     /// `POST /api/v1/generate`, `Authorization: Bearer`, `{"image": base64, "language"}`.
@@ -352,8 +360,13 @@ impl State {
             ));
         }
         call.langs = vec![lang];
-        call.carried("base64", body["image"].as_str())
-            .ok_or((400, json!({"error": "Invalid input: image must be base64"})))
+        let image = call
+            .carried("base64", body["image"].as_str())
+            .ok_or((400, json!({"error": "Invalid input: image must be base64"})))?;
+        AUTOALT
+            .check(&image)
+            .map_err(|m| (400, json!({"error": format!("Invalid image: {m}")})))?;
+        Ok(image)
     }
 
     /// `POST /api/v1/images`, `X-API-Key`, `{"image": {"url"} | {"raw"}, "lang": "en,de"}`.
@@ -395,15 +408,19 @@ impl State {
             .split(',')
             .map(String::from)
             .collect();
-        if let Some(url) = body["image"]["url"].as_str() {
+        let image = if let Some(url) = body["image"]["url"].as_str() {
             self.fetch(url, call).await.ok_or((
                 422,
                 json!({"errors": {"image": ["could not be downloaded"]}}),
-            ))
+            ))?
         } else {
             call.carried("base64", body["image"]["raw"].as_str())
-                .ok_or((422, json!({"errors": {"image": ["is missing"]}})))
-        }
+                .ok_or((422, json!({"errors": {"image": ["is missing"]}})))?
+        };
+        ALTTEXTAI
+            .check(&image)
+            .map_err(|m| (422, json!({"errors": {"image": [m]}})))?;
+        Ok(image)
     }
 
     /// `POST /v1/chat/completions`, optional `Authorization: Bearer`, a text and an
@@ -445,17 +462,31 @@ impl State {
             })
             .ok_or(invalid("an image_url part is required"))?;
         call.langs = vec![prompt_lang(prompt)];
-        if let Some(data) = url.strip_prefix("data:") {
-            let (_, b64) = data
+        let image = if let Some(data) = url.strip_prefix("data:") {
+            let (mime, b64) = data
                 .split_once(";base64,")
                 .ok_or(invalid("invalid data URL"))?;
-            call.carried("data-url", Some(b64))
-                .ok_or(invalid("invalid base64 in data URL"))
+            let image = call
+                .carried("data-url", Some(b64))
+                .ok_or(invalid("invalid base64 in data URL"))?;
+            if mime != format!("image/{}", kind(&image)) {
+                return Err(invalid(
+                    "the data URL's media type is not that of the image",
+                ));
+            }
+            image
         } else {
             self.fetch(url, call)
                 .await
-                .ok_or(invalid("Failed to download image from url"))
-        }
+                .ok_or(invalid("Failed to download image from url"))?
+        };
+        OPENAI.check(&image).map_err(|m| {
+            (
+                400,
+                json!({"error": {"message": format!("You uploaded an unsupported image. {m}"), "type": "invalid_request_error", "code": "invalid_image_format"}}),
+            )
+        })?;
+        Ok(image)
     }
 
     /// `POST /model/{id}/converse`, SigV4 for service `bedrock`, an image block with bytes.
@@ -515,9 +546,10 @@ impl State {
         let bytes = call
             .carried("base64", image["image"]["source"]["bytes"].as_str())
             .ok_or(invalid("image bytes must be base64"))?;
-        if bytes.len() > 3_932_160 {
-            return Err(invalid("image exceeds 3.75 MB"));
+        if kind(&bytes) != format {
+            return Err(invalid("the image's bytes are not of its declared format"));
         }
+        BEDROCK.check(&bytes).map_err(|m| invalid(&m))?;
         let prompt = content
             .iter()
             .find_map(|b| b["text"].as_str())
@@ -540,6 +572,7 @@ impl State {
         call.image_url = Some(url.to_string());
         call.image_status = status;
         call.image_len = bytes.len();
+        call.image = bytes.clone();
         (200..300).contains(&status).then_some(bytes)
     }
 }
@@ -552,8 +585,148 @@ impl Call {
             .ok()?;
         self.image_via = via;
         self.image_len = image.len();
+        self.image = image.clone();
         Some(image)
     }
+}
+
+/// What a service documents it takes: formats (by their bytes), a size, sides in pixels, and
+/// whether an animated GIF.
+pub struct Takes {
+    pub formats: &'static [&'static str],
+    pub max_bytes: usize,
+    pub max_side: u32,
+    pub min_side: u32,
+    pub animated: bool,
+}
+
+/// Converse: PNG, JPEG, GIF or WebP, 3.75 MB, 8,000 px a side.
+pub const BEDROCK: Takes = Takes {
+    formats: &["png", "jpeg", "gif", "webp"],
+    max_bytes: 3_932_160,
+    max_side: 8000,
+    min_side: 1,
+    animated: true,
+};
+/// Chat completions: PNG, JPEG, WebP and non-animated GIF, up to 20 MB.
+pub const OPENAI: Takes = Takes {
+    formats: &["png", "jpeg", "gif", "webp"],
+    max_bytes: 20 << 20,
+    max_side: u32::MAX,
+    min_side: 1,
+    animated: false,
+};
+/// AutoAlt: JPEG, PNG, GIF and WebP, up to 16 MB.
+pub const AUTOALT: Takes = Takes {
+    formats: &["jpeg", "png", "gif", "webp"],
+    max_bytes: 16 << 20,
+    max_side: u32::MAX,
+    min_side: 1,
+    animated: true,
+};
+/// AltText.ai: JPEG, PNG, GIF, WebP and BMP of at least 50 × 50 px, up to 16 MB.
+pub const ALTTEXTAI: Takes = Takes {
+    formats: &["jpeg", "png", "gif", "webp", "bmp"],
+    max_bytes: 16 << 20,
+    max_side: u32::MAX,
+    min_side: 50,
+    animated: true,
+};
+/// AltTextLab: JPEG, PNG, WebP, AVIF and SVG.
+pub const ALTTEXTLAB: Takes = Takes {
+    formats: &["jpeg", "png", "webp", "avif", "svg+xml"],
+    max_bytes: 16 << 20,
+    max_side: u32::MAX,
+    min_side: 1,
+    animated: true,
+};
+
+impl Takes {
+    /// Why the service would refuse `image`, if it would.
+    pub fn check(&self, image: &[u8]) -> Result<(), String> {
+        let kind = kind(image);
+        if !self.formats.contains(&kind) {
+            return Err(format!("{kind} is not a format it takes"));
+        }
+        if image.len() > self.max_bytes {
+            return Err(format!("{} bytes is over {}", image.len(), self.max_bytes));
+        }
+        if let Ok(size) = imagesize::blob_size(image) {
+            let (w, h) = (size.width as u32, size.height as u32);
+            if w.max(h) > self.max_side || w.min(h) < self.min_side {
+                return Err(format!("{w}×{h} pixels is outside what it takes"));
+            }
+        }
+        if !self.animated && kind == "gif" && gif_frames(image) > 1 {
+            return Err("an animated GIF is not taken".into());
+        }
+        Ok(())
+    }
+}
+
+/// The format of an image by its first bytes, named as in its media type (`image/...`).
+pub fn kind(image: &[u8]) -> &'static str {
+    match image {
+        [0xFF, 0xD8, 0xFF, ..] => "jpeg",
+        [0x89, b'P', b'N', b'G', ..] => "png",
+        [b'G', b'I', b'F', b'8', ..] => "gif",
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => "webp",
+        [b'B', b'M', ..] => "bmp",
+        [b'I', b'I', b'*', 0, ..] | [b'M', b'M', 0, b'*', ..] => "tiff",
+        [
+            _,
+            _,
+            _,
+            _,
+            b'f',
+            b't',
+            b'y',
+            b'p',
+            b'a',
+            b'v',
+            b'i',
+            b'f',
+            ..,
+        ] => "avif",
+        [
+            _,
+            _,
+            _,
+            _,
+            b'f',
+            b't',
+            b'y',
+            b'p',
+            b'h',
+            b'e',
+            b'i',
+            b'c',
+            ..,
+        ] => "heic",
+        [b'<', ..] => "svg+xml",
+        _ => "unknown",
+    }
+}
+
+/// The frames of a GIF.
+fn gif_frames(image: &[u8]) -> usize {
+    use image::AnimationDecoder;
+    image::codecs::gif::GifDecoder::new(std::io::Cursor::new(image))
+        .map_or(0, |d| d.into_frames().count())
 }
 
 /// Refuses with 404 and `not_found` a request that is not a POST to `path`.

@@ -1,0 +1,235 @@
+//! Every format on the local stack, through each service's fake: the services sent bytes get
+//! each image in a form they take (scaled to `ALT_TEXT_MAX_EDGE`, turned upright, converted
+//! from formats they refuse), an image that needs no change goes byte for byte, HEIC, AVIF
+//! and SVG go only to a service given the URL that takes them, and a decompression bomb is
+//! refused from its header.
+
+use crate::providers::bedrock_services;
+use crate::support::images::{self, marker_top_left, pixels};
+use crate::support::services::{FakeService, Wire, kind};
+use crate::support::{ACCESS_KEY, Stack, far_deadline, sample};
+use image::GenericImageView;
+use s3_alt_text::app::AppHandler;
+use s3_alt_text::caption::State;
+use s3_alt_text::provider::Services;
+
+const KEY: &str = "svc_live_prepare_0a1b2c3d4e5f";
+
+/// What becomes of one image at one service.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    /// Sent byte for byte.
+    AsIs,
+    /// Sent as this format, its longest edge at most 1568 px, upright.
+    Converted(&'static str),
+    /// Skipped, the record saying this.
+    Skipped(&'static str),
+}
+
+/// The images, by key, with their bytes.
+fn gallery() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    vec![
+        ("small.jpg", sample("cat.jpg"), "image/jpeg"),
+        ("phone.jpg", images::sideways_jpeg(3000, 4000), "image/jpeg"),
+        (
+            "clear.png",
+            images::transparent_png(2000, 1500),
+            "image/png",
+        ),
+        ("moving.gif", images::animated_gif(600, 400), "image/gif"),
+        ("scan.bmp", images::bmp(600, 400), "image/bmp"),
+        ("scan.tiff", images::tiff(600, 400), "image/tiff"),
+        ("wide.webp", images::webp(2400, 1000), "image/webp"),
+        ("photo.heic", images::iso_image(b"heic"), "image/heic"),
+        ("photo.avif", images::iso_image(b"avif"), "image/avif"),
+        ("drawing.svg", images::svg(), "image/svg+xml"),
+    ]
+}
+
+/// What each service gets of the gallery, in its order.
+fn expected(wire: Wire) -> [Expect; 10] {
+    use Expect::*;
+    let undecodable = Skipped("is not converted here");
+    let svg = Skipped("only a service given its URL");
+    match wire {
+        Wire::AltTextLab => [
+            AsIs,
+            AsIs,
+            AsIs,
+            Skipped("not GIF"),
+            Skipped("not BMP"),
+            Skipped("not TIFF"),
+            AsIs,
+            Skipped("not HEIC"),
+            AsIs,
+            AsIs,
+        ],
+        Wire::OpenAi => [
+            AsIs,
+            Converted("jpeg"),
+            Converted("png"),
+            Converted("jpeg"),
+            Converted("jpeg"),
+            Converted("jpeg"),
+            Converted("jpeg"),
+            undecodable,
+            undecodable,
+            svg,
+        ],
+        Wire::AltTextAi => [
+            AsIs,
+            Converted("jpeg"),
+            Converted("png"),
+            AsIs,
+            AsIs,
+            Converted("jpeg"),
+            Converted("jpeg"),
+            undecodable,
+            undecodable,
+            svg,
+        ],
+        Wire::AutoAlt | Wire::Bedrock => [
+            AsIs,
+            Converted("jpeg"),
+            Converted("png"),
+            AsIs,
+            Converted("jpeg"),
+            Converted("jpeg"),
+            Converted("jpeg"),
+            undecodable,
+            undecodable,
+            svg,
+        ],
+    }
+}
+
+/// A handler whose one provider is the fake of `wire`, sent bytes where the service can be.
+async fn handler_for(stack: &Stack, wire: Wire, fake: &FakeService) -> AppHandler {
+    let (provider, input) = match wire {
+        Wire::AltTextLab => ("alttextlab", None),
+        Wire::AutoAlt => ("autoalt", None),
+        Wire::AltTextAi => ("alttextai", Some("ALTTEXTAI_IMAGE_INPUT")),
+        Wire::OpenAi => ("openai", Some("OPENAI_IMAGE_INPUT")),
+        Wire::Bedrock => ("bedrock", None),
+    };
+    let mut vars = vec![("ALT_TEXT_PROVIDER", provider)];
+    if wire != Wire::Bedrock {
+        vars.extend([
+            ("ALT_TEXT_API_KEY", KEY),
+            ("ALT_TEXT_API_URL", fake.url.as_str()),
+        ]);
+    }
+    if let Some(var) = input {
+        vars.push((var, "data"));
+    }
+    let config = stack.config(&vars);
+    let services = match wire {
+        Wire::Bedrock => bedrock_services(fake).await,
+        _ => Services::http(crate::support::provider_http()),
+    };
+    stack.handler_with(&config, services)
+}
+
+async fn check_service(wire: Wire, bucket: &str) {
+    let stack = Stack::new(bucket).await;
+    let gallery = gallery();
+    for (key, bytes, content_type) in &gallery {
+        stack.put(key, bytes.clone(), content_type, &[]).await;
+    }
+    let key = if wire == Wire::Bedrock {
+        ACCESS_KEY
+    } else {
+        KEY
+    };
+    let fake = FakeService::start(wire, Some(key), vec![]).await;
+    let handler = handler_for(&stack, wire, &fake).await;
+    let keys: Vec<(&str, Option<&str>)> = gallery.iter().map(|(k, _, _)| (*k, None)).collect();
+    handler
+        .handle(&stack.event(&keys), far_deadline())
+        .await
+        .expect("no retryable failure");
+    let calls = fake.calls();
+    for ((key, original, _), expect) in gallery.iter().zip(expected(wire)) {
+        let record = stack.record(key).await.expect("a record");
+        let what = format!("{wire:?} {key}");
+        if let Expect::Skipped(reason) = expect {
+            assert_eq!(record.state, State::Skipped, "{what}: {record:?}");
+            let said = record.reason.unwrap_or_default();
+            assert!(said.contains(reason), "{what}: {said}");
+            continue;
+        }
+        assert_eq!(record.state, State::Captioned, "{what}: {record:?}");
+        // The caption describes the image the fake received: find that request by it.
+        let text = record.alt_text.unwrap_or_default();
+        let received = calls
+            .iter()
+            .filter(|c| !c.image.is_empty())
+            .find(|c| text == crate::support::services::describe(&c.image, "en"))
+            .unwrap_or_else(|| panic!("{what}: no request gave {text:?}"));
+        match expect {
+            Expect::AsIs => assert!(received.image == *original, "{what}: sent byte for byte"),
+            Expect::Converted(format) => {
+                assert_eq!(kind(&received.image), format, "{what}");
+                let picture = pixels(&received.image);
+                let (w, h) = picture.dimensions();
+                let size = imagesize::blob_size(original).unwrap();
+                let long = size.width.max(size.height) as u32;
+                assert_eq!(w.max(h), long.min(1568), "{what}: {w}×{h}");
+                if key.ends_with(".gif") {
+                    let [r, g, b, _] = picture.get_pixel(w / 2, h / 2).0;
+                    assert!(r > 180 && g < 80 && b < 80, "{what}: the first frame");
+                } else {
+                    assert!(marker_top_left(&picture), "{what}: the right way up");
+                }
+            }
+            Expect::Skipped(_) => unreachable!(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_format_reaches_bedrock_in_a_form_it_takes() {
+    check_service(Wire::Bedrock, "prepare-bedrock").await;
+}
+
+#[tokio::test]
+async fn every_format_reaches_autoalt_in_a_form_it_takes() {
+    check_service(Wire::AutoAlt, "prepare-autoalt").await;
+}
+
+#[tokio::test]
+async fn every_format_reaches_openai_as_a_data_url_it_takes() {
+    check_service(Wire::OpenAi, "prepare-openai").await;
+}
+
+#[tokio::test]
+async fn every_format_reaches_alttextai_as_raw_bytes_it_takes() {
+    check_service(Wire::AltTextAi, "prepare-alttextai").await;
+}
+
+#[tokio::test]
+async fn alttextlab_is_handed_the_formats_it_takes_by_url() {
+    check_service(Wire::AltTextLab, "prepare-alttextlab").await;
+}
+
+#[tokio::test]
+async fn a_decompression_bomb_is_refused_from_its_header() {
+    let stack = Stack::new("prepare-bomb").await;
+    stack
+        .put("bomb.png", images::bomb_png(100_000), "image/png", &[])
+        .await;
+    let fake = FakeService::start(Wire::Bedrock, Some(ACCESS_KEY), vec![]).await;
+    let handler = handler_for(&stack, Wire::Bedrock, &fake).await;
+    handler
+        .handle(&stack.event(&[("bomb.png", None)]), far_deadline())
+        .await
+        .expect("no retryable failure");
+    let record = stack.record("bomb.png").await.expect("a record");
+    assert_eq!(record.state, State::Skipped);
+    let reason = record.reason.unwrap_or_default();
+    assert!(
+        reason.contains("100000×100000") && reason.contains("it was not decoded"),
+        "{reason}"
+    );
+    assert!(fake.calls().is_empty(), "nothing was sent");
+}
