@@ -14,7 +14,10 @@ Figures:
      within the memory budget;
   6. peak RSS of `export` of 10,000 records (a DynamoDB Query, page by page), and the time
      the review page takes to show its first page and one far into those records;
-  7. size of the release binary, stripped, and of its zip package.
+  7. size of the release binary, stripped, and of its zip package;
+  8. image preparation (bench/images.py): a 48 MP JPEG through the Bedrock fake, bytes and
+     pixels each service sent bytes receives per image before and after, ten 48 MP JPEGs in
+     one SQS batch at 256 MB.
 """
 
 import argparse
@@ -41,6 +44,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import local_stack as stack  # noqa: E402
+
+import images  # noqa: E402  (bench/images.py)
 
 PROVIDER_LATENCY = 0.2  # seconds
 RUNS = 5
@@ -358,6 +363,72 @@ def review_figures(local: "stack.LocalStack", binary: Path) -> tuple[float, floa
         review.wait()
 
 
+def image_figures(local: "stack.LocalStack", binary: Path) -> list[tuple]:
+    """The rows of figure 8 (see bench/images.py)."""
+    s3 = local.client("s3")
+    made = images.make_images()
+    made["img/coffee.jpg"] = ((ROOT / "samples/coffee.jpg").read_bytes(), "image/jpeg")
+    order = ["img/48mp.jpg", "img/coffee.jpg", "img/phone.jpg", "img/clear.png", "img/moving.gif", "img/scan.tiff"]
+    fakes = images.ImageFakes(API_KEY, QuietServer, QuietHandler)
+    rows, sent = [], {}
+    try:
+        def put(key, data, content_type):
+            ETAGS[key] = s3.put_object(Bucket=stack.BUCKET, Key=key, Body=data, ContentType=content_type)["ETag"].strip('"')
+
+        for service in images.OLD_LIMITS:
+            env = {**base_env(local), **images.service_env(service, fakes.url, API_KEY)}
+            f = Function([str(binary)], env)
+            for key in order:
+                put(f"{service}/{key}", *made[key])
+                began = time.monotonic()
+                _, answer = f.invoke(s3_event([f"{service}/{key}"]))
+                assert answer["captioned"] == 1, (service, key, answer)
+                note = fakes.received[-1]
+                sent[service, key] = {**note, "took": note["arrived"] - began}
+                if key == "img/48mp.jpg":
+                    sent[service, key]["rss"] = f.rss_kib()
+            f.close()
+
+        big = sent["bedrock", "img/48mp.jpg"]
+        began = time.monotonic()
+        s3.get_object(Bucket=stack.BUCKET, Key="bedrock/img/48mp.jpg")["Body"].read()
+        get_took = time.monotonic() - began
+        baseline = sent["bedrock", "img/coffee.jpg"]["took"]
+        preparation = big["took"] - get_took - baseline
+        w, h = big["size"]
+        original = made["img/48mp.jpg"][0]
+        rows += [
+            ("48 MP JPEG (orientation 6) to Bedrock", f"{len(original) / 1e6:.1f} MB, 8000 x 6000 -> {big['bytes'] / 1e6:.2f} MB, {w} x {h}",
+             "<= 3.75 MB, <= 8000 px", big["bytes"] <= images.BEDROCK_MAX and max(w, h) <= 8000),
+            ("  the right way up (marker top left)", "yes" if big["upright"] else "no", "yes", big["upright"]),
+            ("  peak RSS", f"{big['rss'] / 1024:.1f} MiB", "<= 160 MB", big["rss"] * 1024 <= 160e6),
+            ("  invocation to request at Bedrock", f"{big['took'] * 1000:.0f} ms (S3 GET of it {get_took * 1000:.0f} ms, a small image as is {baseline * 1000:.0f} ms: preparation ~{preparation * 1000:.0f} ms)", "", None),
+        ]
+        for key in order[1:] + order[:1]:
+            for service in images.OLD_LIMITS:
+                before = images.sent_before(service, made[key][0])
+                now = sent[service, key]
+                shown = "declined" if before is None else f"{before[0] / 1e6:.2f} MB, {before[1] / 1e6:.1f} MP"
+                pixels = now["size"][0] * now["size"][1]
+                rows.append((f"{key[4:]} to {service}", f"{shown} -> {now['bytes'] / 1e6:.2f} MB, {pixels / 1e6:.2f} MP {now['format']}", "", None))
+
+        # Ten 48 MP JPEGs in one SQS batch, at 256 MB.
+        keys = [f"batch/48mp-{i}.jpg" for i in range(10)]
+        for i, key in enumerate(keys):
+            put(key, original + f"{i}".encode(), "image/jpeg")
+        env = {**base_env(local), **images.service_env("bedrock", fakes.url, API_KEY)}
+        f = Function([str(binary)], env)
+        took, answer = f.invoke(sqs_batch([s3_event([key]) for key in keys]))
+        rss = f.rss_kib()
+        f.close()
+        captioned = sum(any(t["Key"] == "alt-text" for t in s3.get_object_tagging(Bucket=stack.BUCKET, Key=k)["TagSet"]) for k in keys)
+        rows.append(("SQS batch of 10 x 48 MP JPEG, 256 MB", f"{rss / 1024:.1f} MiB, {captioned}/10 captioned in {took:.1f} s",
+                     "< 256 MB, all 10 captioned", rss * 1024 < 256e6 and captioned == 10 and answer == {"batchItemFailures": []}))
+    finally:
+        fakes.close()
+    return rows
+
+
 def vm_hwm_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -424,6 +495,7 @@ def parse_args():
     parser.add_argument("--binary", type=Path, default=ROOT / "target/release/s3-alt-text", help="the function binary")
     parser.add_argument("--hello", type=Path, default=ROOT / "bench/hello/target/release/hello", help="the hello-world binary")
     parser.add_argument("--quick", action="store_true", help="the function's own figures only: no Python, no 100-record batch")
+    parser.add_argument("--images", action="store_true", help="figure 8 only: image preparation")
     return parser.parse_args()
 
 
@@ -437,6 +509,9 @@ def main() -> int:
     rows = []
     try:
         local.create_samples()
+        if args.images:
+            rows = image_figures(local, binary)
+            return print_table(rows)
         s3 = local.client("s3")
         coffee = (ROOT / "samples/coffee.jpg").read_bytes()
         keys = [f"bench/{i:03}.jpg" for i in range(100 + RUNS + 1)]
@@ -566,9 +641,18 @@ def main() -> int:
             ("release binary, stripped", f"{stripped_mb:.1f} MB", "", None),
             ("zip package", f"{zip_mb:.1f} MB", "", None),
         ]
+        if not args.quick:
+            rows += image_figures(local, binary)
     finally:
         tracer.close()
         local.stop()
+    print_table(rows)
+    print(f"\n({binary}; init: median of {INIT_RUNS} starts; critical path: median of {RUNS} images; provider latency {PROVIDER_LATENCY * 1000:.0f} ms; MAX_CONCURRENCY {CONCURRENCY})")
+    return 0
+
+
+def print_table(rows: list[tuple]) -> int:
+    """Prints the figures, each beside its target."""
     width = max(len(r[0]) for r in rows)
     value_width = max(30, *(len(r[1]) for r in rows))
     print(f"\n| {'figure':<{width}} | {'measured':<{value_width}} | {'target':<44} | met |")
@@ -576,7 +660,6 @@ def main() -> int:
     for name, value, target, met in rows:
         mark = "" if met is None else ("yes" if met else "no")
         print(f"| {name:<{width}} | {value:<{value_width}} | {target:<44} | {mark:<3} |")
-    print(f"\n({binary}; init: median of {INIT_RUNS} starts; critical path: median of {RUNS} images; provider latency {PROVIDER_LATENCY * 1000:.0f} ms; MAX_CONCURRENCY {CONCURRENCY})")
     return 0
 
 
