@@ -75,15 +75,9 @@ impl S3Store {
             .metadata()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        let bytes = output
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Transient {
-                op,
-                message: e.to_string(),
-            })?
-            .into_bytes();
+        let announced = output.content_length().and_then(|l| u64::try_from(l).ok());
+        let capacity = announced.unwrap_or(0).min(len);
+        let bytes = read_body(op, output.body, capacity).await?;
         Ok(ObjectHead {
             bytes,
             size,
@@ -93,6 +87,24 @@ impl S3Store {
             metadata,
         })
     }
+}
+
+/// A response body in one buffer of the length announced, filled as its chunks arrive: a
+/// large image is held once, never as chunks and their copy at the same time.
+async fn read_body(
+    op: &'static str,
+    mut body: aws_sdk_s3::primitives::ByteStream,
+    capacity: u64,
+) -> Result<Bytes, StoreError> {
+    let mut bytes = bytes::BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| StoreError::Transient {
+            op,
+            message: e.to_string(),
+        })?;
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
 }
 
 impl ObjectStore for S3Store {

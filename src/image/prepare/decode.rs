@@ -85,18 +85,32 @@ fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
     rgb
 }
 
-fn decode_other(bytes: &[u8], format: ImageFormat, memory: u64) -> Result<Decoded, Refused> {
-    let label = format.label();
-    let fail = |e: image::ImageError| undecodable(label, e);
-    let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(match format {
+/// The `image` crate's codec of a format decoded by it.
+fn codec(format: ImageFormat) -> Option<image::ImageFormat> {
+    Some(match format {
         ImageFormat::Png => image::ImageFormat::Png,
         ImageFormat::Gif => image::ImageFormat::Gif,
         ImageFormat::Webp => image::ImageFormat::WebP,
         ImageFormat::Bmp => image::ImageFormat::Bmp,
         ImageFormat::Tiff => image::ImageFormat::Tiff,
-        other => return Err(Refused(format!("{} is not decoded here", other.label()))),
-    });
+        _ => return None,
+    })
+}
+
+/// The bytes the pixels of an image (not a JPEG) decode to, as its decoder reads them from
+/// the header in `head`; `None` if `head` does not hold it.
+pub fn header_total_bytes(head: &[u8], format: ImageFormat) -> Option<u64> {
+    let mut reader = ImageReader::new(Cursor::new(head));
+    reader.set_format(codec(format)?);
+    Some(reader.into_decoder().ok()?.total_bytes())
+}
+
+fn decode_other(bytes: &[u8], format: ImageFormat, memory: u64) -> Result<Decoded, Refused> {
+    let label = format.label();
+    let fail = |e: image::ImageError| undecodable(label, e);
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader
+        .set_format(codec(format).ok_or_else(|| Refused(format!("{label} is not decoded here")))?);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(memory);
     reader.limits(limits.clone());

@@ -10,6 +10,7 @@
 
 mod decode;
 mod encode;
+mod jpeg;
 
 use super::ImageFormat;
 
@@ -162,9 +163,9 @@ fn not_decodable(format: ImageFormat) -> String {
     }
 }
 
-/// The most memory converting an image of `dims` holds: its bytes, the decoded pixels (for a
-/// JPEG at the DCT scale chosen, with the decoder's planes), the scaled and turned copies and
-/// the encoded result.
+/// The most memory converting an image of `dims` holds: its bytes throughout, and the more
+/// of the decoder's peak (see [`decoding_memory`]) and of the decoded pixels with the scaled
+/// and turned copies and the result.
 fn memory_to_convert(
     format: ImageFormat,
     size: u64,
@@ -173,34 +174,36 @@ fn memory_to_convert(
     edge: u32,
 ) -> u64 {
     let (tw, th) = fit((w, h), edge);
-    let decoded = match format {
-        ImageFormat::Jpeg => {
-            let (dw, dh) = dct_scaled((w, h), (tw, th));
-            // Up to four components, held as planes and then interleaved.
-            2 * 4 * u64::from(dw) * u64::from(dh)
-        }
-        ImageFormat::Png => u64::from(w) * u64::from(h) * png_bytes_per_pixel(head),
-        // A GIF's canvas and frame; TIFF samples of up to 16 bits.
-        ImageFormat::Gif => 2 * 4 * u64::from(w) * u64::from(h),
-        ImageFormat::Tiff => 8 * u64::from(w) * u64::from(h),
-        _ => 4 * u64::from(w) * u64::from(h),
-    };
-    size + decoded + 3 * 4 * u64::from(tw) * u64::from(th)
+    let (decoded, peak) = decoding_memory(format, (w, h), (tw, th), head);
+    size + peak.max(decoded + 3 * 4 * u64::from(tw) * u64::from(th))
 }
 
-/// The bytes per decoded pixel of a PNG, from its header (8, the most, if unreadable).
-fn png_bytes_per_pixel(head: &[u8]) -> u64 {
-    let (Some(&depth), Some(&color)) = (head.get(24), head.get(25)) else {
-        return 8;
+/// The decoded pixels of an image, and the most its decoding holds at once.
+fn decoding_memory(
+    format: ImageFormat,
+    (w, h): (u32, u32),
+    want: (u32, u32),
+    head: &[u8],
+) -> (u64, u64) {
+    if format == ImageFormat::Jpeg {
+        // At the DCT scale chosen, up to four components, held as planes and then
+        // interleaved; a progressive JPEG's coefficients besides, at full size.
+        let (dw, dh) = dct_scaled((w, h), want);
+        let decoded = 4 * u64::from(dw) * u64::from(dh);
+        let coefficients = jpeg::progressive_coefficient_bytes(head).unwrap_or(0);
+        return (decoded, 2 * decoded + coefficients);
+    }
+    // What the decoder's reading of the header says the pixels take; eight bytes a pixel
+    // (16-bit RGBA) where the header is beyond the first bytes.
+    let decoded =
+        decode::header_total_bytes(head, format).unwrap_or(8 * u64::from(w) * u64::from(h));
+    let peak = match format {
+        // A GIF's canvas and frame; a TIFF's strip, the decoder's buffer and the copy out.
+        ImageFormat::Gif => 2 * decoded,
+        ImageFormat::Tiff => 3 * decoded,
+        _ => decoded,
     };
-    let channels = match color {
-        0 => 1,
-        2 => 3,
-        3 | 6 => 4, // a palette expands to RGBA
-        4 => 2,
-        _ => return 8,
-    };
-    channels * u64::from(depth.div_ceil(8).max(1))
+    (decoded, peak)
 }
 
 /// `dims` scaled down (never up) so that the longest edge is at most `edge`.

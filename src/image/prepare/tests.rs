@@ -327,3 +327,52 @@ fn decoding_is_capped_and_broken_images_are_refused() {
     };
     assert!(reason.contains("could not be decoded"), "{reason}");
 }
+
+#[test]
+fn the_memory_counted_is_what_the_header_says_the_pixels_take() {
+    let picture = DynamicImage::ImageRgb8(upright(600, 400));
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut tiff, image::ImageFormat::Tiff)
+        .unwrap();
+    let tiff = tiff.into_inner();
+    let Ok(Plan::Convert { memory, .. }) = plan_of(&tiff, ImageFormat::Tiff, &BEDROCK) else {
+        panic!("a TIFF is converted for Bedrock");
+    };
+    // The file, and its 8-bit RGB pixels with the scaled and turned copies and the result
+    // (more than the decoder's three copies of the pixels).
+    assert_eq!(
+        memory,
+        tiff.len() as u64 + 600 * 400 * 3 + 3 * 4 * 600 * 400
+    );
+    // Where the header is not in the bytes given, eight bytes a pixel are counted (three
+    // times, in the decoder).
+    let Ok(Plan::Convert { memory, .. }) = plan(
+        ImageFormat::Tiff,
+        tiff.len() as u64,
+        Some((600, 400)),
+        &tiff[..4],
+        &BEDROCK,
+        &prep(),
+    ) else {
+        panic!("a TIFF is converted for Bedrock");
+    };
+    assert_eq!(memory, tiff.len() as u64 + 3 * 8 * 600 * 400);
+    // A large TIFF: the decoder's three copies are the most.
+    let roomy = Preparation {
+        max_memory: 1 << 30,
+        ..prep()
+    };
+    let big = plan(
+        ImageFormat::Tiff,
+        30 << 20,
+        Some((3200, 3200)),
+        &[],
+        &BEDROCK,
+        &roomy,
+    );
+    let Ok(Plan::Convert { memory, .. }) = big else {
+        panic!("{big:?}");
+    };
+    assert_eq!(memory, (30 << 20) + 3 * 8 * 3200 * 3200);
+}
