@@ -408,7 +408,7 @@ def image_figures(local: "stack.LocalStack", binary: Path) -> list[tuple]:
             for service in images.OLD_LIMITS:
                 before = images.sent_before(service, made[key][0])
                 now = sent[service, key]
-                shown = "declined" if before is None else f"{before[0] / 1e6:.2f} MB, {before[1] / 1e6:.1f} MP"
+                shown = "declined" if before is None else f"{before[0] / 1e6:.2f} MB, {before[1] / 1e6:.2f} MP"
                 pixels = now["size"][0] * now["size"][1]
                 rows.append((f"{key[4:]} to {service}", f"{shown} -> {now['bytes'] / 1e6:.2f} MB, {pixels / 1e6:.2f} MP {now['format']}", "", None))
 
