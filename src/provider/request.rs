@@ -156,6 +156,11 @@ impl<'a> ImageRequest<'a> {
     /// preparation, or the request built of what is sent (`request` of its size in bytes).
     pub fn memory_for(&self, limits: &Limits, request: impl Fn(u64) -> u64) -> u64 {
         match self.plan(limits) {
+            // Without dimensions in its header, an image sent as it is may yet be converted
+            // once read: it runs alone.
+            Ok(Plan::AsIs) if self.dimensions.is_none() && prepare::can_decode(self.format) => {
+                request(self.size).max(self.preparation.max_memory)
+            }
             Ok(Plan::AsIs) => request(self.size),
             Ok(plan @ Plan::Convert { .. }) => plan.memory().max(request(plan.sent_at_most())),
             Err(_) => 0,

@@ -41,9 +41,28 @@ fn decode_jpeg(bytes: &[u8], edge: u32, cap: usize) -> Result<Decoded, Refused> 
     decoder.set_max_decoding_buffer_size(cap);
     decoder.read_info().map_err(fail)?;
     let info = decoder.info().expect("read_info read the frame");
+    if info.coding_process == jpeg_decoder::CodingProcess::Lossless
+        || info.pixel_format == jpeg_decoder::PixelFormat::L16
+    {
+        // Decoded at full size and 16 bits whatever the scale asked: not converted.
+        return Err(Refused(
+            "a lossless or 12-bit JPEG is not converted here: a service given its URL that takes it can caption it".into(),
+        ));
+    }
     let (w, h) = (u32::from(info.width), u32::from(info.height));
     let (tw, th) = fit((w, h), edge);
     let (sw, sh) = dct_scaled((w, h), (tw, th));
+    // The decoder's own reading of the frame, checked again before any pixel is decoded:
+    // its planes and output at this scale, and a progressive JPEG's coefficients.
+    let needed = 2 * 4 * u64::from(sw) * u64::from(sh)
+        + super::jpeg::progressive_coefficient_bytes(bytes).unwrap_or(0);
+    if needed > cap as u64 {
+        return Err(Refused(format!(
+            "the JPEG's frame ({w}×{h}) needs {} MB to decode, more than the {} MB counted for it; it was not decoded",
+            needed.div_ceil(1 << 20),
+            (cap as u64) >> 20
+        )));
+    }
     let (sw, sh) = decoder.scale(clamp16(sw), clamp16(sh)).map_err(fail)?;
     let pixels = decoder.decode().map_err(fail)?;
     let orientation = decoder
@@ -55,11 +74,7 @@ fn decode_jpeg(bytes: &[u8], edge: u32, cap: usize) -> Result<Decoded, Refused> 
         jpeg_decoder::PixelFormat::L8 => {
             GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8)
         }
-        jpeg_decoder::PixelFormat::L16 => {
-            // Big-endian 16-bit samples: their high bytes.
-            let high = pixels.chunks_exact(2).map(|s| s[0]).collect();
-            GrayImage::from_raw(sw, sh, high).map(DynamicImage::ImageLuma8)
-        }
+        jpeg_decoder::PixelFormat::L16 => None,
         jpeg_decoder::PixelFormat::RGB24 => {
             RgbImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageRgb8)
         }
@@ -75,12 +90,16 @@ fn clamp16(side: u32) -> u16 {
     u16::try_from(side).unwrap_or(u16::MAX)
 }
 
-/// RGB of the CMYK `jpeg-decoder` gives (each ink inverted, as Adobe writes them).
+/// RGB of the CMYK `jpeg-decoder` gives (the inks themselves, 255 the most ink).
 fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
     let mut rgb = Vec::with_capacity(cmyk.len() / 4 * 3);
     for p in cmyk.chunks_exact(4) {
-        let k = u16::from(p[3]);
-        rgb.extend(p[..3].iter().map(|&c| (u16::from(c) * k / 255) as u8));
+        let k = 255 - u16::from(p[3]);
+        rgb.extend(
+            p[..3]
+                .iter()
+                .map(|&c| ((255 - u16::from(c)) * k / 255) as u8),
+        );
     }
     rgb
 }

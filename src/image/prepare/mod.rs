@@ -135,8 +135,16 @@ pub fn plan(
             let sent = (u64::from(tw) * u64::from(th) * per_pixel).min(target.max_bytes);
             (memory_to_convert(format, size, (w, h), head, edge), sent)
         }
-        // Unknown until the whole image is read: counted as all of the budget.
-        None => (prep.max_memory, target.max_bytes),
+        // Unknown until the whole image is read: counted as all of the budget, of which
+        // the file may take half.
+        None if size <= prep.max_memory / 2 => (prep.max_memory, target.max_bytes),
+        None => {
+            return Err(Refused(format!(
+                "the image has {} MB and no dimensions in its first bytes: reading it whole to prepare it could take more than the {} MB the function keeps for images",
+                size.div_ceil(1 << 20),
+                prep.max_memory >> 20
+            )));
+        }
     };
     if memory > prep.max_memory {
         let (w, h) = dims.unwrap_or_default();
@@ -175,7 +183,10 @@ fn memory_to_convert(
 ) -> u64 {
     let (tw, th) = fit((w, h), edge);
     let (decoded, peak) = decoding_memory(format, (w, h), (tw, th), head);
-    size + peak.max(decoded + 3 * 4 * u64::from(tw) * u64::from(th))
+    // The copies have the decoded pixels' depth: 4 bytes a pixel, 8 for 16-bit samples.
+    let depth = (decoded / (u64::from(w) * u64::from(h)).max(1)).clamp(4, 16);
+    let copies = 3 * depth * u64::from(tw) * u64::from(th);
+    size.saturating_add(peak.max(decoded.saturating_add(copies)))
 }
 
 /// The decoded pixels of an image, and the most its decoding holds at once.
@@ -193,14 +204,14 @@ fn decoding_memory(
         let coefficients = jpeg::progressive_coefficient_bytes(head).unwrap_or(0);
         return (decoded, 2 * decoded + coefficients);
     }
+    let pixels = u64::from(w) * u64::from(h);
     // What the decoder's reading of the header says the pixels take; eight bytes a pixel
     // (16-bit RGBA) where the header is beyond the first bytes.
-    let decoded =
-        decode::header_total_bytes(head, format).unwrap_or(8 * u64::from(w) * u64::from(h));
+    let decoded = decode::header_total_bytes(head, format).unwrap_or(pixels.saturating_mul(8));
     let peak = match format {
         // A GIF's canvas and frame; a TIFF's strip, the decoder's buffer and the copy out.
-        ImageFormat::Gif => 2 * decoded,
-        ImageFormat::Tiff => 3 * decoded,
+        ImageFormat::Gif => decoded.saturating_mul(2),
+        ImageFormat::Tiff => decoded.saturating_mul(3),
         _ => decoded,
     };
     (decoded, peak)

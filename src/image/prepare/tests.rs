@@ -166,6 +166,17 @@ fn a_header_claiming_too_many_pixels_is_refused_before_any_decode() {
         reason.contains("100000×100000") && reason.contains("not decoded"),
         "{reason}"
     );
+    // A file with no dimensions in its first bytes is read whole only if it fits half the
+    // budget.
+    let Err(Refused(reason)) = plan(ImageFormat::Tiff, 100 << 20, None, &[], &BEDROCK, &prep())
+    else {
+        panic!("a 100 MB file of unknown size is refused");
+    };
+    assert!(reason.contains("no dimensions"), "{reason}");
+    assert!(matches!(
+        plan(ImageFormat::Tiff, 30 << 20, None, &[], &BEDROCK, &prep()),
+        Ok(Plan::Convert { memory, .. }) if memory == 128 << 20
+    ));
     // A 48 MP JPEG fits: it is decoded at a quarter of its size.
     let Ok(Plan::Convert { memory, .. }) = plan(
         ImageFormat::Jpeg,
@@ -319,7 +330,13 @@ fn decoding_is_capped_and_broken_images_are_refused() {
     };
     assert!(reason.contains("could not be decoded"), "{reason}");
     let big = jpeg(&upright(600, 600), None);
-    assert!(prepare(&big, ImageFormat::Jpeg, &BEDROCK, 1568, 100_000).is_err());
+    let Err(Refused(reason)) = prepare(&big, ImageFormat::Jpeg, &BEDROCK, 1568, 100_000) else {
+        panic!("a JPEG decode past its cap is refused");
+    };
+    assert!(
+        reason.contains("needs 3 MB to decode") && reason.contains("not decoded"),
+        "{reason}"
+    );
     let mut broken = b"\xff\xd8\xff\xe0".to_vec();
     broken.extend([0x5a; 4000]);
     let Err(Refused(reason)) = prepare(&broken, ImageFormat::Jpeg, &BEDROCK, 1568, 1 << 26) else {
@@ -345,8 +362,8 @@ fn the_memory_counted_is_what_the_header_says_the_pixels_take() {
         memory,
         tiff.len() as u64 + 600 * 400 * 3 + 3 * 4 * 600 * 400
     );
-    // Where the header is not in the bytes given, eight bytes a pixel are counted (three
-    // times, in the decoder).
+    // Where the header is not in the bytes given, eight bytes a pixel are counted, for the
+    // copies too.
     let Ok(Plan::Convert { memory, .. }) = plan(
         ImageFormat::Tiff,
         tiff.len() as u64,
@@ -357,7 +374,10 @@ fn the_memory_counted_is_what_the_header_says_the_pixels_take() {
     ) else {
         panic!("a TIFF is converted for Bedrock");
     };
-    assert_eq!(memory, tiff.len() as u64 + 3 * 8 * 600 * 400);
+    assert_eq!(
+        memory,
+        tiff.len() as u64 + 8 * 600 * 400 + 3 * 8 * 600 * 400
+    );
     // A large TIFF: the decoder's three copies are the most.
     let roomy = Preparation {
         max_memory: 1 << 30,
@@ -375,4 +395,17 @@ fn the_memory_counted_is_what_the_header_says_the_pixels_take() {
         panic!("{big:?}");
     };
     assert_eq!(memory, (30 << 20) + 3 * 8 * 3200 * 3200);
+}
+
+#[test]
+fn a_cmyk_jpeg_keeps_its_colours() {
+    // Red ink-wise: no cyan, full magenta and yellow, no black.
+    let inks = [0u8, 255, 255, 0].repeat(64 * 64);
+    let mut bytes = Vec::new();
+    jpeg_encoder::Encoder::new(&mut bytes, 95)
+        .encode(&inks, 64, 64, jpeg_encoder::ColorType::Cmyk)
+        .unwrap();
+    let out = prepare(&bytes, ImageFormat::Jpeg, &BEDROCK, 1568, 1 << 24).unwrap();
+    let pixel = decoded(&out).get_pixel(32, 32);
+    assert!(is_red(pixel), "{pixel:?}");
 }
