@@ -117,18 +117,7 @@ impl<'a> ImageRequest<'a> {
             .map_err(ProviderError::from_store)
     }
 
-    /// Reads the whole image (for services that take its bytes), which must be at most
-    /// `max` bytes.
-    pub async fn read_all(&self, max: u64) -> Result<Bytes, ProviderError> {
-        if self.size > max {
-            return Err(ProviderError::Declined(format!(
-                "the image has {} bytes, more than the {max} this service takes",
-                self.size
-            )));
-        }
-        self.read_whole().await
-    }
-
+    /// Reads the whole image (for services that take its bytes).
     async fn read_whole(&self) -> Result<Bytes, ProviderError> {
         if self.head.len() as u64 >= self.size {
             return Ok(self.head.slice(..self.size as usize));
