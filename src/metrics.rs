@@ -30,6 +30,11 @@ pub struct Usage {
     pub images_prepared: u64,
     /// Credits left on the provider account, where the service reports them.
     pub credits_remaining: Option<f64>,
+    /// Calls left in the budget period (`ALT_TEXT_BUDGET`), as last taken.
+    pub budget_left: Option<u64>,
+    /// Providers this container paused (each pause is counted once, by the container that
+    /// started it).
+    pub providers_paused: u64,
 }
 
 /// Usage gathered while objects are processed, taken once per invocation.
@@ -67,6 +72,16 @@ impl UsageMeter {
             u.image_bytes_sent.push(bytes as f64);
             u.images_prepared += u64::from(prepared);
         });
+    }
+
+    /// The calls left in the budget period after the last one taken.
+    pub fn budget_left(&self, left: u64) {
+        self.with(|u| u.budget_left = Some(left));
+    }
+
+    /// A provider paused by this container.
+    pub fn provider_paused(&self) {
+        self.with(|u| u.providers_paused += 1);
     }
 
     pub fn read(&self, bytes: usize) {
@@ -184,6 +199,12 @@ pub fn document(config: &MetricsConfig, summary: &Summary, usage: &Usage, at: Sy
     metric("ImagesPrepared", "Count", json!(usage.images_prepared));
     if let Some(credits) = usage.credits_remaining {
         metric("CreditsRemaining", "None", json!(credits));
+    }
+    if let Some(left) = usage.budget_left {
+        metric("BudgetCallsLeft", "Count", json!(left));
+    }
+    if usage.providers_paused > 0 {
+        metric("ProvidersPaused", "Count", json!(usage.providers_paused));
     }
     for (name, value) in &config.dimensions {
         root.insert(name.clone(), json!(value));

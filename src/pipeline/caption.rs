@@ -208,9 +208,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             transient,
             uncertain,
             exhausted,
+            held,
             ..
         } = chain;
-        if transient || exhausted {
+        let missing_any = self
+            .settings
+            .langs
+            .iter()
+            .any(|l| !answers.iter().any(|a| &a.caption.lang == l));
+        if transient || exhausted || (held && missing_any) {
             let mut record = self.with_captions(record, &answers, None);
             let now = now_rfc3339();
             record

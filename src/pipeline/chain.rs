@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use super::Pipeline;
+use super::spend::{Hold, Spend};
 use crate::caption::{Record, Source, quality};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 use crate::store::{ObjectHead, ObjectStore, RecordStore};
@@ -38,6 +39,8 @@ pub(super) struct ChainResult {
     pub exhausted: bool,
     /// A paid provider gave captions this time.
     pub fresh: bool,
+    /// A provider was paused or held by the budget: the object is retried later.
+    pub held: bool,
 }
 
 impl ChainResult {
@@ -60,8 +63,12 @@ impl ChainResult {
                 }
             }
             Err(ProviderError::Declined(reason)) => self.declined.push(format!("{name}: {reason}")),
-            Err(ProviderError::Permanent(error) | ProviderError::KeyRejected(error)) => {
-                self.errors.push(format!("{name}: {error}"))
+            Err(ProviderError::Permanent(error)) => self.errors.push(format!("{name}: {error}")),
+            // The account cannot work: the provider is paused, the next one asked, and the
+            // object retried once someone has acted.
+            Err(ProviderError::KeyRejected(error) | ProviderError::OutOfCredits(error)) => {
+                self.errors.push(format!("{name}: {error}"));
+                self.held = true;
             }
             Err(ProviderError::Transient { message, .. }) => {
                 self.errors.push(format!("{name}: {message}"));
@@ -77,6 +84,24 @@ impl ChainResult {
             }
         }
         true
+    }
+
+    /// A provider not called: paused, or held by the budget (skipped when the user asked).
+    fn hold(&mut self, name: &str, hold: Hold) {
+        match hold {
+            Hold::Paused(reason)
+            | Hold::Budget {
+                reason,
+                retry: true,
+            } => {
+                self.errors.push(format!("{name}: {reason}"));
+                self.held = true;
+            }
+            Hold::Budget {
+                reason,
+                retry: false,
+            } => self.declined.push(format!("{name}: {reason}")),
+        }
     }
 
     /// Passes a caption through the quality guard.
@@ -182,6 +207,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Asks each provider in turn for the languages still missing.
     async fn run_chain(&self, request: &ImageRequest<'_>, mut missing: Vec<String>) -> ChainResult {
         let mut result = ChainResult::default();
+        let mut spend = Spend::default();
         for provider in &self.providers {
             if missing.is_empty() {
                 break;
@@ -192,7 +218,16 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             };
             for langs in langs.chunks(provider.languages_per_call().max(1)) {
                 let call = request.for_langs(langs);
+                let ticket = match self.admit(provider.as_ref(), &mut spend).await {
+                    Ok(ticket) => ticket,
+                    Err(hold) => {
+                        result.hold(provider.name(), hold);
+                        break;
+                    }
+                };
                 let answer = self.call(provider.as_ref(), &call).await;
+                self.account(provider.as_ref(), ticket, &answer, &mut spend)
+                    .await;
                 let before = result.answers.len();
                 let go_on = result.take(provider.name(), answer, &call, &mut missing);
                 result.fresh |= !provider.is_free() && result.answers.len() > before;

@@ -9,6 +9,7 @@
 //! Generic over the object store and the record store, so it runs against S3 and DynamoDB
 //! in production and against in-memory fakes in unit tests.
 
+mod budget;
 mod caption;
 mod chain;
 mod claim;
@@ -22,12 +23,14 @@ mod person;
 mod plan;
 mod settings;
 mod source;
+mod spend;
 mod tagging;
 mod write_back;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
+pub use budget::{Budget, OverBudget, Per, SpendSettings, rfc3339};
 pub use claim::CLAIM_GRACE_SECS;
 pub use edit::{EditError, Edited};
 use memory::MemoryBudget;
@@ -119,5 +122,7 @@ fn object_id(event: &ObjectEvent) -> ObjectId {
     }
 }
 
+#[cfg(test)]
+mod spend_tests;
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,10 @@
 //! The pipeline's own settings: the tag key, the caption languages, the longest caption,
 //! the expiry of presigned URLs, the attempts per image, the memory budget and the longest
-//! edge of an image prepared for a service.
+//! edge of an image prepared for a service, and what may be spent.
 
 use std::time::Duration;
 
+use super::budget::SpendSettings;
 use crate::caption::tags::is_tag_char;
 use crate::env::{ConfigError, Env};
 use crate::image::prepare::{DEFAULT_MAX_EDGE, Preparation};
@@ -32,6 +33,8 @@ pub struct Settings {
     /// Longest edge, in pixels, of an image prepared for a service sent its bytes
     /// (`ALT_TEXT_MAX_EDGE`).
     pub max_edge: u32,
+    /// Pauses and the budget of paid calls.
+    pub spend: SpendSettings,
 }
 
 impl Settings {
@@ -59,6 +62,7 @@ impl Settings {
         let max_edge =
             env.number("ALT_TEXT_MAX_EDGE", u64::from(DEFAULT_MAX_EDGE), 256, 8000)? as u32;
         Ok(Settings {
+            spend: SpendSettings::from_env(env)?,
             memory_budget,
             max_edge,
             tag_key,
@@ -150,5 +154,6 @@ pub(crate) fn test_settings() -> Settings {
         max_attempts: 2,
         memory_budget: 1 << 30,
         max_edge: DEFAULT_MAX_EDGE,
+        spend: SpendSettings::default(),
     }
 }

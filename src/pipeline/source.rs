@@ -93,6 +93,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         ImageRequest {
             bucket: &id.bucket,
             key: &id.key,
+            etag: source.etag.as_deref(),
             format,
             size: head.size,
             dimensions: image::dimensions(&head.bytes, format),

@@ -2,6 +2,7 @@
 //! in several languages in one call. `POST {base}/api/v1/images` with `X-API-Key`.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use super::access::{Access, ImageInput};
 use super::http::{self, Reply};
@@ -33,6 +35,8 @@ pub struct Settings {
     pub access: Access,
     /// Keywords to work into the caption (`ALT_TEXT_KEYWORDS`, comma separated).
     pub keywords: Vec<String>,
+    /// Words the caption must not use (`ALT_TEXT_NEGATIVE_KEYWORDS`, comma separated).
+    pub negative_keywords: Vec<String>,
 }
 
 impl Settings {
@@ -40,6 +44,7 @@ impl Settings {
         Ok(Settings {
             access,
             keywords: env.list("ALT_TEXT_KEYWORDS"),
+            negative_keywords: env.list("ALT_TEXT_NEGATIVE_KEYWORDS"),
         })
     }
 }
@@ -52,6 +57,9 @@ pub struct AltTextAi {
     access: Access,
     key: ServiceKey,
     keywords: Vec<String>,
+    negative_keywords: Vec<String>,
+    /// `GET` it for the account's credits.
+    account: String,
     retry: RetryPolicy,
 }
 
@@ -60,7 +68,61 @@ struct ImageResponse {
     asset_id: Option<serde_json::Value>,
     alt_text: Option<String>,
     #[serde(default)]
-    alt_texts: HashMap<String, Option<String>>,
+    alt_texts: AltTexts,
+}
+
+/// `alt_texts` comes as a map of language to text, or as a list of `{lang, alt_text}`: both
+/// appear in AltText.ai's own client.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AltTexts {
+    Map(HashMap<String, Option<String>>),
+    List(Vec<LangText>),
+}
+
+impl Default for AltTexts {
+    fn default() -> AltTexts {
+        AltTexts::List(Vec::new())
+    }
+}
+
+#[derive(Deserialize)]
+struct LangText {
+    lang: String,
+    alt_text: Option<String>,
+}
+
+impl AltTexts {
+    /// The text for `lang`, whatever the form.
+    fn get(&self, lang: &str) -> Option<String> {
+        match self {
+            AltTexts::Map(map) => map
+                .iter()
+                .find(|(l, _)| l.eq_ignore_ascii_case(lang))
+                .and_then(|(_, t)| t.clone()),
+            AltTexts::List(list) => list
+                .iter()
+                .find(|t| t.lang.eq_ignore_ascii_case(lang))
+                .and_then(|t| t.alt_text.clone()),
+        }
+    }
+}
+
+/// The `asset_id` of an object's bytes: AltText.ai answers a known asset from its library
+/// without charging, so a retry, a replay or a re-run of the same bytes costs nothing. A
+/// SHA-256 of bucket, key and ETag, in hex: 64 characters, none it refuses.
+fn asset_id(image: &ImageRequest<'_>) -> Option<String> {
+    let etag = image.etag?;
+    let mut hash = Sha256::new();
+    for part in [image.bucket, image.key, etag] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    let mut id = String::with_capacity(64);
+    for byte in hash.finalize() {
+        let _ = write!(id, "{byte:02x}");
+    }
+    Some(id)
 }
 
 /// What AltText.ai takes.
@@ -87,21 +149,28 @@ impl AltTextAi {
             http,
             key: ServiceKey::new(SERVICE, &settings.access, keys),
             endpoint: format!("{}/api/v1/images", settings.access.url),
+            account: format!("{}/api/v1/account", settings.access.url),
             access: settings.access.clone(),
             keywords: settings.keywords.clone(),
+            negative_keywords: settings.negative_keywords.clone(),
             retry: RetryPolicy::default(),
         }
     }
 
-    /// The request's fields after `image`: `"lang":…,"async":false,…}`.
+    /// The request's fields after `image`: `"lang":…,"async":false,…}`. A known asset is
+    /// not processed again (`overwrite: false`): its stored alt text comes back, free.
     fn options(&self, image: &ImageRequest<'_>) -> String {
         let mut options = json!({
             "lang": image.langs.join(","),
             "async": false,
+            "overwrite": false,
         });
         let keywords = image.keywords(&self.keywords);
         if !keywords.is_empty() {
             options["keywords"] = json!(keywords);
+        }
+        if !self.negative_keywords.is_empty() {
+            options["negative_keywords"] = json!(self.negative_keywords);
         }
         let ecomm = image.context.product_fields();
         if !ecomm.is_empty() {
@@ -117,10 +186,9 @@ impl AltTextAi {
     async fn raw_body(&self, image: &ImageRequest<'_>) -> Result<Bytes, ProviderError> {
         let bytes = image.bytes_for(&LIMITS).await?.bytes;
         let suffix = format!("}},{}", self.options(image));
+        let prefix = format!(r#"{{"image":{{{}"raw":"#, asset_field(image));
         Ok(Bytes::from(http::json_with_base64(
-            r#"{"image":{"raw":"#,
-            &bytes,
-            &suffix,
+            &prefix, &bytes, &suffix,
         )))
     }
 
@@ -137,7 +205,8 @@ impl AltTextAi {
                 let url = image.fresh_url().await?;
                 let url = serde_json::Value::from(url.expose());
                 Bytes::from(format!(
-                    r#"{{"image":{{"url":{url}}},{}"#,
+                    r#"{{"image":{{{}"url":{url}}},{}"#,
+                    asset_field(image),
                     self.options(image)
                 ))
             }
@@ -193,6 +262,17 @@ impl Provider for AltTextAi {
         Ok(())
     }
 
+    /// The account's credits left (`GET /api/v1/account`).
+    fn credits(&self) -> BoxFuture<'_, Result<Option<f64>, ProviderError>> {
+        Box::pin(self.key.with_key(move |key| async move {
+            let request = self
+                .http
+                .get(&self.account)
+                .header("X-API-Key", key.expose());
+            http::credits_left(SERVICE, request, self.access.timeout).await
+        }))
+    }
+
     fn caption<'a>(
         &'a self,
         image: &'a ImageRequest<'a>,
@@ -217,6 +297,13 @@ impl Provider for AltTextAi {
     }
 }
 
+/// `"asset_id":"…",` for an object with an ETag; nothing otherwise.
+fn asset_field(image: &ImageRequest<'_>) -> String {
+    asset_id(image)
+        .map(|id| format!(r#""asset_id":"{id}","#))
+        .unwrap_or_default()
+}
+
 /// The captions of a success body: `alt_texts` per language when several were asked,
 /// `alt_text` for a single one.
 fn parse_success(text: &str, langs: &[String]) -> Result<Vec<Caption>, ProviderError> {
@@ -228,12 +315,8 @@ fn parse_success(text: &str, langs: &[String]) -> Result<Vec<Caption>, ProviderE
     });
     let mut captions = Vec::new();
     for (i, lang) in langs.iter().enumerate() {
-        let from_map = parsed
-            .alt_texts
-            .iter()
-            .find(|(l, _)| l.eq_ignore_ascii_case(lang))
-            .and_then(|(_, t)| t.clone());
-        let text = from_map.or_else(|| (i == 0).then(|| parsed.alt_text.clone()).flatten());
+        let listed = parsed.alt_texts.get(lang);
+        let text = listed.or_else(|| (i == 0).then(|| parsed.alt_text.clone()).flatten());
         if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
             captions.push(Caption {
                 request_id: request_id.clone(),
@@ -254,7 +337,7 @@ fn classify_error(reply: &Reply) -> ProviderError {
     let detail = http::error_detail(&reply.body);
     match reply.status.as_u16() {
         422 if reply.body.to_lowercase().contains("insufficient credits") => {
-            ProviderError::Permanent(format!(
+            ProviderError::OutOfCredits(format!(
                 "AltText.ai account is out of credits (422): top up the account, then replay. {detail}"
             ))
         }
@@ -290,6 +373,13 @@ mod tests {
             .map(|c| (c.lang.as_str(), c.text.as_str()))
             .collect();
         assert_eq!(got, vec![("en", "A cat."), ("de", "Eine Katze.")]);
+        let listed = parse_success(
+            r#"{"asset_id":"a4","alt_text":"A cat.","alt_texts":[{"lang":"en","alt_text":"A cat."},{"lang":"fr","alt_text":"Un chat."}]}"#,
+            &langs(&["en", "fr"]),
+        )
+        .unwrap();
+        assert_eq!(listed[1].text, "Un chat.");
+        assert_eq!(listed[1].lang, "fr");
         assert!(matches!(
             parse_success(r#"{"asset_id":"a3","alt_text":""}"#, &langs(&["en"])),
             Err(ProviderError::Permanent(_))
@@ -305,7 +395,7 @@ mod tests {
         };
         assert!(matches!(
             classify_error(&reply(422, r#"{"errors":{"base":["Insufficient credits"]}}"#)),
-            ProviderError::Permanent(m) if m.contains("out of credits")
+            ProviderError::OutOfCredits(m) if m.contains("out of credits")
         ));
         assert!(matches!(
             classify_error(&reply(422, r#"{"errors":{"image":["is too small"]}}"#)),

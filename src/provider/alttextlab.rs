@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::access::Access;
@@ -108,6 +107,8 @@ fn parse_ecommerce(raw: &str) -> Result<serde_json::Map<String, serde_json::Valu
 pub struct AltTextLab {
     http: reqwest::Client,
     endpoint: String,
+    /// `GET` it for the credits left on the subscription.
+    account: String,
     access: Access,
     key: ServiceKey,
     style: Option<&'static str>,
@@ -138,11 +139,6 @@ struct GenerateResponse {
     id: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    key: Option<String>,
-}
-
 /// What AltTextLab takes.
 const LIMITS: Limits = Limits {
     service: SERVICE,
@@ -167,6 +163,7 @@ impl AltTextLab {
             http,
             key: ServiceKey::new(SERVICE, &settings.access, keys),
             endpoint: format!("{}/api/v1/alt-text/generate", settings.access.url),
+            account: format!("{}/api/v1/subscriptions/info", settings.access.url),
             access: settings.access.clone(),
             style: settings.style.map(Style::as_str),
             keywords: settings.keywords.clone(),
@@ -227,6 +224,17 @@ impl Provider for AltTextLab {
         LIMITS.check(image)
     }
 
+    /// The subscription's credits left (`GET /api/v1/subscriptions/info`).
+    fn credits(&self) -> BoxFuture<'_, Result<Option<f64>, ProviderError>> {
+        Box::pin(self.key.with_key(move |key| async move {
+            let request = self
+                .http
+                .get(&self.account)
+                .header("x-api-key", key.expose());
+            http::credits_left(SERVICE, request, self.access.timeout).await
+        }))
+    }
+
     fn caption<'a>(
         &'a self,
         image: &'a ImageRequest<'a>,
@@ -265,21 +273,22 @@ fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
     })
 }
 
+/// AltTextLab's errors: out of credits is 403 with `NOT_ENOUGH_FUNDS`, as a JSON `key` or
+/// as the bare body (its own plugin compares the raw body), so it is found anywhere in it.
 fn classify_error(reply: &Reply) -> ProviderError {
-    let body: ErrorBody = serde_json::from_str(&reply.body).unwrap_or_default();
-    match reply.status {
-        StatusCode::FORBIDDEN if body.key.as_deref() == Some("NOT_ENOUGH_FUNDS") => {
-            ProviderError::Permanent(
-                "AltTextLab account is out of credits (403 NOT_ENOUGH_FUNDS): top up the account, then replay".into(),
-            )
-        }
-        _ => http::generic_error(SERVICE, reply),
+    if reply.body.contains("NOT_ENOUGH_FUNDS") {
+        return ProviderError::OutOfCredits(format!(
+            "AltTextLab account is out of credits ({} NOT_ENOUGH_FUNDS): top up the account, then replay",
+            reply.status.as_u16()
+        ));
     }
+    http::generic_error(SERVICE, reply)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::StatusCode;
 
     fn classify_error(
         status: StatusCode,
@@ -328,15 +337,17 @@ mod tests {
             matches!(&e, ProviderError::KeyRejected(m) if m.contains("API key")),
             "{e:?}"
         );
-        let e = classify_error(
-            StatusCode::FORBIDDEN,
-            None,
+        for body in [
             r#"{"key":"NOT_ENOUGH_FUNDS","message":"Not enough funds"}"#,
-        );
-        assert!(
-            matches!(&e, ProviderError::Permanent(m) if m.contains("out of credits")),
-            "{e:?}"
-        );
+            "NOT_ENOUGH_FUNDS",
+            r#""NOT_ENOUGH_FUNDS""#,
+        ] {
+            let e = classify_error(StatusCode::FORBIDDEN, None, body);
+            assert!(
+                matches!(&e, ProviderError::OutOfCredits(m) if m.contains("out of credits")),
+                "{body}: {e:?}"
+            );
+        }
         let e = classify_error(StatusCode::FORBIDDEN, None, r#"{"message":"forbidden"}"#);
         assert!(
             matches!(&e, ProviderError::Permanent(m) if !m.contains("credits")),

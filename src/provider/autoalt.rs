@@ -2,6 +2,7 @@
 //! base64. `POST {base}/api/v1/generate` with `Authorization: Bearer KEY`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -42,6 +43,8 @@ impl Settings {
 pub struct AutoAlt {
     http: reqwest::Client,
     endpoint: String,
+    /// `GET` it for the credits left: it tells an unexplained 403 apart.
+    credits_url: String,
     access: Access,
     key: ServiceKey,
     retry: RetryPolicy,
@@ -86,6 +89,7 @@ impl AutoAlt {
             http,
             key: ServiceKey::new(SERVICE, &settings.access, keys),
             endpoint: format!("{}/api/v1/generate", settings.access.url),
+            credits_url: format!("{}/api/v1/credits", settings.access.url),
             access: settings.access.clone(),
             retry: RetryPolicy::default(),
         }
@@ -105,15 +109,47 @@ impl AutoAlt {
             .bearer_auth(key.expose())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        http::exchange(
+        let unexplained = AtomicBool::new(false);
+        let answer = http::exchange(
             SERVICE,
             request,
             budget.min(self.access.timeout),
             image.calls,
             |body| parse_success(body, lang),
-            classify_error,
+            |reply| {
+                let err = classify_error(reply);
+                unexplained.store(is_unexplained_403(reply, &err), Ordering::Relaxed);
+                err
+            },
         )
-        .await
+        .await;
+        match answer {
+            Err(err) if unexplained.load(Ordering::Relaxed) => {
+                Err(self.explain_403(key, err).await)
+            }
+            answer => answer,
+        }
+    }
+
+    /// AutoAlt answers both "no credits" and rate limiting with 403; when its words do not
+    /// say which, the credits left do: some left is a rate limit (back off), none is an
+    /// account out of credits.
+    async fn explain_403(&self, key: &ApiKey, err: ProviderError) -> ProviderError {
+        match self.credits_with(key).await {
+            Ok(Some(left)) if left > 0.0 => ProviderError::Transient {
+                message: format!("AutoAlt is rate limiting (403, {left} credits left). {err}"),
+                retry_after: None,
+            },
+            Ok(Some(_)) => ProviderError::OutOfCredits(format!(
+                "AutoAlt account is out of credits (403, 0 credits left): top up the account, then replay. {err}"
+            )),
+            _ => err,
+        }
+    }
+
+    async fn credits_with(&self, key: &ApiKey) -> Result<Option<f64>, ProviderError> {
+        let request = self.http.get(&self.credits_url).bearer_auth(key.expose());
+        http::credits_left(SERVICE, request, self.access.timeout).await
     }
 }
 
@@ -135,6 +171,14 @@ impl Provider for AutoAlt {
     fn supports_lang(&self, lang: &str) -> bool {
         let primary = lang.split('-').next().unwrap_or(lang);
         LANGUAGES.iter().any(|l| l.eq_ignore_ascii_case(primary))
+    }
+
+    /// The account's credits left (`GET /api/v1/credits`).
+    fn credits(&self) -> BoxFuture<'_, Result<Option<f64>, ProviderError>> {
+        Box::pin(
+            self.key
+                .with_key(move |key| async move { self.credits_with(&key).await }),
+        )
     }
 
     fn caption<'a>(
@@ -197,7 +241,7 @@ fn classify_error(reply: &Reply) -> ProviderError {
     let detail = http::error_detail(&reply.body);
     let lower = detail.to_lowercase();
     match reply.status.as_u16() {
-        403 if lower.contains("credit") => ProviderError::Permanent(format!(
+        403 if lower.contains("credit") => ProviderError::OutOfCredits(format!(
             "AutoAlt account is out of credits (403): top up the account, then replay. {detail}"
         )),
         403 if lower.contains("rate limit") || lower.contains("too many") => {
@@ -215,6 +259,11 @@ fn classify_error(reply: &Reply) -> ProviderError {
         )),
         _ => http::generic_error(SERVICE, reply),
     }
+}
+
+/// A 403 whose words name neither credits nor a rate limit.
+fn is_unexplained_403(reply: &Reply, err: &ProviderError) -> bool {
+    reply.status.as_u16() == 403 && matches!(err, ProviderError::Permanent(_))
 }
 
 #[cfg(test)]
@@ -271,7 +320,7 @@ mod tests {
         );
         assert!(matches!(
             classify(403, r#"{"error":"Insufficient credits"}"#),
-            ProviderError::Permanent(m) if m.contains("out of credits")
+            ProviderError::OutOfCredits(m) if m.contains("out of credits")
         ));
         assert!(matches!(
             classify(403, r#"{"error":"Rate limit exceeded, try again later"}"#),
@@ -280,7 +329,7 @@ mod tests {
         assert!(
             matches!(
                 classify(403, r#"{"error":"Not enough credits to generate alt text"}"#),
-                ProviderError::Permanent(m) if m.contains("out of credits")
+                ProviderError::OutOfCredits(m) if m.contains("out of credits")
             ),
             "\"generate\" holds \"rate\" but is no rate limit"
         );

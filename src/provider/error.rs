@@ -21,6 +21,11 @@ pub enum ProviderError {
     /// [`super::keys::ServiceKey`]): as permanent as [`ProviderError::Permanent`].
     #[error("{0}")]
     KeyRejected(String),
+    /// The account has no credits left: every image would fail the same way until it is
+    /// topped up, so the provider is paused for every container (see
+    /// [`crate::pipeline`]'s spend step) and the object ends retryable.
+    #[error("{0}")]
+    OutOfCredits(String),
     /// The service did not take the request (throttling, a connection that never opened):
     /// the same request may succeed later, and sending it again costs nothing.
     #[error("{message}")]
@@ -42,6 +47,15 @@ impl ProviderError {
             message: message.into(),
             retry_after: None,
         }
+    }
+
+    /// Whether the account itself refuses work (no credits, a key refused after a re-read):
+    /// nothing sent to the service can succeed until someone acts.
+    pub fn pauses_provider(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::OutOfCredits(_) | ProviderError::KeyRejected(_)
+        )
     }
 
     /// A store failure while serving a provider (reading the image, presigning).

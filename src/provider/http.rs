@@ -207,6 +207,46 @@ pub fn generic_error(service: &str, reply: &Reply) -> ProviderError {
     }
 }
 
+/// Names under which the services report the credits left on an account.
+const CREDIT_FIELDS: [&str; 6] = [
+    "credits_remaining",
+    "creditsRemaining",
+    "credits",
+    "remaining",
+    "available_credits",
+    "availableCredits",
+];
+
+/// Asks an account endpoint for the credits left: the first number under one of the usual
+/// names, at the top or one object down, or `usage_limit - usage`; `None` if it names none.
+pub async fn credits_left(
+    service: &str,
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<Option<f64>, ProviderError> {
+    let reply = send(service, request, timeout).await?;
+    if !reply.status.is_success() {
+        return Err(generic_error(service, &reply));
+    }
+    let body: serde_json::Value =
+        serde_json::from_str(&reply.body).map_err(|e| unreadable(service, e))?;
+    Ok(credits_in(&body))
+}
+
+/// The credits left that an account document reports.
+pub fn credits_in(body: &serde_json::Value) -> Option<f64> {
+    let direct = |v: &serde_json::Value| {
+        CREDIT_FIELDS
+            .iter()
+            .find_map(|f| v.get(*f).and_then(serde_json::Value::as_f64))
+            .or_else(|| {
+                let limit = v.get("usage_limit")?.as_f64()?;
+                Some((limit - v.get("usage")?.as_f64()?).max(0.0))
+            })
+    };
+    direct(body).or_else(|| body.as_object()?.values().find_map(direct))
+}
+
 /// Bytes `size` bytes take as base64.
 pub fn base64_len(size: u64) -> u64 {
     size.div_ceil(3) * 4
@@ -303,6 +343,16 @@ mod tests {
             generic_error("S", &reply(400, "")),
             ProviderError::Permanent(_)
         ));
+    }
+
+    #[test]
+    fn credits_are_read_from_the_usual_shapes() {
+        let credits = |body: &str| credits_in(&serde_json::from_str(body).unwrap());
+        assert_eq!(credits(r#"{"credits": 12}"#), Some(12.0));
+        assert_eq!(credits(r#"{"credits_remaining": 0}"#), Some(0.0));
+        assert_eq!(credits(r#"{"data": {"availableCredits": 7}}"#), Some(7.0));
+        assert_eq!(credits(r#"{"usage": 90, "usage_limit": 100}"#), Some(10.0));
+        assert_eq!(credits(r#"{"plan": "free"}"#), None);
     }
 
     #[test]

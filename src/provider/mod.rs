@@ -65,6 +65,11 @@ pub trait Provider: Send + Sync {
     fn languages_per_call(&self) -> usize {
         1
     }
+    /// The credits left on the account, where the service tells (`None` where it does not);
+    /// a backfill weighs them against the calls it needs.
+    fn credits(&self) -> BoxFuture<'_, Result<Option<f64>, ProviderError>> {
+        Box::pin(async { Ok(None) })
+    }
     /// Captions one image in `image.langs`: one caption per language it could write.
     fn caption<'a>(
         &'a self,
@@ -91,6 +96,9 @@ impl<P: Provider + ?Sized> Provider for Arc<P> {
     }
     fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
         (**self).memory_needed(image)
+    }
+    fn credits(&self) -> BoxFuture<'_, Result<Option<f64>, ProviderError>> {
+        (**self).credits()
     }
     fn caption<'a>(
         &'a self,

@@ -4,6 +4,7 @@
 //! local servers.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,15 +16,17 @@ use super::access::{Access, ImageInput};
 use super::http::{self, Reply};
 use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
-use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, prompt};
+use super::{ANY_SIDE, Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, prompt};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::secret::ApiKey;
 
 /// The largest image sent as a `data:` URL, or handed over by URL.
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
-/// Enough for a two-sentence caption in any language.
+/// Enough for a two-sentence caption in any language (`max_tokens`: the answer only).
 const MAX_TOKENS: u32 = 300;
+/// `max_completion_tokens` counts a reasoning model's hidden reasoning too: room for it.
+const MAX_COMPLETION_TOKENS: u32 = 4000;
 const SERVICE: &str = "OpenAI-compatible server";
 
 /// Default model of the OpenAI-compatible provider.
@@ -62,6 +65,43 @@ pub struct OpenAi {
     model: String,
     prompt: Option<String>,
     retry: RetryPolicy,
+    /// The parameters this server refused (`Refused`), shared by every call of the container.
+    refused: Arc<AtomicU8>,
+    /// OpenAI itself takes `max_completion_tokens`; other servers (Ollama, vLLM) `max_tokens`.
+    completion_tokens_first: bool,
+}
+
+/// Parameters a server refused with `unsupported_parameter` or `unsupported_value`.
+struct Refused;
+
+impl Refused {
+    const MAX_TOKENS: u8 = 1;
+    const MAX_COMPLETION_TOKENS: u8 = 2;
+    const TEMPERATURE: u8 = 4;
+
+    fn of(param: &str) -> Option<u8> {
+        match param {
+            "max_tokens" => Some(Refused::MAX_TOKENS),
+            "max_completion_tokens" => Some(Refused::MAX_COMPLETION_TOKENS),
+            "temperature" => Some(Refused::TEMPERATURE),
+            _ => None,
+        }
+    }
+}
+
+/// The parameter a 400 says the model does not take, as OpenAI names it:
+/// `{"error": {"code": "unsupported_parameter" | "unsupported_value", "param": "max_tokens"}}`.
+fn refused_param(reply: &Reply) -> Option<u8> {
+    if reply.status.as_u16() != 400 {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_str(&reply.body).ok()?;
+    let error = body.get("error")?;
+    let code = error.get("code")?.as_str()?;
+    if !matches!(code, "unsupported_parameter" | "unsupported_value") {
+        return None;
+    }
+    Refused::of(error.get("param")?.as_str()?)
 }
 
 #[derive(Deserialize)]
@@ -119,21 +159,47 @@ impl OpenAi {
             model: settings.model.clone(),
             prompt: settings.prompt.clone(),
             retry: RetryPolicy::default(),
+            refused: Arc::new(AtomicU8::new(0)),
+            completion_tokens_first: reqwest::Url::parse(base)
+                .ok()
+                .and_then(|u| u.host_str().map(|h| h == "api.openai.com"))
+                .unwrap_or(false),
         }
     }
 
+    /// The token limit and temperature, as this server takes them.
+    fn tuning(&self, refused: u8) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        let max = ("max_tokens", Refused::MAX_TOKENS, MAX_TOKENS);
+        let completion = (
+            "max_completion_tokens",
+            Refused::MAX_COMPLETION_TOKENS,
+            MAX_COMPLETION_TOKENS,
+        );
+        let order = if self.completion_tokens_first {
+            [completion, max]
+        } else {
+            [max, completion]
+        };
+        if let Some((name, _, limit)) = order.into_iter().find(|(_, bit, _)| refused & bit == 0) {
+            fields.insert(name.into(), json!(limit));
+        }
+        if refused & Refused::TEMPERATURE == 0 {
+            fields.insert("temperature".into(), json!(0.2));
+        }
+        fields
+    }
+
     /// The request, its image URL empty.
-    fn request_head(&self, image: &ImageRequest<'_>) -> serde_json::Value {
+    fn request_head(&self, image: &ImageRequest<'_>, refused: u8) -> serde_json::Value {
         let text = prompt::prompt(
             self.prompt.as_deref(),
             image.lang(),
             image.max_chars,
             image.context,
         );
-        json!({
+        let mut head = json!({
             "model": self.model,
-            "max_tokens": MAX_TOKENS,
-            "temperature": 0.2,
             "messages": [{
                 "role": "user",
                 "content": [
@@ -141,22 +207,25 @@ impl OpenAi {
                     {"type": "image_url", "image_url": {"url": "", "detail": "low"}},
                 ],
             }],
-        })
+        });
+        if let Some(object) = head.as_object_mut() {
+            object.extend(self.tuning(refused));
+        }
+        head
     }
 
     /// The body with the image as a `data:` URL, built once for every attempt: the image is
     /// encoded straight into it.
-    async fn data_body(&self, image: &ImageRequest<'_>) -> Result<Bytes, ProviderError> {
-        let image_bytes = image.bytes_for(&DATA_LIMITS).await?;
-        let head = self.request_head(image).to_string();
+    fn data_body(&self, image: &ImageRequest<'_>, image_bytes: &ImageBytes, refused: u8) -> Bytes {
+        let head = self.request_head(image, refused).to_string();
         let (before, after) = around_empty_url(&head);
         let mime = image_bytes.format.mime_type();
-        Ok(Bytes::from(http::json_with_data_url(
+        Bytes::from(http::json_with_data_url(
             before,
             mime,
             &image_bytes.bytes,
             after,
-        )))
+        ))
     }
 
     async fn attempt(
@@ -164,6 +233,7 @@ impl OpenAi {
         key: Option<&ApiKey>,
         image: &ImageRequest<'_>,
         data_body: Option<&Bytes>,
+        refused: u8,
         budget: Duration,
     ) -> Result<Caption, ProviderError> {
         let lang = image.lang();
@@ -171,7 +241,7 @@ impl OpenAi {
             Some(body) => body.clone(),
             None => {
                 let url = image.fresh_url().await?;
-                let mut body = self.request_head(image);
+                let mut body = self.request_head(image, refused);
                 body["messages"][0]["content"][1]["image_url"]["url"] = json!(url.expose());
                 Bytes::from(body.to_string())
             }
@@ -190,9 +260,45 @@ impl OpenAi {
             budget.min(self.access.timeout),
             image.calls,
             |body| parse_success(body, lang),
-            classify_error,
+            |reply| {
+                if let Some(param) = refused_param(reply) {
+                    self.refused.fetch_or(param, Ordering::Relaxed);
+                }
+                classify_error(reply)
+            },
         )
         .await
+    }
+
+    /// One caption with the parameters this server takes: a request refused for one it
+    /// does not take is sent once more without it, and the container remembers.
+    async fn caption_once(
+        &self,
+        image: &ImageRequest<'_>,
+        image_bytes: Option<&ImageBytes>,
+    ) -> Result<Caption, ProviderError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let refused = self.refused.load(Ordering::Relaxed);
+            let data_body = image_bytes.map(|b| self.data_body(image, b, refused));
+            let data_body = data_body.as_ref();
+            let answer = self
+                .key
+                .with_optional_key(|key| async move {
+                    self.retry
+                        .run(image.deadline, |budget| {
+                            self.attempt(key.as_ref(), image, data_body, refused, budget)
+                        })
+                        .await
+                })
+                .await;
+            let learned = self.refused.load(Ordering::Relaxed) != refused;
+            if tries < 2 && learned && matches!(answer, Err(ProviderError::Permanent(_))) {
+                continue;
+            }
+            return answer;
+        }
     }
 }
 
@@ -229,21 +335,11 @@ impl Provider for OpenAi {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let data_body = match self.access.image_input {
+            let image_bytes = match self.access.image_input {
                 ImageInput::Url => None,
-                ImageInput::Data => Some(self.data_body(image).await?),
+                ImageInput::Data => Some(image.bytes_for(&DATA_LIMITS).await?),
             };
-            let data_body = data_body.as_ref();
-            let caption = self
-                .key
-                .with_optional_key(|key| async move {
-                    self.retry
-                        .run(image.deadline, |budget| {
-                            self.attempt(key.as_ref(), image, data_body, budget)
-                        })
-                        .await
-                })
-                .await?;
+            let caption = self.caption_once(image, image_bytes.as_ref()).await?;
             Ok(vec![caption])
         })
     }
@@ -311,7 +407,7 @@ fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
 fn classify_error(reply: &Reply) -> ProviderError {
     let detail = http::error_detail(&reply.body);
     match reply.status.as_u16() {
-        429 if reply.body.contains("insufficient_quota") => ProviderError::Permanent(format!(
+        429 if reply.body.contains("insufficient_quota") => ProviderError::OutOfCredits(format!(
             "the OpenAI account is out of credits (429 insufficient_quota): add credits, then replay. {detail}"
         )),
         404 => ProviderError::Permanent(format!(
@@ -370,7 +466,7 @@ mod tests {
         };
         assert!(matches!(
             classify_error(&reply(429, r#"{"error":{"message":"You exceeded your current quota","code":"insufficient_quota"}}"#)),
-            ProviderError::Permanent(m) if m.contains("out of credits")
+            ProviderError::OutOfCredits(m) if m.contains("out of credits")
         ));
         assert!(matches!(
             classify_error(&reply(
@@ -404,5 +500,71 @@ mod tests {
             "data:image/png;base64,AAAA"
         );
         assert_eq!(v["content"][0]["image_url"]["detail"], "low");
+    }
+
+    fn client(url: &str) -> OpenAi {
+        let settings = Settings {
+            access: Access {
+                env_prefix: "OPENAI",
+                api_key: None,
+                key_source: None,
+                url: url.into(),
+                image_input: ImageInput::Url,
+                timeout: Duration::from_secs(5),
+            },
+            model: "o4-mini".into(),
+            prompt: None,
+        };
+        OpenAi::new(reqwest::Client::new(), &settings, None)
+    }
+
+    #[test]
+    fn the_token_limit_is_named_as_the_server_takes_it() {
+        let openai = client("https://api.openai.com/v1");
+        let local = client("http://localhost:11434");
+        let fields = |c: &OpenAi, refused| serde_json::Value::Object(c.tuning(refused));
+        assert_eq!(
+            fields(&openai, 0),
+            json!({"max_completion_tokens": MAX_COMPLETION_TOKENS, "temperature": 0.2})
+        );
+        assert_eq!(
+            fields(&local, 0),
+            json!({"max_tokens": MAX_TOKENS, "temperature": 0.2})
+        );
+        assert_eq!(
+            fields(&local, Refused::MAX_TOKENS | Refused::TEMPERATURE),
+            json!({"max_completion_tokens": MAX_COMPLETION_TOKENS})
+        );
+        assert_eq!(
+            fields(
+                &openai,
+                Refused::MAX_COMPLETION_TOKENS | Refused::MAX_TOKENS
+            ),
+            json!({"temperature": 0.2})
+        );
+    }
+
+    #[test]
+    fn refused_parameters_are_read_from_openai_errors() {
+        let refusal = |param: &str, code: &str| {
+            Reply {
+            status: StatusCode::BAD_REQUEST,
+            retry_after: None,
+            body: json!({"error": {"message": "Unsupported parameter", "type": "invalid_request_error", "param": param, "code": code}}).to_string(),
+        }
+        };
+        assert_eq!(
+            refused_param(&refusal("max_tokens", "unsupported_parameter")),
+            Some(Refused::MAX_TOKENS)
+        );
+        assert_eq!(
+            refused_param(&refusal("temperature", "unsupported_value")),
+            Some(Refused::TEMPERATURE)
+        );
+        assert_eq!(
+            refused_param(&refusal("messages", "unsupported_parameter")),
+            None
+        );
+        assert_eq!(refused_param(&refusal("max_tokens", "invalid_value")), None);
     }
 }

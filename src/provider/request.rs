@@ -37,6 +37,8 @@ pub trait Calls: Send + Sync {
 pub struct ImageRequest<'a> {
     pub bucket: &'a str,
     pub key: &'a str,
+    /// The ETag of the bytes captioned, where the store has one.
+    pub etag: Option<&'a str>,
     pub format: ImageFormat,
     /// Size in bytes.
     pub size: u64,
@@ -77,6 +79,7 @@ impl<'a> ImageRequest<'a> {
         ImageRequest {
             bucket: self.bucket,
             key: self.key,
+            etag: self.etag,
             format: self.format,
             size: self.size,
             dimensions: self.dimensions,
@@ -311,6 +314,7 @@ mod tests {
         let image = |format, size| ImageRequest {
             bucket: "b",
             key: "k",
+            etag: None,
             format,
             size,
             dimensions: None,

@@ -14,8 +14,8 @@ use crate::event::sequencer_key;
 /// [`RecordStore`] on a DynamoDB table.
 #[derive(Debug, Clone)]
 pub struct DynamoRecords {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(super) client: aws_sdk_dynamodb::Client,
+    pub(super) table: String,
 }
 
 impl DynamoRecords {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{
-    Claim, ClaimRequest, Listed, ObjectHead, ObjectId, ObjectStore, Page, RecordPage, RecordStore,
-    StoreError, epoch_now,
+    Claim, ClaimRequest, Ledger, Listed, ObjectHead, ObjectId, ObjectStore, Page, Pause, Period,
+    RecordPage, RecordStore, StoreError, epoch_now,
 };
 use crate::caption::{Record, State, Tag};
 use crate::event::sequencer_order;
@@ -204,6 +204,9 @@ pub struct MemoryRecords {
     pub claims: Mutex<HashMap<(String, String), (String, u64)>>,
     pub puts: AtomicUsize,
     pub fail_puts: Mutex<VecDeque<StoreError>>,
+    /// The spend ledger: pauses by provider, calls used by period.
+    pub pauses: Mutex<HashMap<String, Pause>>,
+    pub used: Mutex<HashMap<String, u64>>,
 }
 
 impl MemoryRecords {
@@ -330,5 +333,56 @@ impl RecordStore for MemoryRecords {
         Ok(Claim::Claimed {
             previous: record.map(Box::new),
         })
+    }
+}
+
+impl Ledger for MemoryRecords {
+    async fn pauses(&self, now: u64) -> Result<Vec<Pause>, StoreError> {
+        let mut pauses: Vec<Pause> = self
+            .pauses
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|p| p.until > now)
+            .cloned()
+            .collect();
+        pauses.sort_by(|a, b| a.provider.cmp(&b.provider));
+        Ok(pauses)
+    }
+
+    async fn pause(&self, pause: &Pause, now: u64) -> Result<bool, StoreError> {
+        let mut pauses = self.pauses.lock().unwrap();
+        if pauses.get(&pause.provider).is_some_and(|p| p.until > now) {
+            return Ok(false);
+        }
+        pauses.insert(pause.provider.clone(), pause.clone());
+        Ok(true)
+    }
+
+    async fn take(&self, period: &Period) -> Result<Option<u64>, StoreError> {
+        let mut used = self.used.lock().unwrap();
+        let count = used.entry(period.name.clone()).or_default();
+        if *count >= period.limit {
+            return Ok(None);
+        }
+        *count += 1;
+        Ok(Some(period.limit - *count))
+    }
+
+    async fn give_back(&self, period: &Period) -> Result<(), StoreError> {
+        if let Some(count) = self.used.lock().unwrap().get_mut(&period.name) {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    async fn used(&self, period: &Period) -> Result<u64, StoreError> {
+        Ok(self
+            .used
+            .lock()
+            .unwrap()
+            .get(&period.name)
+            .copied()
+            .unwrap_or(0))
     }
 }

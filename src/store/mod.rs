@@ -3,7 +3,9 @@
 //! in-memory fakes of the unit tests live beside them.
 
 pub mod dynamodb;
+mod dynamodb_ledger;
 pub mod error;
+pub mod ledger;
 #[cfg(test)]
 pub(crate) mod memory;
 pub mod objects;
@@ -12,6 +14,7 @@ pub mod s3;
 
 pub use dynamodb::DynamoRecords;
 pub use error::StoreError;
+pub use ledger::{Ledger, Pause, Period};
 pub use objects::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
 pub use records::{Claim, ClaimRequest, RecordPage, RecordStore, epoch_now};
 pub use s3::S3Store;

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use super::StoreError;
+use super::{Ledger, StoreError};
 use crate::caption::Record;
 
 /// Seconds since the Unix epoch.
@@ -52,8 +52,8 @@ pub struct RecordPage {
     pub next: Option<String>,
 }
 
-/// Reads and writes object records.
-pub trait RecordStore: Send + Sync {
+/// Reads and writes object records; the same table keeps the spend [`Ledger`].
+pub trait RecordStore: Ledger + Send + Sync {
     /// Claims the object for captioning: at most one invocation at a time holds a claim,
     /// none over a record of a newer event or a finished caption of the same ETag. One
     /// round trip, which also reads the record.

@@ -1,0 +1,161 @@
+//! The spend step around every paid call: a provider paused for every container is not
+//! called; a call is taken from the budget before it goes out and given back if it was never
+//! billed; an answer that says the account cannot work (out of credits, its key refused)
+//! pauses the provider for `ALT_TEXT_PAUSE_SECS`, logged once by the container that saw it
+//! first.
+
+use super::Pipeline;
+use super::budget::{OverBudget, rfc3339};
+use crate::provider::{Caption, Provider, ProviderError};
+use crate::store::{ObjectStore, Pause, Period, RecordStore, epoch_now};
+
+/// Why a paid call was not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Hold {
+    /// The provider is paused: the object is retried after the pause.
+    Paused(String),
+    /// The budget is spent (or could not be checked); `retry` unless the user asked to skip.
+    Budget { reason: String, retry: bool },
+}
+
+/// What one object's chain knows of the ledger: the pauses, read once when the first paid
+/// call is due, and whether the budget was found spent.
+#[derive(Default)]
+pub(super) struct Spend {
+    pauses: Option<Vec<Pause>>,
+    spent: Option<Hold>,
+}
+
+/// A call allowed: the budget period it was taken from, if any.
+pub(super) struct Ticket(Option<Period>);
+
+impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+    /// Whether `provider` may be called now; a paid call is taken from the budget.
+    pub(super) async fn admit(
+        &self,
+        provider: &dyn Provider,
+        spend: &mut Spend,
+    ) -> Result<Ticket, Hold> {
+        if provider.is_free() {
+            return Ok(Ticket(None));
+        }
+        if let Some(pause) = self.pause_of(provider.name(), spend).await {
+            return Err(Hold::Paused(format!(
+                "paused: {} until {}",
+                pause.reason,
+                rfc3339(pause.until)
+            )));
+        }
+        if let Some(hold) = &spend.spent {
+            return Err(hold.clone());
+        }
+        let Some(budget) = self.settings.spend.budget else {
+            return Ok(Ticket(None));
+        };
+        let period = budget.period(epoch_now());
+        let retry = self.settings.spend.over_budget == OverBudget::Retry;
+        let hold = match self.records.take(&period).await {
+            Ok(Some(left)) => {
+                self.usage.budget_left(left);
+                return Ok(Ticket(Some(period)));
+            }
+            Ok(None) => {
+                self.usage.budget_left(0);
+                Hold::Budget {
+                    reason: format!(
+                        "budget reached until {} (ALT_TEXT_BUDGET {budget})",
+                        rfc3339(period.ends)
+                    ),
+                    retry,
+                }
+            }
+            Err(err) => Hold::Budget {
+                reason: format!("the budget could not be checked: {err}"),
+                retry: true,
+            },
+        };
+        spend.spent = Some(hold.clone());
+        Err(hold)
+    }
+
+    /// After a paid call: a call never billed goes back to the budget; an account that
+    /// cannot work pauses the provider.
+    pub(super) async fn account(
+        &self,
+        provider: &dyn Provider,
+        ticket: Ticket,
+        answer: &Result<Vec<Caption>, ProviderError>,
+        spend: &mut Spend,
+    ) {
+        let Err(err) = answer else { return };
+        if let Some(period) = ticket.0
+            && never_billed(err)
+            && let Err(store) = self.records.give_back(&period).await
+        {
+            tracing::warn!(error = %store, "a call not billed could not be given back to the budget");
+        }
+        if err.pauses_provider() && !self.settings.spend.pause.is_zero() {
+            self.pause(provider.name(), err, spend).await;
+        }
+    }
+
+    /// The running pause of `provider`, from the ledger read once per object.
+    async fn pause_of(&self, provider: &str, spend: &mut Spend) -> Option<Pause> {
+        if spend.pauses.is_none() {
+            let read = self.records.pauses(epoch_now()).await;
+            // Without the ledger the call goes ahead: a pause saves credits, and the
+            // service itself still refuses what it cannot do.
+            spend.pauses = Some(read.unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "the provider pauses could not be read");
+                Vec::new()
+            }));
+        }
+        let now = epoch_now();
+        spend
+            .pauses
+            .iter()
+            .flatten()
+            .find(|p| p.provider == provider && p.until > now)
+            .cloned()
+    }
+
+    /// Pauses `provider` for every container; the container that starts the pause logs it.
+    async fn pause(&self, provider: &str, err: &ProviderError, spend: &mut Spend) {
+        let now = epoch_now();
+        let pause = Pause {
+            provider: provider.into(),
+            until: now + self.settings.spend.pause.as_secs(),
+            reason: match err {
+                ProviderError::KeyRejected(_) => "its API key was refused".into(),
+                _ => "out of credits".into(),
+            },
+        };
+        spend.pauses.get_or_insert_default().push(pause.clone());
+        match self.records.pause(&pause, now).await {
+            Ok(true) => {
+                self.usage.provider_paused();
+                tracing::warn!(
+                    provider,
+                    until = %rfc3339(pause.until),
+                    error = %err,
+                    "provider paused: no container calls it until then; objects meanwhile end retryable"
+                );
+            }
+            Ok(false) => {}
+            Err(store) => {
+                tracing::warn!(provider, error = %store, "the pause could not be recorded")
+            }
+        }
+    }
+}
+
+/// Whether a failed call was certainly not billed: the service did not take it.
+fn never_billed(err: &ProviderError) -> bool {
+    matches!(
+        err,
+        ProviderError::Declined(_)
+            | ProviderError::Transient { .. }
+            | ProviderError::KeyRejected(_)
+            | ProviderError::OutOfCredits(_)
+    )
+}
