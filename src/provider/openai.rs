@@ -271,7 +271,9 @@ impl OpenAi {
     }
 
     /// One caption with the parameters this server takes: a request refused for one it
-    /// does not take is sent once more without it, and the container remembers.
+    /// does not take is sent once more without it, and the container remembers. A server
+    /// names one refused parameter at a time, so each of the three may cost one request
+    /// (never billed: a 400), once per container.
     async fn caption_once(
         &self,
         image: &ImageRequest<'_>,
@@ -294,7 +296,7 @@ impl OpenAi {
                 })
                 .await;
             let learned = self.refused.load(Ordering::Relaxed) != refused;
-            if tries < 2 && learned && matches!(answer, Err(ProviderError::Permanent(_))) {
+            if tries <= 3 && learned && matches!(answer, Err(ProviderError::Permanent(_))) {
                 continue;
             }
             return answer;

@@ -144,11 +144,14 @@ async fn a_rotated_key_is_read_again_once_a_minute_and_the_request_sent_once_mor
             stack
                 .put(key, sample("coffee.jpg"), "image/jpeg", &[])
                 .await;
-            let handled = handler
+            let summary = match handler
                 .handle(&stack.event(&[(key, None)]), far_deadline())
                 .await
-                .unwrap();
-            handled.summary.objects[0].clone()
+            {
+                Ok(handled) => handled.summary,
+                Err(retryable) => retryable.summary().clone(),
+            };
+            summary.objects[0].clone()
         }
     };
     let keys_sent = || -> Vec<String> {
@@ -168,7 +171,7 @@ async fn a_rotated_key_is_read_again_once_a_minute_and_the_request_sent_once_mor
     assert!(stack.record("b.jpg").await.unwrap().alt_text.is_some());
 
     // Rotated again within the minute: the store is not read again, and the refusal is
-    // final after one request.
+    // final after one request: the provider is paused and the object retried later.
     rotate(&ssm, &name, &fake, "key-3").await;
     let refused = caption("c.jpg").await;
     assert_eq!(refused.outcome, OutcomeKind::Failed);

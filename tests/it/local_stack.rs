@@ -306,23 +306,24 @@ async fn provider_errors_end_in_defined_states() {
             .await;
     }
 
-    // 401: a wrong key. Permanent, no retry, the record says what to fix.
+    // 401: a wrong key. Not sent again now; the record says what to fix, and the object is
+    // retried once it is fixed (pauses are off here: `spend.rs` tests them).
     let fake = FakeService::start(Wire::AltTextLab, Some("the-right-key"), vec![]).await;
     let handler = stack.handler(&stack.config(&[
         ("ALT_TEXT_API_KEY", "a-wrong-key"),
         ("ALT_TEXT_API_URL", &fake.url),
+        ("ALT_TEXT_PAUSE_SECS", "0"),
     ]));
-    let summary = handler
+    let failed = handler
         .handle(&stack.event(&[("bad-key.jpg", None)]), far_deadline())
         .await
-        .unwrap()
-        .summary;
-    assert_eq!(summary.failed, 1);
+        .unwrap_err();
+    assert_eq!(failed.summary().failed, 1);
     assert_eq!(fake.calls().len(), 1, "a 401 is not retried");
     let record = stack.record("bad-key.jpg").await.unwrap();
     assert_eq!(
         (record.state, record.retryable),
-        (State::Failed, Some(false))
+        (State::Failed, Some(true))
     );
     assert!(record.error.unwrap().contains("rejected the API key (401)"));
 
@@ -340,13 +341,13 @@ async fn provider_errors_end_in_defined_states() {
         ],
     )
     .await;
-    let handler = stack.alttextlab_handler(&fake);
-    let summary = handler
+    let handler =
+        stack.handler(&stack.alttextlab_config(&fake.url, &[("ALT_TEXT_PAUSE_SECS", "0")]));
+    let failed = handler
         .handle(&stack.event(&[("no-funds.jpg", None)]), far_deadline())
         .await
-        .unwrap()
-        .summary;
-    assert_eq!(summary.failed, 1);
+        .unwrap_err();
+    assert_eq!(failed.summary().failed, 1);
     assert!(
         stack
             .record("no-funds.jpg")

@@ -21,3 +21,4 @@ mod presign;
 mod promises;
 mod properties;
 mod providers;
+mod spend;

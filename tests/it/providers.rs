@@ -132,6 +132,7 @@ async fn autoalt_errors_end_as_documented() {
         ("ALT_TEXT_PROVIDER", "autoalt"),
         ("AUTOALT_API_KEY", KEY),
         ("AUTOALT_API_URL", &fake.url),
+        ("ALT_TEXT_PAUSE_SECS", "0"),
     ]));
     handler
         .handle(&one("shop/cat.jpg"), far_deadline())
@@ -148,16 +149,17 @@ async fn autoalt_errors_end_as_documented() {
         Some("A tabby cat.")
     );
 
-    // 403 for credits is final: a failed record, no retry, the user's tags intact.
+    // 403 for credits: a failed record, retried once the account is topped up (pauses are
+    // off here: `spend.rs` tests them), the user's tags intact.
     handler
         .handle(&one("shop/coffee.jpg"), far_deadline())
         .await
-        .unwrap();
+        .unwrap_err();
     assert_eq!(fake.calls().len(), 3);
     let record = stack.record("shop/coffee.jpg").await.unwrap();
     assert_eq!(
         (record.state, record.retryable),
-        (State::Failed, Some(false))
+        (State::Failed, Some(true))
     );
     assert!(record.error.unwrap().contains("out of credits"));
     assert_eq!(
@@ -180,20 +182,21 @@ async fn autoalt_errors_end_as_documented() {
         (State::Failed, Some(true))
     );
 
-    // A wrong key: 401, final.
+    // A wrong key: 401, retried once the key is fixed.
     let wrong = stack.handler(&stack.config(&[
         ("ALT_TEXT_PROVIDER", "autoalt"),
         ("AUTOALT_API_KEY", "not-the-key"),
         ("AUTOALT_API_URL", &fake.url),
+        ("ALT_TEXT_PAUSE_SECS", "0"),
     ]));
     wrong
         .handle(&one("shop/rocket.webp"), far_deadline())
         .await
-        .unwrap();
+        .unwrap_err();
     let record = stack.record("shop/rocket.webp").await.unwrap();
     assert_eq!(
         (record.state, record.retryable),
-        (State::Failed, Some(false))
+        (State::Failed, Some(true))
     );
     assert!(record.error.unwrap().contains("401"));
 }

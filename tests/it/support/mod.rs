@@ -4,6 +4,7 @@
 //! (`http`), fakes of the captioning services (`services`) and a fault-injecting proxy in
 //! front of S3 and DynamoDB (`proxy`).
 
+pub mod accounts;
 pub mod http;
 pub mod images;
 pub mod proxy;

@@ -16,6 +16,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use super::accounts::{Account, check_asset_id};
 use super::http::{self, HttpRequest, HttpResponse};
 
 /// The services faked here.
@@ -81,6 +82,8 @@ pub struct FakeService {
     most_at_once: Arc<AtomicUsize>,
     /// Notified once per request that got its image, before the answer.
     pub fetched: Arc<Notify>,
+    /// The account: credits, charges, AltText.ai's asset library.
+    pub account: Arc<Account>,
 }
 
 impl FakeService {
@@ -92,6 +95,7 @@ impl FakeService {
         let key = Arc::new(Mutex::new(key.map(String::from)));
         let most_at_once = Arc::new(AtomicUsize::new(0));
         let running = Arc::new(AtomicUsize::new(0));
+        let account = Arc::new(Account::default());
         let most = Arc::clone(&most_at_once);
         let state = Arc::new(State {
             wire,
@@ -100,6 +104,7 @@ impl FakeService {
             script: Mutex::new(VecDeque::from(script)),
             fetched: Arc::clone(&fetched),
             fetcher: reqwest::Client::new(),
+            account: Arc::clone(&account),
         });
         let addr: SocketAddr = http::serve(move |req: HttpRequest| {
             let (state, running, most) =
@@ -119,7 +124,16 @@ impl FakeService {
             key,
             most_at_once,
             fetched,
+            account,
         }
+    }
+
+    /// The requests that asked for a caption (not the account's endpoints).
+    pub fn caption_calls(&self) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| !ACCOUNT_PATHS.contains(&c.path.as_str()))
+            .collect()
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -144,7 +158,15 @@ struct State {
     script: Mutex<VecDeque<Reply>>,
     fetched: Arc<Notify>,
     fetcher: reqwest::Client,
+    account: Arc<Account>,
 }
+
+/// Where each service tells the credits left: AltTextLab, AutoAlt, AltText.ai.
+const ACCOUNT_PATHS: [&str; 3] = [
+    "/api/v1/subscriptions/info",
+    "/api/v1/credits",
+    "/api/v1/account",
+];
 
 /// A request refused before any work: the status and body the real service sends.
 type Refusal = (u16, Value);
@@ -164,6 +186,12 @@ impl State {
             image_len: 0,
             image: Vec::new(),
         };
+        if req.method == "GET"
+            && let Some(response) = self.account_endpoint(&req)
+        {
+            self.calls.lock().unwrap().push(call);
+            return response;
+        }
         let checked = match self.wire {
             Wire::AltTextLab => self.alttextlab(&req, &body, &mut call).await,
             Wire::AutoAlt => self.autoalt(&req, &body, &mut call),
@@ -176,6 +204,12 @@ impl State {
             Ok(image) => image,
             Err((status, error)) => return self.error(status, error, None),
         };
+        if !self.account.has_credits() {
+            return self.out_of_credits();
+        }
+        if let Some(known) = self.answer_from_library(&call) {
+            return known;
+        }
         self.fetched.notify_one();
         let reply = self
             .script
@@ -183,15 +217,15 @@ impl State {
             .unwrap()
             .pop_front()
             .unwrap_or(Reply::Describe);
-        let langs = &call.langs;
+        let call = &call;
         match reply {
-            Reply::Describe => self.success(langs, &|lang| describe(&image, lang), false),
-            Reply::Caption(text) => self.success(langs, &|_| text.clone(), false),
+            Reply::Describe => self.success(call, &|lang| describe(&image, lang), false),
+            Reply::Caption(text) => self.success(call, &|_| text.clone(), false),
             Reply::Slow(wait, text) => {
                 tokio::time::sleep(wait).await;
-                self.success(langs, &|_| text.clone(), false)
+                self.success(call, &|_| text.clone(), false)
             }
-            Reply::CutOff => self.success(langs, &|_| "A photograph of".into(), true),
+            Reply::CutOff => self.success(call, &|_| "A photograph of".into(), true),
             Reply::Error(status, body, retry_after) => self.error(status, body, retry_after),
             Reply::Raw(status, body) => HttpResponse {
                 status,
@@ -199,7 +233,7 @@ impl State {
                 body: body.into_bytes(),
             },
             Reply::EchoUrl => {
-                let url = call.image_url.unwrap_or_default();
+                let url = call.image_url.clone().unwrap_or_default();
                 let message = format!("Could not process the image at {url}");
                 self.error(400, json!({"message": message}), None)
             }
@@ -227,12 +261,10 @@ impl State {
         response
     }
 
-    fn success(
-        &self,
-        langs: &[String],
-        caption: &dyn Fn(&str) -> String,
-        cut: bool,
-    ) -> HttpResponse {
+    /// A caption, billed: one credit.
+    fn success(&self, call: &Call, caption: &dyn Fn(&str) -> String, cut: bool) -> HttpResponse {
+        self.account.charge();
+        let langs = &call.langs;
         let first = caption(&langs[0]);
         match self.wire {
             Wire::AltTextLab => {
@@ -250,16 +282,13 @@ impl State {
                 json!({"success": true, "results": [{"alt_text": first, "success": true}], "credits_remaining": 99}),
             ),
             Wire::AltTextAi => {
-                let mut body =
-                    json!({"asset_id": "asset-1", "alt_text": first, "tags": [], "metadata": {}});
-                if langs.len() > 1 {
-                    let texts: serde_json::Map<String, Value> = langs
-                        .iter()
-                        .map(|l| (l.clone(), json!(caption(l))))
-                        .collect();
-                    body["alt_texts"] = Value::Object(texts);
+                let texts: Vec<(String, String)> =
+                    langs.iter().map(|l| (l.clone(), caption(l))).collect();
+                let asset = call.body["image"]["asset_id"].as_str();
+                if let Some(asset) = asset {
+                    self.account.keep_asset(asset, texts.clone());
                 }
-                HttpResponse::json(200, body)
+                self.alttextai_answer(asset.unwrap_or("asset-1"), &texts)
             }
             Wire::OpenAi => HttpResponse::json(
                 200,
@@ -280,6 +309,94 @@ impl State {
                 }),
             ),
         }
+    }
+
+    /// AltText.ai's image document: `alt_text` in the first language, `alt_texts` in all of
+    /// them, as a map or (when the account says so) a list of `{lang, alt_text}`.
+    fn alttextai_answer(&self, asset: &str, texts: &[(String, String)]) -> HttpResponse {
+        let mut body =
+            json!({"asset_id": asset, "alt_text": texts[0].1, "tags": [], "metadata": {}});
+        if self.account.list_form.load(Ordering::SeqCst) {
+            let list: Vec<Value> = texts
+                .iter()
+                .map(|(lang, text)| json!({"lang": lang, "alt_text": text}))
+                .collect();
+            body["alt_texts"] = Value::Array(list);
+        } else if texts.len() > 1 {
+            let map: serde_json::Map<String, Value> = texts
+                .iter()
+                .map(|(lang, text)| (lang.clone(), json!(text)))
+                .collect();
+            body["alt_texts"] = Value::Object(map);
+        }
+        HttpResponse::json(200, body)
+    }
+
+    /// AltText.ai answers an asset it has, asked again without `overwrite`, from its
+    /// library: no credit is charged.
+    fn answer_from_library(&self, call: &Call) -> Option<HttpResponse> {
+        if self.wire != Wire::AltTextAi || call.body["overwrite"] == json!(true) {
+            return None;
+        }
+        let asset = call.body["image"]["asset_id"].as_str()?;
+        let texts = self.account.asset(asset, &call.langs)?;
+        let wanted: Vec<(String, String)> = call
+            .langs
+            .iter()
+            .filter_map(|l| texts.iter().find(|(have, _)| have == l).cloned())
+            .collect();
+        Some(self.alttextai_answer(asset, &wanted))
+    }
+
+    /// What each service answers when the account has no credits left: AltTextLab the bare
+    /// `NOT_ENOUGH_FUNDS` its own plugin compares, AutoAlt a 403 that does not say why,
+    /// AltText.ai 422, OpenAI 429 `insufficient_quota`.
+    fn out_of_credits(&self) -> HttpResponse {
+        match self.wire {
+            Wire::AltTextLab => HttpResponse {
+                status: 403,
+                headers: vec![("Content-Type".into(), "text/plain".into())],
+                body: b"NOT_ENOUGH_FUNDS".to_vec(),
+            },
+            Wire::AutoAlt => self.error(403, json!({"error": "Forbidden"}), None),
+            Wire::AltTextAi => self.error(
+                422,
+                json!({"errors": {"base": ["Insufficient credits"]}}),
+                None,
+            ),
+            Wire::OpenAi | Wire::Bedrock => self.error(
+                429,
+                json!({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "code": "insufficient_quota"}}),
+                None,
+            ),
+        }
+    }
+
+    /// The account endpoints: AltTextLab `GET /api/v1/subscriptions/info`, AutoAlt
+    /// `GET /api/v1/credits`, AltText.ai `GET /api/v1/account`, each with its own key.
+    fn account_endpoint(&self, req: &HttpRequest) -> Option<HttpResponse> {
+        let left = self.account.credits_left();
+        let (key, body) = match (self.wire, req.path.as_str()) {
+            (Wire::AltTextLab, "/api/v1/subscriptions/info") => (
+                req.header("x-api-key"),
+                json!({"plan": "Pro", "credits": left}),
+            ),
+            (Wire::AutoAlt, "/api/v1/credits") => (bearer(req), json!({"credits": left})),
+            (Wire::AltTextAi, "/api/v1/account") => {
+                let used = self.account.charged();
+                (
+                    req.header("x-api-key"),
+                    json!({"name": "Shop", "usage": used, "usage_limit": used as u64 + left}),
+                )
+            }
+            _ => return None,
+        };
+        Some(
+            match self.expect_key(key, (401, json!({"error": "Invalid API key"}))) {
+                Ok(()) => HttpResponse::json(200, body),
+                Err((status, body)) => self.error(status, body, None),
+            },
+        )
     }
 
     fn expect_key(&self, got: Option<&str>, refusal: Refusal) -> Result<(), Refusal> {
@@ -396,6 +513,17 @@ impl State {
                     .all(|(k, v)| ["product", "brand"].contains(&k.as_str()) && v.is_string())
             })
         });
+        if let Some(asset) = body["image"].get("asset_id") {
+            let valid = asset.as_str().ok_or("must be a string".to_string());
+            valid
+                .and_then(check_asset_id)
+                .map_err(|m| (422, json!({"errors": {"asset_id": [m]}})))?;
+        }
+        let valid_keywords = valid_keywords
+            && body
+                .get("negative_keywords")
+                .is_none_or(|k| k.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
+            && body.get("overwrite").is_none_or(Value::is_boolean);
         if !(valid_keywords && valid_ecomm) {
             return Err((
                 422,
@@ -443,8 +571,12 @@ impl State {
                 json!({"error": {"message": m, "type": "invalid_request_error"}}),
             )
         };
-        if body["model"].as_str().is_none_or(str::is_empty) {
+        let model = body["model"].as_str().unwrap_or_default();
+        if model.is_empty() {
             return Err(invalid("you must provide a model parameter"));
+        }
+        if is_reasoning_model(model) {
+            reasoning_parameters(body)?;
         }
         let parts = body["messages"][0]["content"]
             .as_array()
@@ -736,6 +868,41 @@ fn post_to(req: &HttpRequest, path: &str, not_found: Value) -> Result<(), Refusa
     } else {
         Err((404, not_found))
     }
+}
+
+/// OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…), which take `max_completion_tokens`
+/// and only the default temperature.
+fn is_reasoning_model(model: &str) -> bool {
+    let mut chars = model.chars();
+    (chars.next() == Some('o') && chars.next().is_some_and(|c| c.is_ascii_digit()))
+        || model.starts_with("gpt-5")
+}
+
+/// What a reasoning model refuses, one parameter at a time, as OpenAI does.
+fn reasoning_parameters(body: &Value) -> Result<(), Refusal> {
+    let refuse = |param: &str, code: &str, message: String| {
+        (
+            400,
+            json!({"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}),
+        )
+    };
+    if body.get("max_tokens").is_some() {
+        return Err(refuse(
+            "max_tokens",
+            "unsupported_parameter",
+            "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.".into(),
+        ));
+    }
+    if let Some(t) = body.get("temperature").filter(|t| t.as_f64() != Some(1.0)) {
+        return Err(refuse(
+            "temperature",
+            "unsupported_value",
+            format!(
+                "Unsupported value: 'temperature' does not support {t} with this model. Only the default (1) value is supported."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The token of an `Authorization: Bearer` header.
