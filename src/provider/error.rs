@@ -23,7 +23,7 @@ pub enum ProviderError {
     KeyRejected(String),
     /// The account has no credits left: every image would fail the same way until it is
     /// topped up, so the provider is paused for every container (see
-    /// [`crate::pipeline`]'s spend step) and the object ends retryable.
+    /// the pipeline's spend step) and the object ends retryable.
     #[error("{0}")]
     OutOfCredits(String),
     /// The service did not take the request (throttling, a connection that never opened):

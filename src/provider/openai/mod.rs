@@ -12,21 +12,23 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::access::{Access, ImageInput};
-use super::http::{self, Reply};
-use super::keys::{KeyStore, ServiceKey};
-use super::retry::RetryPolicy;
-use super::{ANY_SIDE, Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, prompt};
+mod params;
+
+use params::refused_param;
+
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
+use crate::provider::access::{Access, ImageInput};
+use crate::provider::http::{self, Reply};
+use crate::provider::keys::{KeyStore, ServiceKey};
+use crate::provider::retry::RetryPolicy;
+use crate::provider::{
+    ANY_SIDE, Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, prompt,
+};
 use crate::secret::ApiKey;
 
 /// The largest image sent as a `data:` URL, or handed over by URL.
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
-/// Enough for a two-sentence caption in any language (`max_tokens`: the answer only).
-const MAX_TOKENS: u32 = 300;
-/// `max_completion_tokens` counts a reasoning model's hidden reasoning too: room for it.
-const MAX_COMPLETION_TOKENS: u32 = 4000;
 const SERVICE: &str = "OpenAI-compatible server";
 
 /// Default model of the OpenAI-compatible provider.
@@ -69,39 +71,6 @@ pub struct OpenAi {
     refused: Arc<AtomicU8>,
     /// OpenAI itself takes `max_completion_tokens`; other servers (Ollama, vLLM) `max_tokens`.
     completion_tokens_first: bool,
-}
-
-/// Parameters a server refused with `unsupported_parameter` or `unsupported_value`.
-struct Refused;
-
-impl Refused {
-    const MAX_TOKENS: u8 = 1;
-    const MAX_COMPLETION_TOKENS: u8 = 2;
-    const TEMPERATURE: u8 = 4;
-
-    fn of(param: &str) -> Option<u8> {
-        match param {
-            "max_tokens" => Some(Refused::MAX_TOKENS),
-            "max_completion_tokens" => Some(Refused::MAX_COMPLETION_TOKENS),
-            "temperature" => Some(Refused::TEMPERATURE),
-            _ => None,
-        }
-    }
-}
-
-/// The parameter a 400 says the model does not take, as OpenAI names it:
-/// `{"error": {"code": "unsupported_parameter" | "unsupported_value", "param": "max_tokens"}}`.
-fn refused_param(reply: &Reply) -> Option<u8> {
-    if reply.status.as_u16() != 400 {
-        return None;
-    }
-    let body: serde_json::Value = serde_json::from_str(&reply.body).ok()?;
-    let error = body.get("error")?;
-    let code = error.get("code")?.as_str()?;
-    if !matches!(code, "unsupported_parameter" | "unsupported_value") {
-        return None;
-    }
-    Refused::of(error.get("param")?.as_str()?)
 }
 
 #[derive(Deserialize)]
@@ -167,29 +136,6 @@ impl OpenAi {
         }
     }
 
-    /// The token limit and temperature, as this server takes them.
-    fn tuning(&self, refused: u8) -> serde_json::Map<String, serde_json::Value> {
-        let mut fields = serde_json::Map::new();
-        let max = ("max_tokens", Refused::MAX_TOKENS, MAX_TOKENS);
-        let completion = (
-            "max_completion_tokens",
-            Refused::MAX_COMPLETION_TOKENS,
-            MAX_COMPLETION_TOKENS,
-        );
-        let order = if self.completion_tokens_first {
-            [completion, max]
-        } else {
-            [max, completion]
-        };
-        if let Some((name, _, limit)) = order.into_iter().find(|(_, bit, _)| refused & bit == 0) {
-            fields.insert(name.into(), json!(limit));
-        }
-        if refused & Refused::TEMPERATURE == 0 {
-            fields.insert("temperature".into(), json!(0.2));
-        }
-        fields
-    }
-
     /// The request, its image URL empty.
     fn request_head(&self, image: &ImageRequest<'_>, refused: u8) -> serde_json::Value {
         let text = prompt::prompt(
@@ -209,7 +155,7 @@ impl OpenAi {
             }],
         });
         if let Some(object) = head.as_object_mut() {
-            object.extend(self.tuning(refused));
+            object.extend(params::tuning(self.completion_tokens_first, refused));
         }
         head
     }
@@ -421,6 +367,7 @@ fn classify_error(reply: &Reply) -> ProviderError {
 
 #[cfg(test)]
 mod tests {
+    use super::params::{MAX_COMPLETION_TOKENS, MAX_TOKENS, Refused, tuning};
     use super::*;
     use reqwest::StatusCode;
 
@@ -524,7 +471,9 @@ mod tests {
     fn the_token_limit_is_named_as_the_server_takes_it() {
         let openai = client("https://api.openai.com/v1");
         let local = client("http://localhost:11434");
-        let fields = |c: &OpenAi, refused| serde_json::Value::Object(c.tuning(refused));
+        let fields = |c: &OpenAi, refused| {
+            serde_json::Value::Object(tuning(c.completion_tokens_first, refused))
+        };
         assert_eq!(
             fields(&openai, 0),
             json!({"max_completion_tokens": MAX_COMPLETION_TOKENS, "temperature": 0.2})
