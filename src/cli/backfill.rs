@@ -1,6 +1,7 @@
 //! Backfill: captions the objects already in a bucket, as their upload events would have,
 //! with bounded concurrency; or, as a dry run, counts what that would cost.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -40,6 +41,8 @@ pub struct Report {
     /// Dry run: the paid provider calls a real run would make (one per language, except
     /// for providers that caption several languages in one call).
     pub would_call: u64,
+    /// Dry run: those calls by the provider that would be asked first.
+    pub would_call_by_provider: BTreeMap<String, u64>,
 }
 
 /// Where a backfill reports its progress (a progress bar, or log lines).
@@ -138,9 +141,10 @@ fn tally(report: &mut Report, done: Done) -> &'static str {
             report.free += 1;
             "free caption"
         }
-        Done::Planned(Ok(Plan::Paid { calls, .. })) => {
+        Done::Planned(Ok(Plan::Paid { calls, provider })) => {
             report.need_provider += 1;
             report.would_call += calls;
+            *report.would_call_by_provider.entry(provider).or_default() += calls;
             "needs a provider call"
         }
     }

@@ -4,6 +4,7 @@
 mod args;
 pub mod backfill;
 mod backfill_command;
+mod bill;
 mod edit_command;
 pub mod import_command;
 pub mod list_command;

@@ -24,6 +24,7 @@ mod plan;
 mod settings;
 mod source;
 mod spend;
+pub use spend::Allowance;
 mod tagging;
 mod write_back;
 

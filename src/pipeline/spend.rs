@@ -29,7 +29,33 @@ pub(super) struct Spend {
 /// A call allowed: the budget period it was taken from, if any.
 pub(super) struct Ticket(Option<Period>);
 
+/// What the accounts allow: each paid provider's credits left (where its service tells),
+/// and the budget period with its calls left.
+#[derive(Debug, Clone, Default)]
+pub struct Allowance {
+    pub credits: Vec<(String, Result<Option<f64>, ProviderError>)>,
+    pub budget: Option<(Period, u64)>,
+}
+
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+    /// Asks each paid provider for its credits, and the table for the budget's calls left.
+    pub async fn allowance(&self) -> Result<Allowance, crate::store::StoreError> {
+        let mut credits = Vec::new();
+        for provider in self.providers.iter().filter(|p| !p.is_free()) {
+            credits.push((provider.name().to_string(), provider.credits().await));
+        }
+        let budget = match self.settings.spend.budget {
+            None => None,
+            Some(budget) => {
+                let period = budget.period(epoch_now());
+                let used = self.records.used(&period).await?;
+                let left = period.limit.saturating_sub(used);
+                Some((period, left))
+            }
+        };
+        Ok(Allowance { credits, budget })
+    }
+
     /// Whether `provider` may be called now; a paid call is taken from the budget.
     pub(super) async fn admit(
         &self,

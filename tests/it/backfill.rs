@@ -71,7 +71,10 @@ async fn a_500_object_backfill_captions_all_once() {
         out.contains("provider calls a real run would make: 480"),
         "{out}"
     );
-    assert!(fake.calls().is_empty(), "a dry run calls no provider");
+    assert!(
+        fake.caption_calls().is_empty(),
+        "a dry run calls no provider"
+    );
     assert!(
         stack.record("catalog/004 product.jpg").await.is_none(),
         "a dry run writes nothing"
@@ -94,9 +97,9 @@ async fn a_500_object_backfill_captions_all_once() {
     assert!(out.contains("provider calls: 480"), "{out}");
     assert!(err.contains("progress: 50/500 objects (10%)"), "{err}");
     assert!(err.contains("progress: 500/500 objects (100%)"), "{err}");
-    assert_eq!(fake.calls().len(), 480);
+    assert_eq!(fake.caption_calls().len(), 480);
     assert!(
-        fake.calls()
+        fake.caption_calls()
             .iter()
             .all(|c| c.image_status == 200 && c.image_len == 65153)
     );
@@ -112,7 +115,11 @@ async fn a_500_object_backfill_captions_all_once() {
     assert!(again.status.success(), "{out}");
     assert!(out.contains("already captioned  490"), "{out}");
     assert!(out.contains("provider calls: 0"), "{out}");
-    assert_eq!(fake.calls().len(), 480, "the second run paid for nothing");
+    assert_eq!(
+        fake.caption_calls().len(),
+        480,
+        "the second run paid for nothing"
+    );
 }
 
 #[test]
@@ -150,4 +157,67 @@ fn backfill_explains_itself_and_rejects_bad_arguments() {
             "{args:?}"
         );
     }
+}
+
+// Multi-threaded, as above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_knows_the_bill_and_refuses_to_overspend() {
+    let stack = Stack::new("backfill-bill").await;
+    for i in 0..6 {
+        stack
+            .put(
+                &format!("p/{i}.jpg"),
+                sample("coffee.jpg"),
+                "image/jpeg",
+                &[],
+            )
+            .await;
+    }
+    let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
+    fake.account.set_credits(Some(4));
+
+    let dry = backfill(&stack, &fake, &["--dry-run"]);
+    let out = text(&dry.stdout);
+    assert!(dry.status.success(), "{out}{}", text(&dry.stderr));
+    assert!(
+        out.contains("alttextlab         6 calls; 4 credits left"),
+        "{out}"
+    );
+    assert!(
+        out.contains("over: alttextlab would be asked 6 calls with 4 credits left"),
+        "{out}"
+    );
+
+    let refused = backfill(&stack, &fake, &[]);
+    let err = text(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(err.contains("backfill not started"), "{err}");
+    assert!(fake.caption_calls().is_empty(), "nothing spent");
+    assert!(stack.record("p/0.jpg").await.is_none(), "nothing written");
+
+    // The budget is weighed too, credits or not.
+    fake.account.set_credits(None);
+    let budget = stack.command_with(
+        &fake.url,
+        &[("ALT_TEXT_BUDGET", "5/month")],
+        &["backfill", "--bucket", &stack.bucket],
+    );
+    let err = text(&budget.stderr);
+    assert!(!budget.status.success());
+    assert!(
+        err.contains("6 calls would be made with 5 left in the budget until 20"),
+        "{err}"
+    );
+    assert!(fake.caption_calls().is_empty());
+
+    // Told to, it spends what the budget allows; the rest wait for the next month.
+    let over = stack.command_with(
+        &fake.url,
+        &[("ALT_TEXT_BUDGET", "5/month")],
+        &["backfill", "--bucket", &stack.bucket, "--allow-over"],
+    );
+    let out = text(&over.stdout);
+    assert!(out.contains("captioned          5"), "{out}");
+    assert!(out.contains("failed             1"), "{out}");
+    assert_eq!(fake.caption_calls().len(), 5);
 }
