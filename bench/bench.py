@@ -17,7 +17,9 @@ Figures:
   7. size of the release binary, stripped, and of its zip package;
   8. image preparation (bench/images.py): a 48 MP JPEG through the Bedrock fake, bytes and
      pixels each service sent bytes receives per image before and after, ten 48 MP JPEGs in
-     one SQS batch at 256 MB.
+     one SQS batch at 256 MB;
+  9. cost (bench/cost.py): GB-seconds per 1,000 images with a 2 s provider, one image per
+     invocation (direct) against SQS batches of ten (queue), and peak RSS at 128 and 256 MB.
 """
 
 import argparse
@@ -45,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import local_stack as stack  # noqa: E402
 
+import cost  # noqa: E402  (bench/cost.py)
 import images  # noqa: E402  (bench/images.py)
 
 PROVIDER_LATENCY = 0.2  # seconds
@@ -143,7 +146,7 @@ class FakeProviders:
     """AltTextLab (fetches the presigned URL) and AutoAlt (base64 body), each answering
     PROVIDER_LATENCY after the request came in (or when done, if the fetch took longer)."""
 
-    def __init__(self):
+    def __init__(self, latency: float = PROVIDER_LATENCY):
         self.durations: list[float] = []
         self.windows: list[tuple[float, float]] = []
         fakes = self
@@ -162,7 +165,7 @@ class FakeProviders:
                     size = len(base64.b64decode(body["image"]))
                     answer = {"success": True, "results": [{"alt_text": f"A photograph of {size} bytes.", "success": True}]}
                 # A fixed latency, the fetch of the image included.
-                time.sleep(max(0.0, PROVIDER_LATENCY - (time.monotonic() - started)))
+                time.sleep(max(0.0, latency - (time.monotonic() - started)))
                 data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -496,6 +499,7 @@ def parse_args():
     parser.add_argument("--hello", type=Path, default=ROOT / "bench/hello/target/release/hello", help="the hello-world binary")
     parser.add_argument("--quick", action="store_true", help="the function's own figures only: no Python, no 100-record batch")
     parser.add_argument("--images", action="store_true", help="figure 8 only: image preparation")
+    parser.add_argument("--cost", action="store_true", help="figure 9 only: GB-seconds, direct against queue")
     return parser.parse_args()
 
 
@@ -511,6 +515,9 @@ def main() -> int:
         local.create_samples()
         if args.images:
             rows = image_figures(local, binary)
+            return print_table(rows)
+        if args.cost:
+            rows = cost.cost_figures(sys.modules[__name__], local, binary)
             return print_table(rows)
         s3 = local.client("s3")
         coffee = (ROOT / "samples/coffee.jpg").read_bytes()
@@ -643,6 +650,7 @@ def main() -> int:
         ]
         if not args.quick:
             rows += image_figures(local, binary)
+            rows += cost.cost_figures(sys.modules[__name__], local, binary)
     finally:
         tracer.close()
         local.stop()

@@ -291,6 +291,14 @@ def test_queue_mode_follows_the_lambda_advice(template):
     mapping = template["Resources"]["UploadsQueueEventSource"]["Properties"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
+    # Concurrency is bounded by the mapping, not by reserved concurrency (whose throttled
+    # polls count towards maxReceiveCount and send waiting messages to the DLQ).
+    assert mapping["ScalingConfig"] == {
+        "Fn::If": ["HasQueueConcurrency", {"MaximumConcurrency": {"Ref": "QueueConcurrency"}}, {"Ref": "AWS::NoValue"}]
+    }
+    assert template["Parameters"]["DeliveryMode"]["Default"] == "queue", "the cheaper mode by default"
+    variables = template["Resources"]["CaptionFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["ALT_TEXT_BUDGET"] == {"Ref": "CallBudget"}
 
 
 def test_samconfig_overrides_name_template_parameters(template):
