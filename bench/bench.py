@@ -54,7 +54,7 @@ PROVIDER_LATENCY = 0.2  # seconds
 RUNS = 5
 INIT_RUNS = 15  # process starts are cheap and noisy: more of them
 API_KEY = "bench-key"
-CONCURRENCY = 8
+CONCURRENCY = 10  # the default MAX_CONCURRENCY
 BATCH = 10  # records of 16 MB images in one SQS batch
 EXPORTED = 10_000  # records listed by `export`
 
@@ -465,6 +465,11 @@ class Function:
 
     def rss_kib(self) -> int:
         return vm_hwm_kib(self.process.pid)
+
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used (user and system)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self):
         self.process.kill()

@@ -9,7 +9,9 @@ The batching window (MaximumBatchingWindowInSeconds) is time the poller waits be
 invokes: it is not billed.
 
 Then the memory the template sets: peak RSS of a batch of ten photographs at 128 and 256 MB,
-and whether a 48 MP JPEG is still prepared within the memory budget at 128 MB.
+and whether a 48 MP JPEG is still prepared within the memory budget at 128 MB. Lambda gives a
+function CPU in proportion to its memory (one vCPU at 1,769 MB); the CPU time each takes here,
+on a whole core, shows what the smaller share would add.
 """
 
 import math
@@ -20,6 +22,7 @@ COST_LATENCY = 2.0  # seconds a provider takes
 DIRECT_RUNS = 10  # images, one invocation each
 QUEUE_RUNS = 4  # batches of ten
 BATCH_SIZE = 10
+VCPU_MB = 1769  # memory at which Lambda gives a function one vCPU
 GB_SECOND_USD = 0.0000166667  # Lambda x86, us-east-1, first tier
 
 
@@ -39,15 +42,10 @@ def cost_figures(bench, local, binary) -> list[tuple]:
         body = data if data is not None else coffee + key.encode()
         bench.ETAGS[key] = s3.put_object(Bucket=bench.stack.BUCKET, Key=key, Body=body, ContentType="image/jpeg")["ETag"].strip('"')
 
-    def function(memory_mb: int, extra: dict | None = None):
-        env = {
-            **bench.base_env(local),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
-            "ALT_TEXT_PROVIDER": "alttextlab",
-            "ALT_TEXT_API_KEY": bench.API_KEY,
-            "ALT_TEXT_API_URL": fake.url,
-            **(extra or {}),
-        }
+    def function(memory_mb: int, provider: dict | None = None):
+        """The function at `memory_mb`, with AltTextLab at the slow fake unless `provider`."""
+        alttextlab = {"ALT_TEXT_PROVIDER": "alttextlab", "ALT_TEXT_API_KEY": bench.API_KEY, "ALT_TEXT_API_URL": fake.url}
+        env = {**bench.base_env(local), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb), **(provider or alttextlab)}
         return bench.Function([str(binary)], env)
 
     memory = 256
@@ -92,21 +90,26 @@ def cost_figures(bench, local, binary) -> list[tuple]:
             for key in batch:
                 put(key)
             f = function(memory)
+            cpu = f.cpu_seconds()
             took, answer = f.invoke(bench.sqs_batch([bench.s3_event([key]) for key in batch]))
-            rss = f.rss_kib()
+            rss, cpu = f.rss_kib(), f.cpu_seconds() - cpu
             f.close()
             ok = answer == {"batchItemFailures": []}
             key = f"cost/48mp-{memory}.jpg"
             put(key, big)
             f = function(memory, bench.images.service_env("bedrock", fakes.url, bench.API_KEY))
+            big_cpu = f.cpu_seconds()
             _, answer = f.invoke(bench.s3_event([key]))
-            big_rss = f.rss_kib()
+            big_rss, big_cpu = f.rss_kib(), f.cpu_seconds() - big_cpu
             f.close()
             prepared = answer["captioned"] == 1
+            share = memory / VCPU_MB
             rows.append((f"peak RSS at {memory} MB: batch of {BATCH_SIZE} photos; 48 MP JPEG to Bedrock",
                          f"{rss / 1024:.1f} MiB ({'all captioned' if ok else 'failures'}); {big_rss / 1024:.1f} MiB, "
                          + ("captioned" if prepared else f"not captioned: {answer.get('objects', [{}])[0].get('detail', '')[:80]}"),
                          f"< {memory} MB, every image captioned", rss * 1024 < memory * 1e6 and big_rss * 1024 < memory * 1e6 and ok and prepared))
+            rows.append((f"  CPU time; at {memory} MB's share ({share:.3f} vCPU)",
+                         f"batch {cpu * 1000:.0f} ms -> ~{cpu / share:.1f} s; 48 MP JPEG {big_cpu * 1000:.0f} ms -> ~{big_cpu / share:.1f} s", "", None))
     finally:
         fakes.close()
     return rows

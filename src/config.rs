@@ -23,7 +23,8 @@ pub struct Config {
     pub pipeline: pipeline::Settings,
     /// Ordered provider chain (`ALT_TEXT_PROVIDER`), each with its settings.
     pub providers: Vec<ProviderConfig>,
-    /// Records of one invocation processed at the same time (`MAX_CONCURRENCY`).
+    /// Records of one invocation processed at the same time (`MAX_CONCURRENCY`): by default
+    /// a whole SQS batch of ten, so that the wait on the provider is billed once per batch.
     pub max_concurrency: usize,
     /// Where the per-invocation metrics go (`METRICS_NAMESPACE`, `METRICS_DIMENSIONS`);
     /// `None` with `METRICS_NAMESPACE=off`.
@@ -48,7 +49,7 @@ impl Config {
                 .ok_or(ConfigError::Missing("TABLE_NAME"))?,
             providers: registry::parse_chain(&env)?,
             pipeline: pipeline::Settings::from_env(&env)?,
-            max_concurrency: env.number("MAX_CONCURRENCY", 8, 1, 256)? as usize,
+            max_concurrency: env.number("MAX_CONCURRENCY", 10, 1, 256)? as usize,
             metrics: MetricsConfig::from_env(&env)?,
             ca_bundle: env.get("ALT_TEXT_CA_BUNDLE").map(PathBuf::from),
         })
@@ -143,7 +144,7 @@ mod tests {
         assert_eq!(openai(&models).model, openai::DEFAULT_MODEL);
         assert_eq!(c.pipeline.tag_key, "alt-text");
         assert_eq!(c.pipeline.presign_ttl, Duration::from_secs(60));
-        assert_eq!(c.max_concurrency, 8);
+        assert_eq!(c.max_concurrency, 10);
         assert_eq!(
             c.metrics,
             Some(MetricsConfig {

@@ -21,7 +21,7 @@ number of paid provider calls made.
 
   --bucket BUCKET    the bucket to caption (required)
   --prefix PREFIX    only keys starting with PREFIX
-  --concurrency N    objects processed at the same time (default: MAX_CONCURRENCY, 8)
+  --concurrency N    objects processed at the same time (default: MAX_CONCURRENCY, 10)
   --dry-run          call nothing paid and write nothing: read each object's record and
                      head, try the free providers (embedded alt text), and print how many
                      paid provider calls a real run would make, by provider, against
