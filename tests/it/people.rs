@@ -33,7 +33,7 @@ async fn a_caption_set_by_a_person_survives_events_replays_and_backfills() {
     let handler = stack.handler(&stack.alttextlab_config(&fake.url, &[]));
     let event = stack.event(&[("shop/mug.jpg", None)]);
     handler.handle(&event, far_deadline()).await.unwrap();
-    assert_eq!(fake.calls().len(), 1);
+    assert_eq!(fake.caption_calls().len(), 1);
 
     let bucket = stack.bucket.clone();
     let set = command(
@@ -79,7 +79,7 @@ async fn a_caption_set_by_a_person_survives_events_replays_and_backfills() {
         text(&backfill.stdout)
     );
     assert_eq!(
-        fake.calls().len(),
+        fake.caption_calls().len(),
         1,
         "nothing paid for after the person's caption"
     );
@@ -117,7 +117,7 @@ async fn a_caption_set_by_a_person_survives_events_replays_and_backfills() {
         "{}",
         text(&backfill.stdout)
     );
-    assert_eq!(fake.calls().len(), 2);
+    assert_eq!(fake.caption_calls().len(), 2);
     let record = stack.record("shop/mug.jpg").await.unwrap();
     assert_eq!(record.captions["en"].source, Source::Provider);
     assert_eq!(stack.tags("shop/mug.jpg").await.len(), 2);
@@ -338,7 +338,7 @@ async fn an_import_sets_the_good_rows_and_reports_the_bad_ones_by_line() {
         stack.record("c.jpg").await.is_none(),
         "no bad row is half-written"
     );
-    assert!(fake.calls().is_empty());
+    assert!(fake.caption_calls().is_empty());
 
     let again = command(&stack, &fake, &["import", "--bucket", &bucket, path]);
     assert_eq!(text(&again.stdout), "set 0, unchanged 2, skipped 5\n");
