@@ -94,6 +94,11 @@ impl Budget {
         let usage = || format!("{raw:?} is not a budget such as 500/day or 20000/month");
         let (limit, per) = raw.split_once('/').ok_or_else(usage)?;
         let limit: u64 = limit.trim().replace('_', "").parse().map_err(|_| usage())?;
+        if limit == 0 {
+            return Err(format!(
+                "{raw:?} allows no call: leave ALT_TEXT_BUDGET unset, or allow at least one"
+            ));
+        }
         let per = match per.trim() {
             "day" => Per::Day,
             "month" => Per::Month,
@@ -187,7 +192,7 @@ mod tests {
             })
         );
         assert_eq!(Budget::parse("20_000 / month").unwrap().limit, 20_000);
-        for bad in ["500", "500/week", "lots/day", "/day"] {
+        for bad in ["500", "500/week", "lots/day", "/day", "0/day"] {
             assert!(Budget::parse(bad).is_err(), "{bad}");
         }
     }

@@ -29,7 +29,7 @@ pub(super) struct ChainResult {
     pub answers: Vec<Answer>,
     /// Why providers passed (declined, or could not write a language).
     pub declined: Vec<String>,
-    /// Permanent failures and rejected captions.
+    /// Permanent failures, rejected captions, and providers held (paused, over budget).
     pub errors: Vec<String>,
     /// The chain stopped on a transient failure.
     pub transient: bool,

@@ -67,8 +67,10 @@ pub struct AltTextAi {
 struct ImageResponse {
     asset_id: Option<serde_json::Value>,
     alt_text: Option<String>,
+    /// Read leniently: an unexpected shape (`null`, items without `lang`) loses only the
+    /// other languages, never the paid `alt_text`.
     #[serde(default)]
-    alt_texts: AltTexts,
+    alt_texts: Option<serde_json::Value>,
 }
 
 /// `alt_texts` comes as a map of language to text, or as a list of `{lang, alt_text}`: both
@@ -110,11 +112,16 @@ impl AltTexts {
 
 /// The `asset_id` of an object's bytes: AltText.ai answers a known asset from its library
 /// without charging, so a retry, a replay or a re-run of the same bytes costs nothing. A
-/// SHA-256 of bucket, key and ETag, in hex: 64 characters, none it refuses.
+/// SHA-256 of bucket, key, ETag and the languages asked (a later call for other languages is
+/// another asset, so a stored text never answers for a language it is not in), in hex: 64
+/// characters, none it refuses.
 fn asset_id(image: &ImageRequest<'_>) -> Option<String> {
     let etag = image.etag?;
+    let mut langs: Vec<String> = image.langs.iter().map(|l| l.to_lowercase()).collect();
+    langs.sort();
+    let langs = langs.join(",");
     let mut hash = Sha256::new();
-    for part in [image.bucket, image.key, etag] {
+    for part in [image.bucket, image.key, etag, &langs] {
         hash.update(part.as_bytes());
         hash.update([0]);
     }
@@ -313,10 +320,20 @@ fn parse_success(text: &str, langs: &[String]) -> Result<Vec<Caption>, ProviderE
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     });
+    let alt_texts: AltTexts = parsed
+        .alt_texts
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
     let mut captions = Vec::new();
-    for (i, lang) in langs.iter().enumerate() {
-        let listed = parsed.alt_texts.get(lang);
-        let text = listed.or_else(|| (i == 0).then(|| parsed.alt_text.clone()).flatten());
+    for lang in langs {
+        let listed = alt_texts.get(lang);
+        // `alt_text` alone is in the one language asked; with several it names none.
+        let single = || {
+            (langs.len() == 1)
+                .then(|| parsed.alt_text.clone())
+                .flatten()
+        };
+        let text = listed.or_else(single);
         if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
             captions.push(Caption {
                 request_id: request_id.clone(),
@@ -380,6 +397,21 @@ mod tests {
         .unwrap();
         assert_eq!(listed[1].text, "Un chat.");
         assert_eq!(listed[1].lang, "fr");
+        let odd = parse_success(
+            r#"{"asset_id":"a5","alt_text":"A cat.","alt_texts":null}"#,
+            &langs(&["en"]),
+        )
+        .unwrap();
+        assert_eq!(
+            odd[0].text, "A cat.",
+            "an odd alt_texts loses no paid caption"
+        );
+        let missing = parse_success(
+            r#"{"asset_id":"a6","alt_text":"A cat.","alt_texts":{"en":"A cat."}}"#,
+            &langs(&["en", "de"]),
+        )
+        .unwrap();
+        assert_eq!(missing.len(), 1, "no English text is taken for German");
         assert!(matches!(
             parse_success(r#"{"asset_id":"a3","alt_text":""}"#, &langs(&["en"])),
             Err(ProviderError::Permanent(_))

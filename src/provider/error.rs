@@ -13,12 +13,13 @@ pub enum ProviderError {
     /// text): the next provider is asked.
     #[error("{0}")]
     Declined(String),
-    /// The provider failed for this image and will fail again (bad key, no credits, image
-    /// refused): the next provider is asked, and the record says `failed` if none captions.
+    /// The provider failed for this image and will fail again (image refused, caption cut
+    /// off): the next provider is asked, and the record says `failed` if none captions.
     #[error("{0}")]
     Permanent(String),
     /// The service refused the API key, and no other key could be read (see
-    /// [`super::keys::ServiceKey`]): as permanent as [`ProviderError::Permanent`].
+    /// [`super::keys::ServiceKey`]): like [`ProviderError::OutOfCredits`], the provider is
+    /// paused and the object ends retryable, for when the key is fixed.
     #[error("{0}")]
     KeyRejected(String),
     /// The account has no credits left: every image would fail the same way until it is

@@ -16,7 +16,7 @@ pub struct Pause {
 }
 
 /// A period's budget of paid calls: its name (such as `day 2026-12-02`), its limit, and when
-/// it ends (seconds since the Unix epoch), after which its counter may go.
+/// it ends (seconds since the Unix epoch); a counter stays in the table after its period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Period {
     pub name: String,

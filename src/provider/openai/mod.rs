@@ -180,6 +180,7 @@ impl OpenAi {
         image: &ImageRequest<'_>,
         data_body: Option<&Bytes>,
         refused: u8,
+        learned: &AtomicU8,
         budget: Duration,
     ) -> Result<Caption, ProviderError> {
         let lang = image.lang();
@@ -209,6 +210,7 @@ impl OpenAi {
             |reply| {
                 if let Some(param) = refused_param(reply) {
                     self.refused.fetch_or(param, Ordering::Relaxed);
+                    learned.fetch_or(param, Ordering::Relaxed);
                 }
                 classify_error(reply)
             },
@@ -231,17 +233,19 @@ impl OpenAi {
             let refused = self.refused.load(Ordering::Relaxed);
             let data_body = image_bytes.map(|b| self.data_body(image, b, refused));
             let data_body = data_body.as_ref();
+            // What this request's own answer refused (another call may learn meanwhile).
+            let learned = &AtomicU8::new(0);
             let answer = self
                 .key
                 .with_optional_key(|key| async move {
                     self.retry
                         .run(image.deadline, |budget| {
-                            self.attempt(key.as_ref(), image, data_body, refused, budget)
+                            self.attempt(key.as_ref(), image, data_body, refused, learned, budget)
                         })
                         .await
                 })
                 .await;
-            let learned = self.refused.load(Ordering::Relaxed) != refused;
+            let learned = learned.load(Ordering::Relaxed) & !refused != 0;
             if tries <= 3 && learned && matches!(answer, Err(ProviderError::Permanent(_))) {
                 continue;
             }
