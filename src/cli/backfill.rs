@@ -141,10 +141,14 @@ fn tally(report: &mut Report, done: Done) -> &'static str {
             report.free += 1;
             "free caption"
         }
-        Done::Planned(Ok(Plan::Paid { calls, provider })) => {
+        Done::Planned(Ok(Plan::Paid {
+            calls, by_provider, ..
+        })) => {
             report.need_provider += 1;
             report.would_call += calls;
-            *report.would_call_by_provider.entry(provider).or_default() += calls;
+            for (provider, calls) in by_provider {
+                *report.would_call_by_provider.entry(provider).or_default() += calls;
+            }
             "needs a provider call"
         }
     }

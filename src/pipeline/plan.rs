@@ -19,10 +19,13 @@ pub enum Plan {
     AlreadyCaptioned,
     /// A free provider (named) captions it.
     Free(String),
-    /// Paid providers would be called `calls` times; `provider` is the first of them.
+    /// Paid providers would be called `calls` times; `provider` is the first of them, and
+    /// `by_provider` the calls each would be asked (a later one for the languages an earlier
+    /// one does not write).
     Paid {
         provider: String,
         calls: u64,
+        by_provider: Vec<(String, u64)>,
     },
     Skip(String),
 }
@@ -45,7 +48,7 @@ enum Inspection {
 struct Tally<'p> {
     reasons: Vec<String>,
     free: Option<&'p str>,
-    paid: Option<(&'p str, u64)>,
+    paid: Vec<(&'p str, u64)>,
 }
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
@@ -69,10 +72,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let request = self.request(&id, &head, format, deadline, &source, &context);
         let tally = self.tally(&request).await;
-        Ok(match (tally.paid, tally.free) {
-            (Some((provider, calls)), _) => Plan::Paid {
-                provider: provider.into(),
-                calls,
+        Ok(match (tally.paid.first(), tally.free) {
+            (Some((provider, _)), _) => Plan::Paid {
+                provider: provider.to_string(),
+                calls: tally.paid.iter().map(|(_, c)| c).sum(),
+                by_provider: tally
+                    .paid
+                    .iter()
+                    .map(|(p, c)| (p.to_string(), *c))
+                    .collect(),
             },
             (None, Some(provider)) => Plan::Free(provider.into()),
             (None, None) => Plan::Skip(tally.reasons.join("; ")),
@@ -110,8 +118,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 }
             } else if !langs.is_empty() {
                 let calls = langs.len().div_ceil(provider.languages_per_call().max(1)) as u64;
-                let (_, total) = tally.paid.get_or_insert((provider.name(), 0));
-                *total += calls;
+                tally.paid.push((provider.name(), calls));
                 missing.retain(|l| !langs.contains(l));
             }
         }

@@ -221,3 +221,21 @@ async fn a_call_never_billed_is_given_back_to_the_budget() {
         "a call that may have been billed stays counted"
     );
 }
+
+#[tokio::test]
+async fn a_plan_counts_each_paid_provider_for_the_languages_it_is_asked() {
+    let first = Arc::new(ScriptedProvider::new("first", vec![]).writing(&["en"]));
+    let second = scripted("second", vec![]);
+    let mut p = pipeline(&first, &second, SpendSettings::default());
+    p.settings.langs = vec!["en".into(), "de".into(), "fr".into()];
+    p.store().put(BUCKET, "a.jpg", &coffee(), None, vec![]);
+    let plan = p.plan(&event("a.jpg")).await.unwrap();
+    assert_eq!(
+        plan,
+        Plan::Paid {
+            provider: "first".into(),
+            calls: 3,
+            by_provider: vec![("first".into(), 1), ("second".into(), 2)],
+        }
+    );
+}

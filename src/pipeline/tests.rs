@@ -795,6 +795,7 @@ async fn a_plan_counts_one_paid_call_per_language_the_image_lacks() {
     let paid_plan = |calls| Plan::Paid {
         provider: "paid".into(),
         calls,
+        by_provider: vec![("paid".into(), calls)],
     };
     assert_eq!(p.plan(&event("cat.jpg")).await.unwrap(), paid_plan(1));
     assert_eq!(p.plan(&event("coffee.jpg")).await.unwrap(), paid_plan(2));

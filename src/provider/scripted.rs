@@ -16,6 +16,8 @@ pub struct ScriptedProvider {
     pub calls: AtomicUsize,
     /// How long each answer takes.
     pub delay: Duration,
+    /// The languages it writes (all when empty).
+    pub writes: Vec<&'static str>,
 }
 
 impl ScriptedProvider {
@@ -28,6 +30,15 @@ impl ScriptedProvider {
             answers: Mutex::new(answers.into()),
             calls: AtomicUsize::new(0),
             delay: Duration::ZERO,
+            writes: Vec::new(),
+        }
+    }
+
+    /// The same provider, writing only `langs`.
+    pub fn writing(self, langs: &[&'static str]) -> ScriptedProvider {
+        ScriptedProvider {
+            writes: langs.to_vec(),
+            ..self
         }
     }
 
@@ -44,6 +55,10 @@ impl ScriptedProvider {
 impl Provider for ScriptedProvider {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn supports_lang(&self, lang: &str) -> bool {
+        self.writes.is_empty() || self.writes.contains(&lang)
     }
 
     fn caption<'a>(
