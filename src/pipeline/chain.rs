@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::Pipeline;
-use super::spend::{Hold, Spend};
+use super::spend::{CountedCalls, Hold, Spend};
 use crate::caption::{Record, Source, quality};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 use crate::store::{ObjectHead, ObjectStore, RecordStore};
@@ -225,9 +225,20 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                         break;
                     }
                 };
-                let answer = self.call(provider.as_ref(), &call).await;
-                self.account(provider.as_ref(), ticket, &answer, &mut spend)
-                    .await;
+                let counted = CountedCalls::new(call.calls);
+                let counted_call = ImageRequest {
+                    calls: &counted,
+                    ..call.for_langs(langs)
+                };
+                let answer = self.call(provider.as_ref(), &counted_call).await;
+                self.account(
+                    provider.as_ref(),
+                    ticket,
+                    &answer,
+                    counted.requests(),
+                    &mut spend,
+                )
+                .await;
                 let before = result.answers.len();
                 let go_on = result.take(provider.name(), answer, &call, &mut missing);
                 result.fresh |= !provider.is_free() && result.answers.len() > before;

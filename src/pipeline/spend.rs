@@ -4,9 +4,11 @@
 //! pauses the provider for `ALT_TEXT_PAUSE_SECS`, logged once by the container that saw it
 //! first.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::Pipeline;
 use super::budget::{OverBudget, rfc3339};
-use crate::provider::{Caption, Provider, ProviderError};
+use crate::provider::{Calls, Caption, Provider, ProviderError};
 use crate::store::{ObjectStore, Pause, Period, RecordStore, epoch_now};
 
 /// Why a paid call was not made.
@@ -104,18 +106,20 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         Err(hold)
     }
 
-    /// After a paid call: a call never billed goes back to the budget; an account that
-    /// cannot work pauses the provider.
+    /// After a paid call that sent `sent` requests: a call never billed (nothing sent, or a
+    /// refusal that bills nothing) goes back to the budget; an account that cannot work
+    /// pauses the provider.
     pub(super) async fn account(
         &self,
         provider: &dyn Provider,
         ticket: Ticket,
         answer: &Result<Vec<Caption>, ProviderError>,
+        sent: u64,
         spend: &mut Spend,
     ) {
         let Err(err) = answer else { return };
         if let Some(period) = ticket.0
-            && never_billed(err)
+            && (sent == 0 || never_billed(err))
             && let Err(store) = self.records.give_back(&period).await
         {
             tracing::warn!(error = %store, "a call not billed could not be given back to the budget");
@@ -172,6 +176,36 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 tracing::warn!(provider, error = %store, "the pause could not be recorded")
             }
         }
+    }
+}
+
+/// Counts the requests one call sends, passing each on to the object's count.
+pub(super) struct CountedCalls<'a> {
+    inner: &'a dyn Calls,
+    sent: AtomicU64,
+}
+
+impl<'a> CountedCalls<'a> {
+    pub(super) fn new(inner: &'a dyn Calls) -> CountedCalls<'a> {
+        CountedCalls {
+            inner,
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn requests(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+}
+
+impl Calls for CountedCalls<'_> {
+    fn sent(&self, answered: bool) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.inner.sent(answered);
+    }
+
+    fn image(&self, bytes: u64, prepared: bool) {
+        self.inner.image(bytes, prepared);
     }
 }
 

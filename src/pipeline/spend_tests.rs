@@ -239,3 +239,25 @@ async fn a_plan_counts_each_paid_provider_for_the_languages_it_is_asked() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_call_that_sent_nothing_is_given_back_whatever_its_error() {
+    let first = Arc::new(
+        ScriptedProvider::new(
+            "first",
+            vec![Err(ProviderError::Permanent("presign failed".into()))],
+        )
+        .sending_nothing(),
+    );
+    let second = scripted("second", vec![Ok(caption("Cup."))]);
+    let p = pipeline(&first, &second, budget("10/day", OverBudget::Retry));
+    let period = Budget::parse("10/day")
+        .unwrap()
+        .period(crate::store::epoch_now());
+    run(&p, "a.jpg").await;
+    assert_eq!(
+        p.records().used(&period).await.unwrap(),
+        1,
+        "only the second provider's call, which went out"
+    );
+}

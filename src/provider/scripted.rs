@@ -18,6 +18,8 @@ pub struct ScriptedProvider {
     pub delay: Duration,
     /// The languages it writes (all when empty).
     pub writes: Vec<&'static str>,
+    /// Whether its answers follow a request sent (false: it fails before sending any).
+    pub sends: bool,
 }
 
 impl ScriptedProvider {
@@ -31,6 +33,15 @@ impl ScriptedProvider {
             calls: AtomicUsize::new(0),
             delay: Duration::ZERO,
             writes: Vec::new(),
+            sends: true,
+        }
+    }
+
+    /// The same provider, failing before it sends anything (a presign or read error).
+    pub fn sending_nothing(self) -> ScriptedProvider {
+        ScriptedProvider {
+            sends: false,
+            ..self
         }
     }
 
@@ -73,9 +84,11 @@ impl Provider for ScriptedProvider {
             .pop_front()
             .unwrap_or_else(|| Err(ProviderError::Permanent("script exhausted".into())));
         // As a service would: one request sent, answered unless the script says otherwise.
-        image
-            .calls
-            .sent(!matches!(answer, Err(ProviderError::Uncertain(_))));
+        if self.sends {
+            image
+                .calls
+                .sent(!matches!(answer, Err(ProviderError::Uncertain(_))));
+        }
         // One caption, in the language asked for.
         let lang = image.lang().to_string();
         let delay = self.delay;
