@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::error::classify;
@@ -47,6 +48,17 @@ impl DynamoRecords {
     }
 }
 
+impl DynamoRecords {
+    /// An update of the ledger's item `sort_key`.
+    fn ledger_update(&self, sort_key: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(PARTITION.into()))
+            .key("sk", AttributeValue::S(sort_key.into()))
+    }
+}
+
 /// The sort key of a period's counter.
 fn budget_key(period: &Period) -> String {
     format!("budget {}", period.name)
@@ -81,11 +93,7 @@ impl Ledger for DynamoRecords {
             ),
         ]));
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(PARTITION.into()))
-            .key("sk", AttributeValue::S(PAUSES.into()))
+            .ledger_update(PAUSES)
             .update_expression("SET #p = :pause")
             .condition_expression("attribute_not_exists(#p) OR #p.#until <= :now")
             .expression_attribute_names("#p", format!("{PAUSE_PREFIX}{}", pause.provider))
@@ -103,11 +111,7 @@ impl Ledger for DynamoRecords {
 
     async fn take(&self, period: &Period) -> Result<Option<u64>, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(PARTITION.into()))
-            .key("sk", AttributeValue::S(budget_key(period)))
+            .ledger_update(&budget_key(period))
             .update_expression("ADD used :one SET #limit = :limit, ends = :ends")
             .condition_expression("attribute_not_exists(used) OR used < :limit")
             .expression_attribute_names("#limit", "limit")
@@ -131,11 +135,7 @@ impl Ledger for DynamoRecords {
 
     async fn give_back(&self, period: &Period) -> Result<(), StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(PARTITION.into()))
-            .key("sk", AttributeValue::S(budget_key(period)))
+            .ledger_update(&budget_key(period))
             .update_expression("ADD used :minus")
             .condition_expression("used > :zero")
             .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
