@@ -28,8 +28,8 @@ impl DynamoRecords {
 }
 
 impl DynamoRecords {
-    /// The item of an object, read consistently.
-    async fn item(
+    /// The item of an object (or of the spend ledger), read consistently.
+    pub(super) async fn item(
         &self,
         bucket: &str,
         key: &str,

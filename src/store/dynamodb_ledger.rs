@@ -29,26 +29,6 @@ fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &
 }
 
 impl DynamoRecords {
-    /// The ledger's item `sort_key`, read consistently.
-    async fn ledger_item(
-        &self,
-        sort_key: &str,
-    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(PARTITION.into()))
-            .key("sk", AttributeValue::S(sort_key.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("DynamoDB GetItem (spend ledger)", e))?;
-        Ok(output.item)
-    }
-}
-
-impl DynamoRecords {
     /// An update of the ledger's item `sort_key`.
     fn ledger_update(&self, sort_key: &str) -> UpdateItemFluentBuilder {
         self.client
@@ -66,7 +46,7 @@ fn budget_key(period: &Period) -> String {
 
 impl Ledger for DynamoRecords {
     async fn pauses(&self, now: u64) -> Result<Vec<Pause>, StoreError> {
-        let item = self.ledger_item(PAUSES).await?.unwrap_or_default();
+        let item = self.item(PARTITION, PAUSES).await?.unwrap_or_default();
         let mut pauses: Vec<Pause> = item
             .iter()
             .filter_map(|(name, value)| {
@@ -150,7 +130,7 @@ impl Ledger for DynamoRecords {
     }
 
     async fn used(&self, period: &Period) -> Result<u64, StoreError> {
-        let item = self.ledger_item(&budget_key(period)).await?;
+        let item = self.item(PARTITION, &budget_key(period)).await?;
         Ok(item.and_then(|i| number(i.get("used"))).unwrap_or(0))
     }
 }
