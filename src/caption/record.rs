@@ -44,6 +44,9 @@ pub enum TagStatus {
     NotFaithful,
     /// S3 refused the value; the other tags were written without it.
     Refused,
+    /// A person's caption whose tag is being written: the record holds the newer words,
+    /// and a caption tag still on the object is an older caption's, to be replaced.
+    Pending,
 }
 
 impl TagStatus {
@@ -53,6 +56,7 @@ impl TagStatus {
             TagStatus::NoRoom => "no_room",
             TagStatus::NotFaithful => "not_faithful",
             TagStatus::Refused => "refused",
+            TagStatus::Pending => "pending",
         }
     }
 }
@@ -420,6 +424,7 @@ mod tests {
             TagStatus::NoRoom,
             TagStatus::NotFaithful,
             TagStatus::Refused,
+            TagStatus::Pending,
         ] {
             assert_eq!(parse(t.as_str()), Some(t));
         }

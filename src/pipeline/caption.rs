@@ -65,7 +65,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let (record, format) = self.image_record(&attempt, &head, existing).await?;
         // Unread tags might hide a person's caption: nothing is paid for without them.
         let object_tags = self.read_or_finish(&attempt, existing, object_tags).await?;
-        let people = person::answers(&object_tags, existing, &self.settings);
+        let people = person::answers(&object_tags, existing, head.etag.as_deref(), &self.settings);
         let context = ImageContext::from_metadata(head.metadata());
         if context.decorative && people.is_empty() && !has_person_caption(existing, &head) {
             return Ok(self.decorative(&attempt, record, &object_tags).await);
@@ -161,9 +161,16 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         else {
             return Ok(object_tags);
         };
+        // A person's tag the record does not hold, or one to write over an older caption's
+        // tag: the object goes the whole way (no provider is asked for a person's language).
+        if let Ok(tags) = &object_tags
+            && person::needs_writing(tags, previous, &self.settings)
+        {
+            return Ok(object_tags);
+        }
         let restored = Record {
             claim: Some(attempt.token.clone()),
-            ..previous.clone()
+            ..person::confirmed(previous, object_tags.as_deref().ok(), &self.settings)
         };
         if let Err(err) = self.records.put(&restored).await {
             return Err(Outcome::failed(&err));

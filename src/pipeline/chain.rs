@@ -15,8 +15,10 @@ use crate::store::{ObjectHead, ObjectStore, RecordStore};
 pub(super) struct Answer {
     pub provider: String,
     pub caption: Caption,
-    /// A person's caption, found on the object as its tag: the tag is never rewritten.
+    /// A person's caption (from the object's tag or the record).
     pub person: bool,
+    /// Its tag is on the object as a person wrote it: never rewritten.
+    pub on_object: bool,
 }
 
 /// The `provider` of a person's caption.
@@ -119,6 +121,7 @@ impl ChainResult {
                     provider: name.into(),
                     caption: Caption { text, ..caption },
                     person: false,
+                    on_object: false,
                 });
             }
             Err(reason) => self.errors.push(format!(
@@ -194,6 +197,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 let c = captions.remove(lang)?;
                 Some(Answer {
                     person: c.source == Source::Person,
+                    on_object: false,
                     provider: c.provider,
                     caption: Caption {
                         request_id: c.request_id,

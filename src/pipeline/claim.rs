@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
-use super::{HEAD_BYTES, Outcome, Pipeline, epoch_secs, object_id};
+use super::{HEAD_BYTES, Outcome, Pipeline, epoch_secs, object_id, person};
 use crate::caption::{Record, State, Tag};
 use crate::event::ObjectEvent;
 use crate::store::{
@@ -94,6 +94,18 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 );
                 (claim, read, object_tags)
             }
+        };
+        let claim = match claim {
+            // Captioned, but its people's tags and its record disagree: claimed all the
+            // same, to write the person's words where they are missing.
+            Ok(Claim::AlreadyCaptioned { record })
+                if object_tags
+                    .as_deref()
+                    .is_ok_and(|tags| person::needs_writing(tags, &record, &self.settings)) =>
+            {
+                self.claim(attempt, None, None).await
+            }
+            claim => claim,
         };
         match claim {
             Ok(Claim::Claimed { previous }) => Ok((previous, read, object_tags)),

@@ -1,8 +1,8 @@
 //! An object already captioned for its bytes: no provider call; its tags go back if they
 //! went missing, and only onto those bytes.
 
-use super::{Outcome, Pipeline};
-use crate::caption::{Record, Source, Tag, TagStatus, tags};
+use super::{Outcome, Pipeline, Settings, person};
+use crate::caption::{Record, Tag, TagStatus, tags};
 use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 
 /// Why an event whose object was replaced since is skipped.
@@ -43,7 +43,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         record: &Record,
         object_tags: Result<Vec<Tag>, StoreError>,
     ) -> Outcome {
-        let mut wanted = recorded_tags(record, &self.settings.tag_key);
+        let mut wanted = recorded_tags(record, &self.settings);
         if wanted.is_empty() {
             return Outcome::Unchanged {
                 tag_restored: false,
@@ -71,14 +71,18 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 
 /// The tags a record says were written: one per language, or the main one of a record
 /// written before languages were kept apart.
-fn recorded_tags(record: &Record, main_key: &str) -> Vec<Tag> {
+fn recorded_tags(record: &Record, settings: &Settings) -> Vec<Tag> {
+    let main_key = settings.tag_key.as_str();
     let mut wanted: Vec<Tag> = record
         .captions
-        .values()
-        // A person's tag is theirs to keep or remove.
-        .filter(|c| c.source != Source::Person)
-        .filter_map(|c| {
-            let key = c.tag_key.clone()?;
+        .iter()
+        // A person's caption too: the record is where their words are kept, and `set
+        // --clear` is how they are removed.
+        .filter_map(|(lang, c)| {
+            let key = c
+                .tag_key
+                .clone()
+                .or_else(|| person::awaits_tag(c).then(|| settings.tag_key_for(lang)))?;
             Some(Tag::new(key, tags::tag_value(&c.text).ok()?))
         })
         .collect();

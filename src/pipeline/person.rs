@@ -1,21 +1,29 @@
 //! A person's alt text comes first: an `alt-text` (or `alt-text-<lang>`) tag on the object
 //! that the function did not write is someone's own caption. No provider is asked for that
 //! language, the tag is left as it is, and the record says the caption is a person's.
+//!
+//! The one tag that is not a person's although the record does not hold it: the tag of an
+//! earlier caption, left on the object while a person's newer caption, already in the
+//! record, waits for its tag (`tag_status` pending, or none after a failed write). The
+//! record's words are newer: they are written over it.
 
 use super::Settings;
 use super::chain::{Answer, PERSON};
-use crate::caption::{Record, Source, Tag, tags};
+use crate::caption::{LangCaption, Record, Source, Tag, TagStatus, tags};
 use crate::provider::Caption;
 
 /// The people's captions among `object_tags`, one per configured language. A caption tag
 /// is the function's own when its value is the tag value of the caption `existing` holds
-/// for that language; any other value was written by a person.
+/// for that language; any other value was written by a person, except the stale tag a
+/// person's caption in the record of these bytes (`etag`) is still to replace.
 pub(super) fn answers(
     object_tags: &[Tag],
     existing: Option<&Record>,
+    etag: Option<&str>,
     settings: &Settings,
 ) -> Vec<Answer> {
     let recorded = existing.map(Record::all_captions).unwrap_or_default();
+    let same_bytes = existing.is_some_and(|r| r.etag.is_some() && r.etag.as_deref() == etag);
     settings
         .langs
         .iter()
@@ -24,26 +32,79 @@ pub(super) fn answers(
             let tag = object_tags
                 .iter()
                 .find(|t| t.key == key && !t.value.trim().is_empty())?;
-            let recorded = recorded
-                .get(lang)
-                .filter(|c| tags::tag_value(&c.text).ok().as_deref() == Some(&tag.value));
-            match recorded {
+            let caption = recorded.get(lang);
+            match caption.filter(|c| is_tag_of(c, &tag.value)) {
                 // The function's own tag.
                 Some(c) if c.source != Source::Person => None,
                 // The tag of a person's caption the record keeps whole (set by hand).
-                Some(c) => Some(Answer {
-                    provider: PERSON.into(),
-                    caption: Caption::new(c.text.clone(), lang.clone()),
-                    person: true,
-                }),
-                None => Some(Answer {
-                    provider: PERSON.into(),
-                    caption: Caption::new(tag.value.clone(), lang.clone()),
-                    person: true,
-                }),
+                Some(c) => Some(person(&c.text, lang, true)),
+                None => match caption.filter(|c| same_bytes && awaits_tag(c)) {
+                    Some(newer) => Some(person(&newer.text, lang, false)),
+                    None => Some(person(&tag.value, lang, true)),
+                },
             }
         })
         .collect()
+}
+
+/// Whether the people's captions among `object_tags` differ from what `record` (of these
+/// bytes) holds: a person's tag it does not know, or its person's caption still to be
+/// written over an older tag.
+pub(super) fn needs_writing(object_tags: &[Tag], record: &Record, settings: &Settings) -> bool {
+    let recorded = record.all_captions();
+    answers(object_tags, Some(record), record.etag.as_deref(), settings)
+        .iter()
+        .any(|a| {
+            let known = recorded
+                .get(&a.caption.lang)
+                .is_some_and(|c| c.source == Source::Person && c.text == a.caption.text);
+            !a.on_object || !known
+        })
+}
+
+/// `record` with each person's caption whose tag awaited writing marked written, where
+/// `object_tags` shows the tag in place.
+pub(super) fn confirmed(
+    record: &Record,
+    object_tags: Option<&[Tag]>,
+    settings: &Settings,
+) -> Record {
+    let mut record = record.clone();
+    let Some(object_tags) = object_tags else {
+        return record;
+    };
+    for (lang, c) in record.captions.iter_mut() {
+        let key = settings.tag_key_for(lang);
+        let in_place = object_tags
+            .iter()
+            .any(|t| t.key == key && is_tag_of(c, &t.value));
+        if c.tag_status == Some(TagStatus::Pending) && in_place {
+            c.tag_status = Some(TagStatus::Written);
+            c.tag_key = Some(key);
+        }
+    }
+    record
+}
+
+/// Whether `value` is the tag of caption `c`.
+fn is_tag_of(c: &LangCaption, value: &str) -> bool {
+    c.text == value || tags::tag_value(&c.text).ok().as_deref() == Some(value)
+}
+
+/// A person's caption whose tag was not confirmed written: any other caption tag of its
+/// language on the object is older than it.
+pub(super) fn awaits_tag(c: &LangCaption) -> bool {
+    c.source == Source::Person && matches!(c.tag_status, None | Some(TagStatus::Pending))
+}
+
+/// A person's caption; `on_object` when the tag on the object is it already.
+fn person(text: &str, lang: &str, on_object: bool) -> Answer {
+    Answer {
+        provider: PERSON.into(),
+        caption: Caption::new(text, lang),
+        person: true,
+        on_object,
+    }
 }
 
 #[cfg(test)]
@@ -59,7 +120,7 @@ mod tests {
             Tag::new("owner", "shop"),
             Tag::new("alt-text", "Our red mug, hand-glazed"),
         ];
-        let found = answers(&tags, None, &settings);
+        let found = answers(&tags, None, None, &settings);
         assert_eq!(found.len(), 1);
         assert!(found[0].person);
         assert_eq!(found[0].caption.text, "Our red mug, hand-glazed");
@@ -79,14 +140,14 @@ mod tests {
             },
         );
         let ours = [Tag::new("alt-text", "A red mug on a table.")];
-        assert!(answers(&ours, Some(&record), &settings).is_empty());
+        assert!(answers(&ours, Some(&record), None, &settings).is_empty());
         // An edit of it is a person's.
         let edited = [Tag::new("alt-text", "A red mug on an oak table")];
-        assert_eq!(answers(&edited, Some(&record), &settings).len(), 1);
+        assert_eq!(answers(&edited, Some(&record), None, &settings).len(), 1);
 
         // The tag of a person's caption the record keeps whole stands for the whole text.
         record.captions.get_mut("en").unwrap().source = Source::Person;
-        let found = answers(&ours, Some(&record), &settings);
+        let found = answers(&ours, Some(&record), None, &settings);
         assert_eq!(found[0].caption.text, "A red mug, on a table!");
         assert!(found[0].person);
     }

@@ -42,7 +42,7 @@ pub(super) fn plan(existing: &[Tag], answers: &[Answer], settings: &Settings) ->
     let mut ours = Vec::with_capacity(answers.len());
     for answer in answers {
         let key = settings.tag_key_for(&answer.caption.lang);
-        if answer.person && existing.iter().any(|t| t.key == key) {
+        if answer.on_object && existing.iter().any(|t| t.key == key) {
             // The person's tag is on the object already, as they wrote it.
             ours.push(None);
             placements.push(Placement::written());

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::caption::{Record, State, Tag, TagStatus};
+use crate::caption::{Record, Source, State, Tag, TagStatus};
 use crate::event::{Action, ObjectEvent};
 use crate::provider::embedded::Embedded;
 use crate::provider::scripted::{ScriptedProvider, caption};
@@ -1259,4 +1259,131 @@ async fn an_older_version_is_not_edited_and_a_decorative_mark_keeps_a_persons_ca
     h.run("full.jpg").await;
     assert_eq!(h.tags("full.jpg"), vec![Tag::new("alt-text", "Our logo")]);
     assert_eq!(h.record("full.jpg").alt_text.as_deref(), Some("Our logo"));
+}
+
+#[tokio::test]
+async fn a_reupload_of_the_same_bytes_gets_the_persons_caption_back_on_its_tags() {
+    let h = Harness::new(vec![Ok(caption("A mug on a table."))]);
+    h.upload("mug.jpg", &sample("coffee.jpg"), vec![]);
+    h.run("mug.jpg").await;
+    let mug = object("mug.jpg");
+    h.pipeline
+        .set_caption(&mug, None, "Our hand-glazed mug")
+        .await
+        .unwrap();
+    // The same bytes again, with a tag set of their own: S3 replaces the tags.
+    h.upload(
+        "mug.jpg",
+        &sample("coffee.jpg"),
+        vec![Tag::new("owner", "bob")],
+    );
+    h.run("mug.jpg").await;
+    assert_eq!(h.paid.calls(), 1);
+    assert_eq!(
+        h.tags("mug.jpg"),
+        vec![
+            Tag::new("owner", "bob"),
+            Tag::new("alt-text", "Our hand-glazed mug")
+        ]
+    );
+    assert_eq!(h.record("mug.jpg").captions["en"].source, Source::Person);
+}
+
+/// A provider captioned the object; a person's correction went into the record, and its tag
+/// write failed (`crash`: the process ended between the two writes instead). The next
+/// event writes the person's words over the provider's tag, never the reverse.
+async fn a_correction_survives_the_retry_meant_to_finish_it(crash: bool) {
+    let h = Harness::new(vec![Ok(caption("A mug on a table."))]);
+    h.upload(
+        "mug.jpg",
+        &sample("coffee.jpg"),
+        vec![Tag::new("owner", "shop")],
+    );
+    h.run("mug.jpg").await;
+    assert_eq!(
+        h.tags("mug.jpg"),
+        vec![
+            Tag::new("owner", "shop"),
+            Tag::new("alt-text", "A mug on a table.")
+        ]
+    );
+    h.pipeline.store().fail_next(
+        "put_tags",
+        StoreError::Transient {
+            op: "PutObjectTagging",
+            message: "503 SlowDown".into(),
+        },
+    );
+    let mug = object("mug.jpg");
+    let err = h
+        .pipeline
+        .set_caption(&mug, None, "Our hand-glazed mug")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EditError::TagNotWritten(_)));
+    let record = h.record("mug.jpg");
+    assert_eq!(record.captions["en"].tag_status, Some(TagStatus::Pending));
+    if crash {
+        // What the first write left, before the tag write: the caption pending.
+        let left = Record {
+            state: State::Captioned,
+            error: None,
+            retryable: None,
+            tag_status: Some(TagStatus::Written),
+            if_unchanged: None,
+            claim: None,
+            ..record
+        };
+        h.pipeline.records().put(&left).await.unwrap();
+    }
+    h.run("mug.jpg").await;
+    assert_eq!(h.paid.calls(), 1);
+    assert_eq!(
+        h.tags("mug.jpg"),
+        vec![
+            Tag::new("owner", "shop"),
+            Tag::new("alt-text", "Our hand-glazed mug")
+        ]
+    );
+    let record = h.record("mug.jpg");
+    let en = &record.captions["en"];
+    assert_eq!(
+        (en.text.as_str(), en.source, en.tag_status),
+        (
+            "Our hand-glazed mug",
+            Source::Person,
+            Some(TagStatus::Written)
+        )
+    );
+    assert_eq!(record.state, State::Captioned);
+
+    // Once its tag is written, a tag edited on the object is a person's again.
+    h.pipeline
+        .store()
+        .put_tags(
+            &mug,
+            &[
+                Tag::new("owner", "shop"),
+                Tag::new("alt-text", "Our blue mug"),
+            ],
+        )
+        .await
+        .unwrap();
+    let outcome = h.run("mug.jpg").await;
+    assert_eq!(
+        h.record("mug.jpg").captions["en"].text,
+        "Our blue mug",
+        "{outcome:?}"
+    );
+    assert_eq!(h.paid.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_correction_whose_tag_write_failed_wins_over_the_providers_tag() {
+    a_correction_survives_the_retry_meant_to_finish_it(false).await;
+}
+
+#[tokio::test]
+async fn a_correction_cut_short_between_its_writes_wins_over_the_providers_tag() {
+    a_correction_survives_the_retry_meant_to_finish_it(true).await;
 }

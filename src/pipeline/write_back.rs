@@ -19,7 +19,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         previous: Option<&Record>,
     ) -> Outcome {
         let answers = match &existing_tags {
-            Ok(tags) => with_people(answers, person::answers(tags, previous, &self.settings)),
+            Ok(tags) => {
+                let people =
+                    person::answers(tags, previous, record.etag.as_deref(), &self.settings);
+                with_people(answers, people)
+            }
             Err(_) => answers,
         };
         let answers = answers.as_slice();
@@ -164,7 +168,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .enumerate()
             .map(|(i, a)| {
                 let placement = placements.and_then(|p| p.get(i));
-                let written = placement.is_some_and(|p| p.status == TagStatus::Written);
+                let written = placement
+                    .is_some_and(|p| matches!(p.status, TagStatus::Written | TagStatus::Pending));
                 (
                     a.caption.lang.clone(),
                     LangCaption {

@@ -18,7 +18,7 @@ use super::source::examine;
 use super::tagging::{self, TagPlan};
 use super::{HEAD_BYTES, Pipeline, person};
 use crate::caption::record::now_rfc3339;
-use crate::caption::{Record, Source, State, Tag, tags};
+use crate::caption::{Record, Source, State, Tag, TagStatus};
 use crate::image::ImageFormat;
 use crate::provider::Caption;
 use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
@@ -75,7 +75,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             return Ok(Edited::Done);
         }
         let answers = self.answers_with(&current, &lang, &text);
-        let base_tags = self.without_stale_tag(&current.tags, &lang, &text);
+        let base_tags = self.without_stale_tag(&current.tags, &lang);
         let mut plan = tagging::plan(&base_tags, &as_ours(&answers, &lang), &self.settings);
         if plan.new_tags.is_none() && base_tags.len() != current.tags.len() {
             plan.new_tags = Some(base_tags.clone());
@@ -98,7 +98,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let lang = self.edited_lang(lang)?;
         let current = self.current(id).await?;
         let key = self.settings.tag_key_for(&lang);
-        let people = person::answers(&current.tags, current.record.as_ref(), &self.settings);
+        let people = person::answers(
+            &current.tags,
+            current.record.as_ref(),
+            current.head.etag.as_deref(),
+            &self.settings,
+        );
         let recorded = current.record.as_ref().is_some_and(|r| {
             r.all_captions()
                 .get(&lang)
@@ -240,7 +245,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Every language's caption: the record's, a person's tag where there is one, and
     /// `text` for `lang` (none when empty); in language order.
     fn answers_with(&self, current: &Current, lang: &str, text: &str) -> Vec<Answer> {
-        let people = person::answers(&current.tags, current.record.as_ref(), &self.settings);
+        let people = person::answers(
+            &current.tags,
+            current.record.as_ref(),
+            current.head.etag.as_deref(),
+            &self.settings,
+        );
         let mut answers: Vec<Answer> = self
             .reusable_answers(current.record.as_ref(), &current.head)
             .into_iter()
@@ -263,6 +273,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 provider: PERSON.into(),
                 caption: Caption::new(text, lang),
                 person: true,
+                on_object: false,
             });
         }
         let langs = &self.settings.langs;
@@ -270,17 +281,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         answers
     }
 
-    /// The object's tags an edit starts from: a caption that cannot be a faithful tag takes
-    /// none, and the tag its language had (an earlier caption) goes, as it no longer says
-    /// what the record says.
-    fn without_stale_tag(&self, existing: &[Tag], lang: &str, text: &str) -> Vec<Tag> {
+    /// The object's tags an edit starts from: the tag its language had (an earlier
+    /// caption) goes, as it no longer says what the record says; the new caption's tag
+    /// takes its place where S3 takes it.
+    fn without_stale_tag(&self, existing: &[Tag], lang: &str) -> Vec<Tag> {
         let key = self.settings.tag_key_for(lang);
-        let unfaithful = tags::tag_value(text).is_err();
-        existing
-            .iter()
-            .filter(|t| !(unfaithful && t.key == key))
-            .cloned()
-            .collect()
+        existing.iter().filter(|t| t.key != key).cloned().collect()
     }
 
     /// The record an edit starts from: the one describing these bytes, or a new one.
@@ -308,8 +314,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
     }
 
-    /// Writes the record, then the tags; S3 refusing a tag value leaves it out, as for any
-    /// caption, and the record is written again to say so.
+    /// Writes the record, then the tags, then the record again; S3 refusing a tag value
+    /// leaves it out, as for any caption, and the record says so. Until its tag is
+    /// written, a person's caption is `pending` in the record: a caption tag still on the
+    /// object is then an older one, which the next event or backfill writes over. A failed
+    /// tag write and a process ended between the writes leave the same record.
     async fn write_edit(
         &self,
         id: &ObjectId,
@@ -319,12 +328,18 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         plan: TagPlan,
     ) -> Result<Edited, EditError> {
         let record = self.tagged(base.clone(), answers, &plan);
-        self.put_edited(&record).await?;
         let Some(new_tags) = &plan.new_tags else {
+            self.put_edited(&record).await?;
             return Ok(Edited::Done);
         };
+        let pending = pending_tags(record.clone(), answers);
+        self.put_edited(&pending).await?;
         match self.store.put_tags(id, new_tags).await {
-            Ok(()) => Ok(Edited::Done),
+            Ok(()) => {
+                // Best effort: the tag in place confirms a pending caption anyway.
+                let _ = self.put_edited(&rewrite_of(record)).await;
+                Ok(Edited::Done)
+            }
             Err(StoreError::InvalidTag { .. }) => {
                 match self.without_refused_tags(id, existing, plan).await {
                     Ok(plan) => {
@@ -332,10 +347,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                         self.put_edited(&again).await?;
                         Ok(Edited::Done)
                     }
-                    Err(err) => Err(self.tag_failure(record, err).await),
+                    Err(err) => Err(self.tag_failure(pending, err).await),
                 }
             }
-            Err(err) => Err(self.tag_failure(record, err).await),
+            Err(err) => Err(self.tag_failure(pending, err).await),
         }
     }
 
@@ -363,6 +378,19 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(err) => Err(EditError::Store(err)),
         }
     }
+}
+
+/// `record` as written before its tags: each person's caption whose tag is to be written
+/// is pending until it is.
+fn pending_tags(mut record: Record, answers: &[Answer]) -> Record {
+    for answer in answers.iter().filter(|a| a.person && !a.on_object) {
+        if let Some(c) = record.captions.get_mut(&answer.caption.lang)
+            && c.tag_status == Some(TagStatus::Written)
+        {
+            c.tag_status = Some(TagStatus::Pending);
+        }
+    }
+    record
 }
 
 /// `written` to be written again, only while it is still the record stored (nothing came

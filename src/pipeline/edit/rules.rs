@@ -57,7 +57,7 @@ pub(super) fn as_ours(answers: &[Answer], lang: &str) -> Vec<Answer> {
     answers
         .iter()
         .map(|a| Answer {
-            person: a.person && a.caption.lang != lang,
+            on_object: a.on_object && a.caption.lang != lang,
             ..a.clone()
         })
         .collect()
