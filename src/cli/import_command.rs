@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use super::args::Args;
 use super::backfill::Progress;
 use super::progress::Display;
-use crate::pipeline::{EditError, Edited, Pipeline};
+use crate::pipeline::{EditError, Edited, Pipeline, Shown};
 use crate::store::{ObjectId, ObjectStore, RecordStore};
 
 pub const USAGE: &str = "\
@@ -60,6 +60,9 @@ pub struct Row {
     pub key: String,
     pub lang: Option<String>,
     pub text: String,
+    /// The object as the file saw it (its `etag` and `version` columns, as `export`
+    /// writes them): a row for bytes since replaced is refused.
+    pub shown: Shown,
 }
 
 /// A row that cannot be set, and why.
@@ -75,6 +78,9 @@ pub struct Summary {
     pub set: u64,
     pub unchanged: u64,
     pub skipped: Vec<BadRow>,
+    /// Of the skipped rows, those refused for an object changed since the file was
+    /// written.
+    pub changed: u64,
 }
 
 /// Reads the rows of a CSV file; a row that cannot be read is a bad row, and the reading
@@ -95,6 +101,7 @@ pub fn read_rows(data: &[u8]) -> Result<(Vec<Row>, Vec<BadRow>), String> {
         return Err("the header row needs a key and an alt_text column".into());
     };
     let lang_at = column("lang");
+    let (etag_at, version_at) = (column("etag"), column("version"));
     let (mut rows, mut bad) = (Vec::new(), Vec::new());
     for record in reader.byte_records() {
         let record = match record {
@@ -109,17 +116,56 @@ pub fn read_rows(data: &[u8]) -> Result<(Vec<Row>, Vec<BadRow>), String> {
             }
         };
         let line = record.position().map_or(0, |p| p.line());
+        if let Some(reason) = spans_lines(&record, line) {
+            bad.push(BadRow { line, reason });
+            continue;
+        }
         match row_of(&record, header.len(), key_at, text_at, lang_at) {
             Ok((key, lang, text)) => rows.push(Row {
                 line,
                 key,
                 lang,
                 text,
+                shown: shown_of(&record, etag_at, version_at),
             }),
             Err(reason) => bad.push(BadRow { line, reason }),
         }
     }
     Ok((rows, bad))
+}
+
+/// Why a record starting at `line` is refused when a field holds a line break: a caption
+/// never holds one, and a quote left open swallows every line after it into one field.
+fn spans_lines(record: &csv::ByteRecord, line: u64) -> Option<String> {
+    let breaks = |f: &[u8]| f.iter().filter(|&&b| b == b'\n').count() as u64;
+    let has_break = |f: &[u8]| f.iter().any(|&b| b == b'\n' || b == b'\r');
+    if !record.iter().any(has_break) {
+        return None;
+    }
+    let last = line + record.iter().map(breaks).sum::<u64>();
+    Some(if last == line {
+        "a field holds a carriage return".to_string()
+    } else {
+        format!("a field spans lines {line}-{last} (an unclosed quote?)")
+    })
+}
+
+/// The lines of a file, as the CSV reader counts them (a CRLF is one line break); a last
+/// line without a line break counts too.
+pub fn count_lines(data: &[u8]) -> u64 {
+    let breaks = data.iter().filter(|&&b| b == b'\n').count() as u64;
+    breaks + u64::from(data.last().is_some_and(|&b| b != b'\n'))
+}
+
+/// The `etag` and `version` a row names, where the file has those columns.
+fn shown_of(record: &csv::ByteRecord, etag_at: Option<usize>, version_at: Option<usize>) -> Shown {
+    let cell = |at: Option<usize>| {
+        at.and_then(|at| record.get(at))
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default()
+            .into_owned()
+    };
+    Shown::of(&cell(etag_at), &cell(version_at), "")
 }
 
 fn row_of(
@@ -191,6 +237,16 @@ pub async fn import<S: ObjectStore, R: RecordStore>(
         match result {
             Ok(Edited::Done) => summary.set += 1,
             Ok(Edited::Unchanged) => summary.unchanged += 1,
+            Err(EditError::Changed { what }) => {
+                summary.changed += 1;
+                summary.skipped.push(BadRow {
+                    line: row.line,
+                    reason: format!(
+                        "{}: refused: the {what} changed since the file was written (export it again)",
+                        row.key
+                    ),
+                });
+            }
             Err(err) => summary.skipped.push(BadRow {
                 line: row.line,
                 reason: format!("{}: {err}", row.key),
@@ -229,11 +285,9 @@ async fn set_row<S: ObjectStore, R: RecordStore>(
         version_id: None,
     };
     let lang = row.lang.as_deref();
-    if dry_run {
-        pipeline.check_caption(&id, lang, &row.text).await
-    } else {
-        pipeline.set_caption(&id, lang, &row.text).await
-    }
+    pipeline
+        .import_caption(&id, lang, &row.text, &row.shown, !dry_run)
+        .await
 }
 
 pub async fn run(args: ImportArgs) -> ExitCode {
@@ -309,19 +363,22 @@ mod tests {
                     line: 2,
                     key: "mug.jpg".into(),
                     lang: Some("en".into()),
-                    text: "Our red mug, hand-glazed".into()
+                    text: "Our red mug, hand-glazed".into(),
+                    shown: Shown::default(),
                 },
                 Row {
                     line: 3,
                     key: "cup.jpg".into(),
                     lang: None,
-                    text: "".into()
+                    text: "".into(),
+                    shown: Shown::default(),
                 },
                 Row {
                     line: 6,
                     key: "bowl.jpg".into(),
                     lang: Some("fr".into()),
-                    text: "Une boîte".into()
+                    text: "Une boîte".into(),
+                    shown: Shown::default(),
                 },
             ]
         );
@@ -335,5 +392,30 @@ mod tests {
             ]
         );
         assert!(read_rows(b"name,text\na,b\n").is_err());
+    }
+
+    #[test]
+    fn a_field_spanning_lines_is_a_bad_row_with_the_lines_it_spans() {
+        let data = b"key,alt_text\r\n\
+            a.jpg,Fine\r\n\
+            b.jpg,\"Two\r\nlines\"\r\n\
+            c.jpg,\"Unclosed\r\n\
+            d.jpg,Lost\r\n\
+            \r\n\
+            e.jpg,Lost too\r\n";
+        let (rows, bad) = read_rows(data).unwrap();
+        let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["a.jpg"]);
+        let reasons: Vec<(u64, &str)> = bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (3, "a field spans lines 3-4 (an unclosed quote?)"),
+                (5, "a field spans lines 5-8 (an unclosed quote?)"),
+            ]
+        );
+        assert_eq!(count_lines(data), 8);
+        assert_eq!(count_lines(b"key,alt_text\na.jpg,No end"), 2);
+        assert_eq!(count_lines(b""), 0);
     }
 }

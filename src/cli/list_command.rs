@@ -24,7 +24,7 @@ records are read a page at a time, so any number of them is listed in bounded me
   --format FORMAT    table (list's default), json (one JSON object per line) or csv
                      (export's default)
 
-`export` writes what a CMS import needs: bucket, key, version, lang, alt_text, source,
+`export` writes what a CMS import needs: bucket, key, version, etag, lang, alt_text, source,
 provider, state, updated_at, reviewed_at.
 ";
 
@@ -111,6 +111,9 @@ pub struct Row<'a> {
     pub bucket: &'a str,
     pub key: &'a str,
     pub version: &'a str,
+    /// The ETag of the bytes the record describes: `import` refuses a row for bytes since
+    /// replaced.
+    pub etag: &'a str,
     pub lang: &'a str,
     pub alt_text: &'a str,
     pub source: &'a str,
@@ -192,6 +195,7 @@ impl<'w, W: Write> Sink<'w, W> {
                     row.bucket,
                     row.key,
                     row.version,
+                    row.etag,
                     row.lang,
                     row.alt_text,
                     row.source,
@@ -214,10 +218,11 @@ impl<'w, W: Write> Sink<'w, W> {
 }
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 10] = [
+pub const CSV_COLUMNS: [&str; 11] = [
     "bucket",
     "key",
     "version",
+    "etag",
     "lang",
     "alt_text",
     "source",
@@ -233,6 +238,7 @@ pub fn rows_of(record: &Record) -> Vec<Row<'_>> {
         bucket: &record.bucket,
         key: &record.key,
         version: record.version_id.as_deref().unwrap_or_default(),
+        etag: record.etag.as_deref().unwrap_or_default(),
         lang: "",
         alt_text: "",
         source: "",

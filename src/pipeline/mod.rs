@@ -33,7 +33,7 @@ use std::time::{Instant, SystemTime};
 
 pub use budget::{Budget, OverBudget, Per, SpendSettings, rfc3339};
 pub use claim::CLAIM_GRACE_SECS;
-pub use edit::{EditError, Edited};
+pub use edit::{EditError, Edited, Shown};
 use memory::MemoryBudget;
 pub use outcome::Outcome;
 pub use plan::Plan;

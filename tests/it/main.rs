@@ -21,4 +21,6 @@ mod presign;
 mod promises;
 mod properties;
 mod providers;
+mod shown;
+mod soak;
 mod spend;

@@ -204,6 +204,7 @@ async fn ten_thousand_records_are_listed_and_exported_page_by_page() {
             "bucket",
             "key",
             "version",
+            "etag",
             "lang",
             "alt_text",
             "source",
@@ -217,7 +218,7 @@ async fn ten_thousand_records_are_listed_and_exported_page_by_page() {
     assert_eq!(rows.len(), 10_000);
     assert_eq!(&rows[0][1], "catalog/00000.jpg");
     assert_eq!(&rows[9_999][1], "catalog/09999.jpg");
-    assert_eq!(&rows[42][4], "Product photo number 42, on white");
+    assert_eq!(&rows[42][5], "Product photo number 42, on white");
     assert!(
         rows.windows(2).all(|w| w[0][1] < w[1][1]),
         "in key order, none twice"

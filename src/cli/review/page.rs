@@ -181,7 +181,7 @@ fn card_html(html: &mut String, view: &View<'_>, card: &Card<'_>) {
              <div class=\"lang\">{lang} <span class=\"meta\">{who}{tag}</span></div>\
              <textarea name=\"text\" aria-label=\"{lang} caption of {key}\">{text}</textarea>\
              <button type=\"submit\" name=\"do\" value=\"save\">Save</button></form>",
-            hidden = hidden_fields(view, &record.key),
+            hidden = hidden_fields(view, record),
             lang = escape(lang),
             who = escape(&who),
             tag = escape(&tag),
@@ -193,14 +193,16 @@ fn card_html(html: &mut String, view: &View<'_>, card: &Card<'_>) {
             html,
             "<form method=\"post\" action=\"/approve\">{}\
              <button type=\"submit\">Approve as it is</button></form>",
-            hidden_fields(view, &record.key)
+            hidden_fields(view, record)
         );
     }
     html.push_str("</article>");
 }
 
-/// The fields every form sends: the token, the object, and where to come back to.
-fn hidden_fields(view: &View<'_>, key: &str) -> String {
+/// The fields every form sends: the token, the object as the card shows it (its ETag and
+/// version, the record's time: an edit of anything else is refused), and where to come
+/// back to.
+fn hidden_fields(view: &View<'_>, record: &Record) -> String {
     let field = |name: &str, value: &str| {
         format!(
             "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
@@ -209,7 +211,10 @@ fn hidden_fields(view: &View<'_>, key: &str) -> String {
     };
     [
         field("token", view.token),
-        field("key", key),
+        field("key", &record.key),
+        field("etag", record.etag.as_deref().unwrap_or_default()),
+        field("version", record.version_id.as_deref().unwrap_or_default()),
+        field("seen", &record.updated_at),
         field("prefix", view.prefix),
         field("state", view.state),
         field("after", view.after),

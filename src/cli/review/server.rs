@@ -14,7 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::page::{self, Card, PAGE_SIZE, View};
 use crate::caption::{Record, State};
-use crate::pipeline::{EditError, Edited, Pipeline};
+use crate::pipeline::{EditError, Edited, Pipeline, Shown};
 use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
 
 /// How long a thumbnail's presigned URL lives.
@@ -58,6 +58,10 @@ struct Params {
     key: String,
     lang: String,
     text: String,
+    /// What the form's card showed: the image's ETag and version, the record's time.
+    etag: String,
+    version: String,
+    seen: String,
 }
 
 impl Params {
@@ -74,6 +78,9 @@ impl Params {
                 "key" => params.key = value,
                 "lang" => params.lang = value,
                 "text" => params.text = value,
+                "etag" => params.etag = value,
+                "version" => params.version = value,
+                "seen" => params.seen = value,
                 _ => {}
             }
         }
@@ -245,11 +252,15 @@ impl<S: ObjectStore, R: RecordStore> Review<S, R> {
             key: params.key.clone(),
             version_id: None,
         };
+        // Only on what the card showed: an upload or a caption written since is refused.
+        let shown = Shown::of(&params.etag, &params.version, &params.seen);
         let result = if save {
             let lang = Some(params.lang.as_str()).filter(|l| !l.is_empty());
-            self.pipeline.set_caption(&id, lang, &params.text).await
+            self.pipeline
+                .set_shown(&id, lang, &params.text, &shown)
+                .await
         } else {
-            self.pipeline.approve(&id).await
+            self.pipeline.approve_shown(&id, &shown).await
         };
         let done = if save { "saved" } else { "approved" };
         let outcome = match &result {

@@ -6,19 +6,23 @@
 //! (so an edit never races a caption being written), then the tags, merged with the
 //! object's other tags.
 
+mod clear;
+mod import;
 mod outcome;
 mod rules;
+mod shown;
 
 pub use outcome::{EditError, Edited};
 pub use rules::MAX_PERSON_CHARS;
 use rules::{as_ours, is_set_already, person_text};
+pub use shown::Shown;
 
 use super::chain::{Answer, PERSON};
 use super::source::examine;
 use super::tagging::{self, TagPlan};
 use super::{HEAD_BYTES, Pipeline, person};
 use crate::caption::record::now_rfc3339;
-use crate::caption::{Record, Source, State, Tag, TagStatus};
+use crate::caption::{Record, State, Tag, TagStatus};
 use crate::image::ImageFormat;
 use crate::provider::Caption;
 use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
@@ -45,29 +49,33 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         lang: Option<&str>,
         text: &str,
     ) -> Result<Edited, EditError> {
-        self.set_or_check(id, lang, text, true).await
+        self.set_shown(id, lang, text, &Shown::default()).await
     }
 
-    /// What [`Pipeline::set_caption`] would do, without writing anything.
-    pub async fn check_caption(
+    /// [`Pipeline::set_caption`], refused when the object or its record is no longer what
+    /// the person was `shown` (the review page).
+    pub async fn set_shown(
         &self,
         id: &ObjectId,
         lang: Option<&str>,
         text: &str,
-    ) -> Result<Edited, EditError> {
-        self.set_or_check(id, lang, text, false).await
-    }
-
-    async fn set_or_check(
-        &self,
-        id: &ObjectId,
-        lang: Option<&str>,
-        text: &str,
-        write: bool,
+        shown: &Shown,
     ) -> Result<Edited, EditError> {
         let lang = self.edited_lang(lang)?;
         let text = person_text(text)?;
-        let current = self.current(id).await?;
+        let current = self.current(id, shown).await?;
+        self.set_current(id, &lang, &text, current, true).await
+    }
+
+    async fn set_current(
+        &self,
+        id: &ObjectId,
+        lang: &str,
+        text: &str,
+        current: Current,
+        write: bool,
+    ) -> Result<Edited, EditError> {
+        let (lang, text) = (lang.to_string(), text.to_string());
         if is_set_already(current.record.as_ref(), &current.tags, &lang, &text, self) {
             return Ok(Edited::Unchanged);
         }
@@ -88,70 +96,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         self.write_edit(id, base, &answers, &base_tags, plan).await
     }
 
-    /// Clears the caption of `lang` set by a person: the record forgets it and its tag goes,
-    /// so that the next event or backfill captions that language again.
-    pub async fn clear_caption(
-        &self,
-        id: &ObjectId,
-        lang: Option<&str>,
-    ) -> Result<Edited, EditError> {
-        let lang = self.edited_lang(lang)?;
-        let current = self.current(id).await?;
-        let key = self.settings.tag_key_for(&lang);
-        let people = person::answers(
-            &current.tags,
-            current.record.as_ref(),
-            current.head.etag.as_deref(),
-            &self.settings,
-        );
-        let recorded = current.record.as_ref().is_some_and(|r| {
-            r.all_captions()
-                .get(&lang)
-                .is_some_and(|c| c.source == Source::Person)
-        });
-        let tagged = people.iter().any(|a| a.caption.lang == lang);
-        if !recorded && !tagged {
-            return Ok(Edited::Unchanged);
-        }
-        let mut record = Record {
-            state: State::Failed,
-            retryable: Some(true),
-            error: Some(format!(
-                "the caption in {lang} was cleared by a person: the next event or backfill captions it"
-            )),
-            ..self.edited_record(id, &current)
-        };
-        record.captions.remove(&lang);
-        if record.lang.as_deref() == Some(lang.as_str()) || record.captions.is_empty() {
-            record = Record {
-                alt_text: None,
-                tag_value: None,
-                tag_status: None,
-                provider: None,
-                provider_request_id: None,
-                lang: None,
-                ..record
-            };
-        }
-        self.put_edited(&record).await?;
-        let tags: Vec<Tag> = current
-            .tags
-            .iter()
-            .filter(|t| t.key != key)
-            .cloned()
-            .collect();
-        if tags.len() != current.tags.len() {
-            self.store
-                .put_tags(id, &tags)
-                .await
-                .map_err(EditError::TagNotRemoved)?;
-        }
-        Ok(Edited::Done)
-    }
-
     /// Approves the object's captions as they are: the record says when.
     pub async fn approve(&self, id: &ObjectId) -> Result<Edited, EditError> {
-        let current = self.current(id).await?;
+        self.approve_shown(id, &Shown::default()).await
+    }
+
+    /// [`Pipeline::approve`], refused when the object or its record is no longer what the
+    /// person was `shown`: no caption nobody saw is stamped reviewed.
+    pub async fn approve_shown(&self, id: &ObjectId, shown: &Shown) -> Result<Edited, EditError> {
+        let current = self.current(id, shown).await?;
         let Some(record) = current.record.filter(|r| r.state == State::Captioned) else {
             return Err(EditError::Invalid(format!(
                 "{} has no caption to approve",
@@ -186,8 +139,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
     }
 
-    /// The object's head, its record if it describes these bytes, and its tags.
-    async fn current(&self, id: &ObjectId) -> Result<Current, EditError> {
+    /// The object's head, its record if it describes these bytes, and its tags; refused
+    /// when they are not what was `shown`.
+    async fn current(&self, id: &ObjectId, shown: &Shown) -> Result<Current, EditError> {
         let (head, record, tags) = tokio::join!(
             self.store.read_head(id, HEAD_BYTES),
             self.records.get(&id.bucket, &id.key),
@@ -206,6 +160,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         self.refuse_older_version(id).await?;
         let read = record.map_err(EditError::Store)?;
         let seen = read.as_ref().map(|r| r.updated_at.clone());
+        shown.check(&head, seen.as_deref())?;
         let record = read.filter(|r| r.etag.is_some() && r.etag == head.etag);
         let tags = tags.map_err(missing)?;
         Ok(Current {

@@ -21,6 +21,9 @@ pub enum EditError {
     Invalid(String),
     #[error("no object {key} in bucket {bucket}")]
     NoObject { bucket: String, key: String },
+    /// The image, or its caption, is no longer what the person was shown.
+    #[error("the {what} changed since this page was shown: reload")]
+    Changed { what: &'static str },
     /// An invocation is captioning the object now.
     #[error(
         "{key} is being captioned or edited right now, or changed since it was read; try again"
@@ -48,7 +51,7 @@ impl EditError {
             EditError::Store(err)
             | EditError::TagNotWritten(err)
             | EditError::TagNotRemoved(err) => err.is_retryable(),
-            EditError::Invalid(_) | EditError::NoObject { .. } => false,
+            EditError::Invalid(_) | EditError::NoObject { .. } | EditError::Changed { .. } => false,
         }
     }
 }

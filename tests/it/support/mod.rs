@@ -8,6 +8,8 @@ pub mod accounts;
 pub mod http;
 pub mod images;
 pub mod proxy;
+pub mod review;
+pub mod runtime;
 pub mod services;
 
 use std::collections::HashMap;

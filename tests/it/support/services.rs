@@ -84,6 +84,7 @@ pub struct FakeService {
     pub fetched: Arc<Notify>,
     /// The account: credits, charges, AltText.ai's asset library.
     pub account: Arc<Account>,
+    state: Arc<State>,
 }
 
 impl FakeService {
@@ -106,9 +107,10 @@ impl FakeService {
             fetcher: reqwest::Client::new(),
             account: Arc::clone(&account),
         });
+        let shared = Arc::clone(&state);
         let addr: SocketAddr = http::serve(move |req: HttpRequest| {
             let (state, running, most) =
-                (Arc::clone(&state), Arc::clone(&running), Arc::clone(&most));
+                (Arc::clone(&shared), Arc::clone(&running), Arc::clone(&most));
             async move {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
@@ -125,7 +127,18 @@ impl FakeService {
             most_at_once,
             fetched,
             account,
+            state,
         }
+    }
+
+    /// Answers the next caption request with `reply`, after those already scripted.
+    pub fn push(&self, reply: Reply) {
+        self.state.script.lock().unwrap().push_back(reply);
+    }
+
+    /// Forgets the replies not given yet: every request is described again.
+    pub fn clear_script(&self) {
+        self.state.script.lock().unwrap().clear();
     }
 
     /// The requests that asked for a caption (not the account's endpoints).
