@@ -39,8 +39,8 @@ impl Soak {
         };
         if at_once {
             let (a, b) = (
-                self.runtime.invoke(batch(&[event.clone()])),
-                self.runtime.invoke(batch(&[event.clone()])),
+                self.runtime.invoke(batch(std::slice::from_ref(&event))),
+                self.runtime.invoke(batch(std::slice::from_ref(&event))),
             );
             for id in [a, b] {
                 let _ = self.runtime.result(&id, Duration::from_secs(20)).await;
