@@ -142,7 +142,9 @@ fn spans_lines(record: &csv::ByteRecord, line: u64) -> Option<String> {
     if !record.iter().any(has_break) {
         return None;
     }
-    let last = line + record.iter().map(breaks).sum::<u64>();
+    // A quote left open runs to the end of the file, its last line break included.
+    let trailing = record.iter().last().is_some_and(|f| f.ends_with(b"\n"));
+    let last = line + record.iter().map(breaks).sum::<u64>() - u64::from(trailing);
     Some(if last == line {
         "a field holds a carriage return".to_string()
     } else {
@@ -396,13 +398,13 @@ mod tests {
 
     #[test]
     fn a_field_spanning_lines_is_a_bad_row_with_the_lines_it_spans() {
-        let data = b"key,alt_text\r\n\
-            a.jpg,Fine\r\n\
-            b.jpg,\"Two\r\nlines\"\r\n\
-            c.jpg,\"Unclosed\r\n\
-            d.jpg,Lost\r\n\
-            \r\n\
-            e.jpg,Lost too\r\n";
+        let data = b"key,alt_text\n\
+            a.jpg,Fine\n\
+            b.jpg,\"Two\nlines\"\n\
+            c.jpg,\"Unclosed\n\
+            d.jpg,Lost\n\
+            \n\
+            e.jpg,Lost too\n";
         let (rows, bad) = read_rows(data).unwrap();
         let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
         assert_eq!(keys, ["a.jpg"]);
