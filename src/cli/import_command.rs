@@ -143,7 +143,10 @@ fn spans_lines(record: &csv::ByteRecord, line: u64) -> Option<String> {
         return None;
     }
     // A quote left open runs to the end of the file, its last line break included.
-    let trailing = record.iter().last().is_some_and(|f| f.ends_with(b"\n"));
+    let trailing = record
+        .iter()
+        .next_back()
+        .is_some_and(|f| f.ends_with(b"\n"));
     let last = line + record.iter().map(breaks).sum::<u64>() - u64::from(trailing);
     Some(if last == line {
         "a field holds a carriage return".to_string()
