@@ -21,8 +21,11 @@ alt_text, and optionally lang (one of ALT_TEXT_LANGS; the first when absent or e
 Columns in any order; other columns are ignored. UTF-8, with or without a byte order mark.
 
 A bad row (an unknown key, an empty caption, a language not configured, invalid UTF-8, the
-wrong number of columns) is reported with its line number and skipped; the other rows are
-set. The summary says how many rows were set, unchanged and skipped.
+wrong number of columns, a field spanning lines: a caption holds no line break, and a quote
+left open takes in every line after it) is reported with its line number, or the lines it
+spans, and skipped; the other rows are set. The summary says how many lines were read and
+how many rows they held (standard error), and how many rows were set, unchanged and
+skipped (standard output).
 
   --bucket BUCKET    the bucket the keys are in (required)
   --concurrency N    rows set at the same time (default 8)
@@ -103,11 +106,12 @@ pub fn read_rows(data: &[u8]) -> Result<(Vec<Row>, Vec<BadRow>), String> {
     let lang_at = column("lang");
     let (etag_at, version_at) = (column("etag"), column("version"));
     let (mut rows, mut bad) = (Vec::new(), Vec::new());
+    let mut lines = Lines::new(data);
     for record in reader.byte_records() {
         let record = match record {
             Ok(record) => record,
             Err(err) => {
-                let line = err.position().map_or(0, |p| p.line());
+                let line = err.position().map_or(0, |p| lines.at(p.byte()));
                 bad.push(BadRow {
                     line,
                     reason: format!("unreadable row: {err}"),
@@ -115,8 +119,8 @@ pub fn read_rows(data: &[u8]) -> Result<(Vec<Row>, Vec<BadRow>), String> {
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
-        if let Some(reason) = spans_lines(&record, line) {
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
+        if let Some(reason) = spans_lines(&record, line, lines.total) {
             bad.push(BadRow { line, reason });
             continue;
         }
@@ -134,20 +138,62 @@ pub fn read_rows(data: &[u8]) -> Result<(Vec<Row>, Vec<BadRow>), String> {
     Ok((rows, bad))
 }
 
+/// Line numbers from the byte offsets of records. The CSV reader's own count lags one line
+/// behind in a CRLF file: it counts the `\n` of a CRLF only once it has taken the position
+/// of the next record.
+struct Lines<'d> {
+    data: &'d [u8],
+    /// The offset counted up to, and the line it is on.
+    counted: usize,
+    line: u64,
+    /// The lines of the file.
+    total: u64,
+}
+
+impl<'d> Lines<'d> {
+    fn new(data: &'d [u8]) -> Lines<'d> {
+        Lines {
+            data,
+            counted: 0,
+            line: 1,
+            total: count_lines(data),
+        }
+    }
+
+    /// The line of the record at `byte` (records come in file order).
+    fn at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte).map_or(self.data.len(), |b| b.min(self.data.len()));
+        // A record never starts with a line break: one there ends the line before.
+        while self
+            .data
+            .get(start)
+            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
+        {
+            start += 1;
+        }
+        if start < self.counted {
+            (self.counted, self.line) = (0, 1);
+        }
+        let breaks = self.data[self.counted..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        (self.counted, self.line) = (start, self.line + breaks as u64);
+        self.line
+    }
+}
+
 /// Why a record starting at `line` is refused when a field holds a line break: a caption
-/// never holds one, and a quote left open swallows every line after it into one field.
-fn spans_lines(record: &csv::ByteRecord, line: u64) -> Option<String> {
+/// never holds one, and a quote left open swallows every line after it into one field (up
+/// to the file's last line, `total`).
+fn spans_lines(record: &csv::ByteRecord, line: u64, total: u64) -> Option<String> {
     let breaks = |f: &[u8]| f.iter().filter(|&&b| b == b'\n').count() as u64;
     let has_break = |f: &[u8]| f.iter().any(|&b| b == b'\n' || b == b'\r');
     if !record.iter().any(has_break) {
         return None;
     }
     // A quote left open runs to the end of the file, its last line break included.
-    let trailing = record
-        .iter()
-        .next_back()
-        .is_some_and(|f| f.ends_with(b"\n"));
-    let last = line + record.iter().map(breaks).sum::<u64>() - u64::from(trailing);
+    let last = (line + record.iter().map(breaks).sum::<u64>()).min(total.max(line));
     Some(if last == line {
         "a field holds a carriage return".to_string()
     } else {
@@ -310,6 +356,13 @@ pub async fn run(args: ImportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Every line is accounted for: the header, a row each (a bad one with the lines it
+    // spans), blank lines.
+    let read = format!(
+        "read {} lines: {} rows",
+        count_lines(&data),
+        rows.len() + bad.len()
+    );
     let pipeline = match super::pipeline_for_edits().await {
         Ok(pipeline) => pipeline,
         Err(code) => return code,
@@ -330,6 +383,7 @@ pub async fn run(args: ImportArgs) -> ExitCode {
     for row in &bad {
         eprintln!("line {}: {}", row.line, row.reason);
     }
+    eprintln!("{read}");
     let verb = if args.dry_run { "would set" } else { "set" };
     println!(
         "{verb} {}, unchanged {}, skipped {}",
@@ -422,5 +476,29 @@ mod tests {
         assert_eq!(count_lines(data), 8);
         assert_eq!(count_lines(b"key,alt_text\na.jpg,No end"), 2);
         assert_eq!(count_lines(b""), 0);
+    }
+
+    #[test]
+    fn lines_of_a_crlf_file_are_counted_once_per_crlf() {
+        let data = b"key,alt_text\r\n\
+            a.jpg,Fine\r\n\
+            b.jpg,\"Ends in a break\r\n\"\r\n\
+            c.jpg,,\r\n\
+            \r\n\
+            d.jpg,\"Unclosed\r\n\
+            e.jpg,Lost\r\n";
+        let (rows, bad) = read_rows(data).unwrap();
+        let lines: Vec<(u64, &str)> = rows.iter().map(|r| (r.line, r.key.as_str())).collect();
+        assert_eq!(lines, [(2, "a.jpg")]);
+        let reasons: Vec<(u64, &str)> = bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (3, "a field spans lines 3-4 (an unclosed quote?)"),
+                (5, "3 columns where the header has 2"),
+                (7, "a field spans lines 7-8 (an unclosed quote?)"),
+            ]
+        );
+        assert_eq!(count_lines(data), 8);
     }
 }
