@@ -8,7 +8,9 @@ use futures_util::StreamExt;
 
 use super::args::Args;
 use super::backfill::Progress;
+use super::csv_lines::{Lines, count_lines, spans_lines};
 use super::progress::Display;
+use super::spreadsheet::unquote;
 use crate::pipeline::{EditError, Edited, Pipeline, Shown};
 use crate::store::{ObjectId, ObjectStore, RecordStore};
 
@@ -19,6 +21,8 @@ Sets a person's caption for each row of FILE.csv, as `s3-alt-text set` does: the
 record, locked against every provider. The file has a header row naming its columns: key,
 alt_text, and optionally lang (one of ALT_TEXT_LANGS; the first when absent or empty).
 Columns in any order; other columns are ignored. UTF-8, with or without a byte order mark.
+A cell that starts with ' followed by =, +, -, @, a tab or a carriage return (as
+`export --spreadsheet` writes it) is read without that first '.
 
 A bad row (an unknown key, an empty caption, a language not configured, invalid UTF-8, the
 wrong number of columns, a field spanning lines: a caption holds no line break, and a quote
@@ -138,83 +142,13 @@ pub fn read_rows(data: &[u8]) -> Result<(Vec<Row>, Vec<BadRow>), String> {
     Ok((rows, bad))
 }
 
-/// Line numbers from the byte offsets of records. The CSV reader's own count lags one line
-/// behind in a CRLF file: it counts the `\n` of a CRLF only once it has taken the position
-/// of the next record.
-struct Lines<'d> {
-    data: &'d [u8],
-    /// The offset counted up to, and the line it is on.
-    counted: usize,
-    line: u64,
-    /// The lines of the file.
-    total: u64,
-}
-
-impl<'d> Lines<'d> {
-    fn new(data: &'d [u8]) -> Lines<'d> {
-        Lines {
-            data,
-            counted: 0,
-            line: 1,
-            total: count_lines(data),
-        }
-    }
-
-    /// The line of the record at `byte` (records come in file order).
-    fn at(&mut self, byte: u64) -> u64 {
-        let mut start = usize::try_from(byte).map_or(self.data.len(), |b| b.min(self.data.len()));
-        // A record never starts with a line break: one there ends the line before.
-        while self
-            .data
-            .get(start)
-            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
-        {
-            start += 1;
-        }
-        if start < self.counted {
-            (self.counted, self.line) = (0, 1);
-        }
-        let breaks = self.data[self.counted..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        (self.counted, self.line) = (start, self.line + breaks as u64);
-        self.line
-    }
-}
-
-/// Why a record starting at `line` is refused when a field holds a line break: a caption
-/// never holds one, and a quote left open swallows every line after it into one field (up
-/// to the file's last line, `total`).
-fn spans_lines(record: &csv::ByteRecord, line: u64, total: u64) -> Option<String> {
-    let breaks = |f: &[u8]| f.iter().filter(|&&b| b == b'\n').count() as u64;
-    let has_break = |f: &[u8]| f.iter().any(|&b| b == b'\n' || b == b'\r');
-    if !record.iter().any(has_break) {
-        return None;
-    }
-    // A quote left open runs to the end of the file, its last line break included.
-    let last = (line + record.iter().map(breaks).sum::<u64>()).min(total.max(line));
-    Some(if last == line {
-        "a field holds a carriage return".to_string()
-    } else {
-        format!("a field spans lines {line}-{last} (an unclosed quote?)")
-    })
-}
-
-/// The lines of a file, as the CSV reader counts them (a CRLF is one line break); a last
-/// line without a line break counts too.
-pub fn count_lines(data: &[u8]) -> u64 {
-    let breaks = data.iter().filter(|&&b| b == b'\n').count() as u64;
-    breaks + u64::from(data.last().is_some_and(|&b| b != b'\n'))
-}
-
 /// The `etag` and `version` a row names, where the file has those columns.
 fn shown_of(record: &csv::ByteRecord, etag_at: Option<usize>, version_at: Option<usize>) -> Shown {
     let cell = |at: Option<usize>| {
         at.and_then(|at| record.get(at))
             .map(String::from_utf8_lossy)
+            .map(|c| unquote(&c).to_string())
             .unwrap_or_default()
-            .into_owned()
     };
     Shown::of(&cell(etag_at), &cell(version_at), "")
 }
@@ -232,14 +166,15 @@ fn row_of(
             record.len()
         ));
     }
+    // A cell an `export --spreadsheet` guarded against formulas loses its leading `'`.
     let field = |at: usize, name: &str| {
         std::str::from_utf8(&record[at])
-            .map(|v| v.trim().to_string())
+            .map(|v| unquote(v).trim().to_string())
             .map_err(|_| format!("the {name} is not valid UTF-8"))
     };
     // A key is taken as it is: S3 keys may begin or end with spaces.
     let key = std::str::from_utf8(&record[key_at])
-        .map(String::from)
+        .map(|k| unquote(k).to_string())
         .map_err(|_| "the key is not valid UTF-8".to_string())?;
     if key.is_empty() {
         return Err("the key is empty".into());

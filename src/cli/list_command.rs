@@ -7,12 +7,15 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::args::Args;
+use super::spreadsheet;
 use crate::caption::{Record, Source, State};
 use crate::store::{RecordStore, StoreError};
 
 pub const USAGE: &str = "\
 s3-alt-text list --bucket BUCKET [--prefix PREFIX] [--state STATE] [--format table|json|csv]
+                 [--spreadsheet]
 s3-alt-text export --bucket BUCKET [--prefix PREFIX] [--state STATE] [--format csv|json]
+                   [--spreadsheet]
 
 Prints the records of BUCKET (those whose keys start with PREFIX), in key order, one row per
 language caption; a record without a caption (skipped, failed) is one row saying why. The
@@ -23,6 +26,10 @@ records are read a page at a time, so any number of them is listed in bounded me
   --state STATE      only records in STATE: captioned, skipped or failed
   --format FORMAT    table (list's default), json (one JSON object per line) or csv
                      (export's default)
+  --spreadsheet      CSV for a spreadsheet: a cell starting with =, +, -, @, a tab or a
+                     carriage return (one a spreadsheet could run as a formula; keys are
+                     chosen by whoever uploads) is written with a leading ', which
+                     `import` removes again. Without it, cells are written as they are.
 
 `export` writes what a CMS import needs: bucket, key, version, etag, lang, alt_text, source,
 provider, state, updated_at, reviewed_at.
@@ -43,11 +50,17 @@ pub struct Query {
     pub prefix: Option<String>,
     pub state: Option<State>,
     pub format: Format,
+    /// CSV cells a spreadsheet would run as formulas written with a leading `'`.
+    pub spreadsheet: bool,
 }
 
 /// `list` or `export` arguments; `export` defaults to CSV and prints no table.
 pub fn parse(args: &[String], export: bool) -> Result<Query, String> {
-    let args = Args::parse(args, &["--bucket", "--prefix", "--state", "--format"], &[])?;
+    let args = Args::parse(
+        args,
+        &["--bucket", "--prefix", "--state", "--format"],
+        &["--spreadsheet"],
+    )?;
     if let Some(extra) = args.positional.first() {
         return Err(format!("unexpected argument {extra:?}"));
     }
@@ -63,6 +76,10 @@ pub fn parse(args: &[String], export: bool) -> Result<Query, String> {
         None if export => Format::Csv,
         None => Format::Table,
     };
+    let spreadsheet = args.switch("--spreadsheet");
+    if spreadsheet && format != Format::Csv {
+        return Err("--spreadsheet is a form of --format csv".into());
+    }
     let state = match args.choice("--state", &["captioned", "skipped", "failed"])? {
         Some("captioned") => Some(State::Captioned),
         Some("skipped") => Some(State::Skipped),
@@ -74,6 +91,7 @@ pub fn parse(args: &[String], export: bool) -> Result<Query, String> {
         prefix: args.value("--prefix").map(String::from),
         state,
         format,
+        spreadsheet,
     })
 }
 
@@ -132,7 +150,7 @@ pub async fn write_records<R: RecordStore, W: Write>(
     query: &Query,
     out: &mut W,
 ) -> Result<u64, ListError> {
-    let mut sink = Sink::new(query.format, out)?;
+    let mut sink = Sink::new(query.format, query.spreadsheet, out)?;
     let mut after: Option<String> = None;
     let mut rows = 0;
     loop {
@@ -159,12 +177,13 @@ pub async fn write_records<R: RecordStore, W: Write>(
 enum Sink<'w, W: Write> {
     Table(&'w mut W),
     Json(&'w mut W),
-    Csv(Box<csv::Writer<&'w mut W>>),
+    /// The writer, and whether cells are written spreadsheet-safe.
+    Csv(Box<csv::Writer<&'w mut W>>, bool),
 }
 
 impl<'w, W: Write> Sink<'w, W> {
     /// The sink, its header written.
-    fn new(format: Format, out: &'w mut W) -> Result<Sink<'w, W>, ListError> {
+    fn new(format: Format, spreadsheet: bool, out: &'w mut W) -> Result<Sink<'w, W>, ListError> {
         Ok(match format {
             Format::Table => {
                 writeln!(
@@ -178,7 +197,7 @@ impl<'w, W: Write> Sink<'w, W> {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
                 csv.write_record(CSV_COLUMNS).map_err(csv_error)?;
-                Sink::Csv(Box::new(csv))
+                Sink::Csv(Box::new(csv), spreadsheet)
             }
         })
     }
@@ -190,8 +209,8 @@ impl<'w, W: Write> Sink<'w, W> {
                 serde_json::to_writer(&mut **out, row).map_err(std::io::Error::from)?;
                 writeln!(out)?;
             }
-            Sink::Csv(csv) => csv
-                .write_record([
+            Sink::Csv(csv, spreadsheet) => {
+                let cells = [
                     row.bucket,
                     row.key,
                     row.version,
@@ -203,8 +222,14 @@ impl<'w, W: Write> Sink<'w, W> {
                     row.state,
                     row.updated_at,
                     row.reviewed_at,
-                ])
-                .map_err(csv_error)?,
+                ];
+                if *spreadsheet {
+                    csv.write_record(cells.map(spreadsheet::quote).iter().map(|c| c.as_bytes()))
+                } else {
+                    csv.write_record(cells)
+                }
+                .map_err(csv_error)?
+            }
         }
         Ok(())
     }
@@ -212,7 +237,7 @@ impl<'w, W: Write> Sink<'w, W> {
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Sink::Table(out) | Sink::Json(out) => out.flush(),
-            Sink::Csv(csv) => csv.flush(),
+            Sink::Csv(csv, _) => csv.flush(),
         }
     }
 }
@@ -318,4 +343,79 @@ fn fit(text: &str, width: usize) -> String {
     let mut cut: String = clean.chars().take(width - 1).collect();
     cut.push('…');
     cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::import_command::read_rows;
+
+    fn row<'a>(key: &'a str, alt_text: &'a str, lang: &'a str) -> Row<'a> {
+        Row {
+            bucket: "photos",
+            key,
+            version: "",
+            etag: "",
+            lang,
+            alt_text,
+            source: "person",
+            provider: "",
+            state: "captioned",
+            updated_at: "2026-01-02T03:04:05Z",
+            reviewed_at: "",
+            note: "",
+        }
+    }
+
+    fn csv_of(rows: &[Row<'_>], spreadsheet: bool) -> String {
+        let mut out = Vec::new();
+        let mut sink = Sink::new(Format::Csv, spreadsheet, &mut out).unwrap();
+        for row in rows {
+            sink.write(row).unwrap();
+        }
+        sink.flush().unwrap();
+        drop(sink);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_spreadsheet_export_quotes_formula_cells_and_imports_back_as_it_was() {
+        let hostile = r#"=HYPERLINK("http://x","y").jpg"#;
+        let rows = [
+            row(hostile, "-5 degrees at the summit", "en"),
+            row("'=already quoted.jpg", "@home, a mug", "+en"),
+            row("\ttab.jpg", "A mug", "en"),
+            row("plain.jpg", "A red mug", "en"),
+        ];
+        let out = csv_of(&rows, true);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[1],
+            r#"photos,"'=HYPERLINK(""http://x"",""y"").jpg",,,en,'-5 degrees at the summit,person,,captioned,2026-01-02T03:04:05Z,"#
+        );
+        assert_eq!(
+            lines[2],
+            r#"photos,''=already quoted.jpg,,,'+en,"'@home, a mug",person,,captioned,2026-01-02T03:04:05Z,"#
+        );
+        assert!(lines[3].starts_with("photos,'\ttab.jpg,"), "{}", lines[3]);
+        assert!(lines[4].starts_with("photos,plain.jpg,"), "{}", lines[4]);
+
+        let (read, bad) = read_rows(out.as_bytes()).unwrap();
+        assert!(bad.is_empty(), "{bad:?}");
+        let back: Vec<(&str, &str, Option<&str>)> = read
+            .iter()
+            .map(|r| (r.key.as_str(), r.text.as_str(), r.lang.as_deref()))
+            .collect();
+        let wanted: Vec<(&str, &str, Option<&str>)> = rows
+            .iter()
+            .map(|r| (r.key, r.alt_text, Some(r.lang)))
+            .collect();
+        assert_eq!(back, wanted);
+
+        let plain = csv_of(&rows, false);
+        assert!(
+            plain.contains(r#"photos,"=HYPERLINK(""http://x"",""y"").jpg",,,en,-5 degrees"#),
+            "the default form is written as it is: {plain}"
+        );
+    }
 }

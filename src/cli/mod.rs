@@ -5,12 +5,14 @@ mod args;
 pub mod backfill;
 mod backfill_command;
 mod bill;
+mod csv_lines;
 mod edit_command;
 pub mod import_command;
 pub mod list_command;
 mod progress;
 mod replay;
 mod review;
+mod spreadsheet;
 
 use std::process::ExitCode;
 
@@ -34,7 +36,7 @@ or through SNS, SQS or EventBridge, and S3 Batch Operations jobs. From a termina
       Sets a person's caption for one object, never replaced by a provider.
 
   s3-alt-text list --bucket BUCKET [--prefix PREFIX] [--state STATE] [--format table|json|csv]
-  s3-alt-text export --bucket BUCKET [--prefix PREFIX] [--format csv|json]
+  s3-alt-text export --bucket BUCKET [--prefix PREFIX] [--format csv|json] [--spreadsheet]
       Prints the records of a bucket: every caption, its source and state.
 
   s3-alt-text import --bucket BUCKET FILE.csv [--dry-run]
