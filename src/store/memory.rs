@@ -149,6 +149,18 @@ impl ObjectStore for MemoryStore {
         )))
     }
 
+    async fn presign_download(
+        &self,
+        id: &ObjectId,
+        ttl: Duration,
+        content_type: &str,
+    ) -> Result<PresignedUrl, StoreError> {
+        let url = self.presign_get(id, ttl).await?.expose().to_string();
+        let ct = content_type.replace('/', "%2F");
+        let overrides = "response-content-disposition=attachment&response-content-type=";
+        Ok(PresignedUrl::new(format!("{url}&{overrides}{ct}")))
+    }
+
     async fn current_etag(&self, id: &ObjectId) -> Result<Option<String>, StoreError> {
         Ok(Some(self.enter("current_etag", id)?.etag))
     }

@@ -80,6 +80,17 @@ pub trait ObjectStore: Send + Sync {
         ttl: Duration,
     ) -> impl Future<Output = Result<PresignedUrl, StoreError>> + Send;
 
+    /// A presigned GetObject URL for a page to show the object, valid for `ttl`: the answer
+    /// says it is `content_type` and an attachment (`response-content-type`,
+    /// `response-content-disposition`), whatever the uploader set, so that opened in a tab
+    /// of its own it is downloaded, never run as a document of the bucket's origin.
+    fn presign_download(
+        &self,
+        id: &ObjectId,
+        ttl: Duration,
+        content_type: &str,
+    ) -> impl Future<Output = Result<PresignedUrl, StoreError>> + Send;
+
     /// The ETag of the object as it is now (HeadObject).
     fn current_etag(
         &self,

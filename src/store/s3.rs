@@ -107,6 +107,34 @@ async fn read_body(
     Ok(bytes.freeze())
 }
 
+impl S3Store {
+    /// A presigned GetObject URL; with `download`, S3 answers with that `Content-Type` and
+    /// `Content-Disposition: attachment` (both part of the signed query).
+    async fn presign(
+        &self,
+        id: &ObjectId,
+        ttl: Duration,
+        download: Option<&str>,
+    ) -> Result<PresignedUrl, StoreError> {
+        let config = PresigningConfig::expires_in(ttl).map_err(|e| StoreError::Permanent {
+            op: "presign GetObject",
+            message: e.to_string(),
+        })?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&id.bucket)
+            .key(&id.key)
+            .set_version_id(id.version_id.clone())
+            .set_response_content_type(download.map(String::from))
+            .set_response_content_disposition(download.map(|_| "attachment".to_string()))
+            .presigned(config)
+            .await
+            .map_err(|e| classify("presign GetObject", e))?;
+        Ok(PresignedUrl::new(request.uri()))
+    }
+}
+
 impl ObjectStore for S3Store {
     async fn read_head(&self, id: &ObjectId, len: u64) -> Result<ObjectHead, StoreError> {
         self.get_range("GetObject", id, None, 0, len).await
@@ -126,20 +154,16 @@ impl ObjectStore for S3Store {
     }
 
     async fn presign_get(&self, id: &ObjectId, ttl: Duration) -> Result<PresignedUrl, StoreError> {
-        let config = PresigningConfig::expires_in(ttl).map_err(|e| StoreError::Permanent {
-            op: "presign GetObject",
-            message: e.to_string(),
-        })?;
-        let request = self
-            .client
-            .get_object()
-            .bucket(&id.bucket)
-            .key(&id.key)
-            .set_version_id(id.version_id.clone())
-            .presigned(config)
-            .await
-            .map_err(|e| classify("presign GetObject", e))?;
-        Ok(PresignedUrl::new(request.uri()))
+        self.presign(id, ttl, None).await
+    }
+
+    async fn presign_download(
+        &self,
+        id: &ObjectId,
+        ttl: Duration,
+        content_type: &str,
+    ) -> Result<PresignedUrl, StoreError> {
+        self.presign(id, ttl, Some(content_type)).await
     }
 
     async fn current_etag(&self, id: &ObjectId) -> Result<Option<String>, StoreError> {

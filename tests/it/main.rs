@@ -24,3 +24,4 @@ mod providers;
 mod shown;
 mod soak;
 mod spend;
+mod thumbnails;

@@ -14,6 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::page::{self, Card, PAGE_SIZE, View};
 use crate::caption::{Record, State};
+use crate::image::ImageFormat;
 use crate::pipeline::{EditError, Edited, Pipeline, Shown};
 use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
 
@@ -221,15 +222,10 @@ impl<S: ObjectStore, R: RecordStore> Review<S, R> {
         }
     }
 
-    /// A presigned URL of an image's bytes (nothing for other objects).
+    /// A presigned URL of an image's bytes, answered as a download of the image type the
+    /// record names (nothing for other objects, and for SVG).
     async fn thumbnail(&self, record: &Record) -> Option<String> {
-        let is_image = record
-            .content_type
-            .as_deref()
-            .is_some_and(|t| t.starts_with("image/"));
-        if !is_image {
-            return None;
-        }
+        let content_type = thumbnail_type(record.content_type.as_deref())?;
         let id = ObjectId {
             bucket: record.bucket.clone(),
             key: record.key.clone(),
@@ -238,7 +234,7 @@ impl<S: ObjectStore, R: RecordStore> Review<S, R> {
         let url = self
             .pipeline
             .store()
-            .presign_get(&id, THUMBNAIL_TTL)
+            .presign_download(&id, THUMBNAIL_TTL, content_type)
             .await
             .ok()?;
         Some(url.expose().to_string())
@@ -271,6 +267,29 @@ impl<S: ObjectStore, R: RecordStore> Review<S, R> {
         log_edit(&id.key, &outcome, result.as_ref().err());
         format!("{}: {outcome}", params.key)
     }
+}
+
+/// The image types a thumbnail is shown for: those the function detects from the bytes and
+/// records for a captioned image, SVG excepted (a document, which can run script). Its URL
+/// makes S3 answer with the type and as an attachment, whatever the uploader set, so an
+/// image opened in a tab of its own is downloaded rather than run on the bucket's origin.
+const THUMBNAIL_TYPES: [ImageFormat; 8] = [
+    ImageFormat::Jpeg,
+    ImageFormat::Png,
+    ImageFormat::Gif,
+    ImageFormat::Webp,
+    ImageFormat::Avif,
+    ImageFormat::Heic,
+    ImageFormat::Bmp,
+    ImageFormat::Tiff,
+];
+
+/// The type a thumbnail of a record of `content_type` is answered with, if it has one.
+fn thumbnail_type(content_type: Option<&str>) -> Option<&'static str> {
+    THUMBNAIL_TYPES
+        .iter()
+        .map(|f| f.mime_type())
+        .find(|t| Some(*t) == content_type)
 }
 
 fn log_edit(key: &str, outcome: &str, err: Option<&EditError>) {
