@@ -10,6 +10,10 @@ use reqwest::StatusCode;
 use super::{Calls, ProviderError};
 use crate::secret::redact_urls;
 
+/// The most of a reply body read: far above any caption or error message, and a bound on
+/// the memory a misbehaving service can make a call hold.
+pub const MAX_REPLY_BYTES: usize = 1 << 20;
+
 /// A service's answer: status, `Retry-After` and body text.
 #[derive(Debug)]
 pub struct Reply {
@@ -36,19 +40,38 @@ pub async fn send(
         return Err(redirected(service, status, response.headers()));
     }
     let retry_after = retry_after(response.headers());
-    let body = match response.text().await {
-        Ok(body) => body,
-        Err(e) if status.is_success() => {
-            return Err(unreadable(service, describe_http_error(service, e)));
+    let (body, cut_short) = read_body(service, response).await;
+    match cut_short {
+        Some(why) if status.is_success() => Err(unreadable(service, why)),
+        // An error whose body is lost or too long is still the error its status says.
+        _ => Ok(Reply {
+            status,
+            retry_after,
+            body,
+        }),
+    }
+}
+
+/// Reads a reply body a chunk at a time, up to [`MAX_REPLY_BYTES`]: the text read, and why
+/// it stopped short of the end, if it did. Reading stops as soon as the body is over the
+/// limit, so a service cannot make a call hold more memory or time than that.
+async fn read_body(service: &str, mut response: reqwest::Response) -> (String, Option<String>) {
+    let mut body = Vec::new();
+    let cut_short = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_REPLY_BYTES => {
+                body.extend_from_slice(&chunk[..MAX_REPLY_BYTES - body.len()]);
+                break Some(format!(
+                    "it is over the {} MiB limit of a reply, so it was not read further",
+                    MAX_REPLY_BYTES >> 20
+                ));
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => break None,
+            Err(e) => break Some(describe_http_error(service, e)),
         }
-        // An error whose body is lost is still the error its status says.
-        Err(_) => String::new(),
     };
-    Ok(Reply {
-        status,
-        retry_after,
-        body,
-    })
+    (String::from_utf8_lossy(&body).into_owned(), cut_short)
 }
 
 /// Sends `request` like [`send`]; a success body goes to `parse`, any other answer to
@@ -292,6 +315,47 @@ mod tests {
             retry_after: Some(Duration::from_secs(3)),
             body: body.into(),
         }
+    }
+
+    /// A server whose one answer announces 64 MiB, sends 2 MiB at once and the rest never.
+    fn endless_reply(status: u16) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let _ = socket.read(&mut [0; 16 * 1024]);
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\n\r\n",
+                64 << 20
+            );
+            let _ = socket.write_all(head.as_bytes());
+            let _ = socket.write_all(format!("{{\"message\":\"{}", "x".repeat(2 << 20)).as_bytes());
+            std::thread::sleep(Duration::from_secs(60));
+        });
+        url
+    }
+
+    async fn send_to(url: &str) -> Result<Reply, ProviderError> {
+        let request = reqwest::Client::new().post(url).body("{}");
+        let send = send("S", request, Duration::from_secs(30));
+        tokio::time::timeout(Duration::from_secs(10), send)
+            .await
+            .expect("the reply is abandoned at the limit, not read to its end")
+    }
+
+    #[tokio::test]
+    async fn a_reply_over_the_limit_is_abandoned_as_soon_as_it_is_over() {
+        let err = send_to(&endless_reply(200)).await.unwrap_err();
+        assert!(
+            matches!(&err, ProviderError::Uncertain(m)
+                if m.contains("over the 1 MiB limit") && m.contains("may have been billed")),
+            "{err:?}"
+        );
+        // An error's status still says what it is; its body is kept up to the limit.
+        let reply = send_to(&endless_reply(500)).await.unwrap();
+        assert_eq!(reply.status, 500);
+        assert_eq!(reply.body.len(), MAX_REPLY_BYTES);
     }
 
     #[test]

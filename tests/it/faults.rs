@@ -201,6 +201,33 @@ async fn provider_faults_end_in_a_defined_state() {
     }
 }
 
+/// A reply body is read up to 1 MiB: a larger one, even a valid caption padded out, is not
+/// taken. It was answered and may have been billed, so, like an unreadable success, the
+/// object ends failed and retryable, the request not sent again in this delivery.
+#[tokio::test]
+async fn a_reply_over_the_size_limit_fails_the_object_retryably() {
+    let stack = stack_with_photo("provider-huge-reply").await;
+    let padded = format!(
+        r#"{{"id": "x1", "result": "A cup of coffee.{}"}}"#,
+        " ".repeat(2 << 20)
+    );
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Raw(200, padded)],
+    )
+    .await;
+    let handler = handler(&stack, &fake);
+    let result = handler.handle(&event(&stack), far_deadline()).await;
+    let r = record(&stack).await;
+    assert_eq!((r.state, r.retryable), (State::Failed, Some(true)), "{r:?}");
+    assert!(result.is_err(), "retryable: an error for Lambda");
+    let error = r.error.as_deref().unwrap_or_default();
+    assert!(error.contains("over the 1 MiB limit"), "{error}");
+    assert_eq!(fake.calls().len(), 1);
+    assert_eq!(sorted_tags(&stack, KEY).await, expected_tags(None));
+}
+
 /// Handles the photo's event with S3 and DynamoDB behind `proxy`, and checks that the
 /// faults it injects were absorbed: captioned, the user's tags kept, one provider call.
 async fn caption_through(stack: &Stack, proxy: &FaultProxy) -> FakeService {
