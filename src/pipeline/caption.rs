@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::chain::{Answer, ChainResult};
 use super::claim::Attempt;
 use super::source::examine;
-use super::{Outcome, Pipeline, person};
+use super::{Outcome, Pipeline, decorative, person};
 use crate::caption::record::now_rfc3339;
 use crate::caption::{PaidAttempt, Record, Source, State, Tag};
 use crate::event::ObjectEvent;
@@ -74,7 +74,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let request = self.request(&attempt.id, &head, format, deadline, &source, &context);
         let tried = record.attempts.len();
         let chain = self
-            .collect_answers(existing, &head, people, &request, tried)
+            .collect_answers(existing, &head, people, &request, tried, context.decorative)
             .await;
         let fresh = chain.fresh;
         let (record, answers) = self.settle(record, chain).await?;
@@ -163,9 +163,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         };
         // A person's tag the record does not hold, or one to write over an older caption's
         // tag: the object goes the whole way (no provider is asked for a person's language).
-        if let Ok(tags) = &object_tags
-            && person::needs_writing(tags, previous, &self.settings)
-        {
+        let people_differ = object_tags
+            .as_deref()
+            .is_ok_and(|tags| person::needs_writing(tags, previous, &self.settings));
+        if people_differ || decorative::marks_differ(previous, head) {
             return Ok(object_tags);
         }
         let restored = Record {

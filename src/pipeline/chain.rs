@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use super::Pipeline;
+use super::decorative::DECORATIVE;
 use super::spend::{CountedCalls, Hold, Spend};
 use crate::caption::{Record, Source, quality};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
@@ -144,10 +145,13 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         people: Vec<Answer>,
         request: &ImageRequest<'_>,
         tried: usize,
+        decorative: bool,
     ) -> ChainResult {
         let mut reused = people;
         for answer in self.reusable_answers(existing, head) {
-            if !reused.iter().any(|a| a.caption.lang == answer.caption.lang) {
+            // The empty alt text of a decorative mark holds only while the mark does.
+            let unmarked = !decorative && answer.provider == DECORATIVE;
+            if !unmarked && !reused.iter().any(|a| a.caption.lang == answer.caption.lang) {
                 reused.push(answer);
             }
         }

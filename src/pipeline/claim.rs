@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
-use super::{HEAD_BYTES, Outcome, Pipeline, epoch_secs, object_id, person};
+use super::{HEAD_BYTES, Outcome, Pipeline, decorative, epoch_secs, object_id, person};
 use crate::caption::{Record, State, Tag};
 use crate::event::ObjectEvent;
 use crate::store::{
@@ -96,12 +96,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             }
         };
         let claim = match claim {
-            // Captioned, but its people's tags and its record disagree: claimed all the
-            // same, to write the person's words where they are missing.
+            // Captioned, but its people's tags and its record disagree, or its decorative
+            // mark and its record: claimed all the same, to write what is missing.
             Ok(Claim::AlreadyCaptioned { record })
                 if object_tags
                     .as_deref()
-                    .is_ok_and(|tags| person::needs_writing(tags, &record, &self.settings)) =>
+                    .is_ok_and(|tags| person::needs_writing(tags, &record, &self.settings))
+                    || read
+                        .as_ref()
+                        .is_ok_and(|head| decorative::marks_differ(&record, head)) =>
             {
                 self.claim(attempt, None, None).await
             }

@@ -4,14 +4,28 @@
 
 use super::claim::Attempt;
 use super::{Outcome, Pipeline};
-use crate::caption::{Record, State, Tag, TagStatus, tags};
-use crate::store::{ObjectStore, RecordStore};
+use crate::caption::{Record, Source, State, Tag, TagStatus, tags};
+use crate::image::context::ImageContext;
+use crate::store::{ObjectHead, ObjectStore, RecordStore};
 
 /// The record's provider for a decorative image.
 pub const DECORATIVE: &str = "decorative";
 
 const REASON: &str =
     "decorative (x-amz-meta-alt-decorative): its alt text is empty, and no service was asked";
+
+/// Whether the owner's decorative mark and the record of these bytes disagree (the same
+/// bytes uploaded again, marked or no longer marked): the record is then no caption of
+/// the object as it is. A person's caption stays whatever the mark.
+pub(super) fn marks_differ(record: &Record, head: &ObjectHead) -> bool {
+    let marked = ImageContext::from_metadata(head.metadata()).decorative;
+    let recorded = record.provider.as_deref() == Some(DECORATIVE);
+    let person = record
+        .all_captions()
+        .values()
+        .any(|c| c.source == Source::Person);
+    recorded != marked && !(marked && person)
+}
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Writes the empty tag (the user's tags kept) and the record.

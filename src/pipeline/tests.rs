@@ -1387,3 +1387,34 @@ async fn a_correction_whose_tag_write_failed_wins_over_the_providers_tag() {
 async fn a_correction_cut_short_between_its_writes_wins_over_the_providers_tag() {
     a_correction_survives_the_retry_meant_to_finish_it(true).await;
 }
+
+/// Found by the soak (seed 20261207): the same bytes uploaded again without the decorative
+/// mark were kept as decorative, and the other way round.
+#[tokio::test]
+async fn the_same_bytes_marked_or_no_longer_marked_decorative_follow_the_mark() {
+    let h = Harness::new(vec![Ok(caption("A cup of coffee."))]);
+    let store = h.pipeline.store();
+    h.upload("cup.jpg", &sample("coffee.jpg"), vec![]);
+    store.set_metadata(BUCKET, "cup.jpg", &[("alt-decorative", "true")]);
+    h.run("cup.jpg").await;
+    assert_eq!(h.record("cup.jpg").provider.as_deref(), Some("decorative"));
+
+    h.upload("cup.jpg", &sample("coffee.jpg"), vec![]);
+    h.run("cup.jpg").await;
+    assert_eq!(h.paid.calls(), 1);
+    assert_eq!(
+        h.record("cup.jpg").alt_text.as_deref(),
+        Some("A cup of coffee.")
+    );
+    assert_eq!(
+        h.tags("cup.jpg"),
+        vec![Tag::new("alt-text", "A cup of coffee.")]
+    );
+
+    h.upload("cup.jpg", &sample("coffee.jpg"), vec![]);
+    store.set_metadata(BUCKET, "cup.jpg", &[("alt-decorative", "true")]);
+    h.run("cup.jpg").await;
+    assert_eq!(h.record("cup.jpg").provider.as_deref(), Some("decorative"));
+    assert_eq!(h.tags("cup.jpg"), vec![Tag::new("alt-text", "")]);
+    assert_eq!(h.paid.calls(), 1);
+}
