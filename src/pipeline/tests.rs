@@ -1418,3 +1418,32 @@ async fn the_same_bytes_marked_or_no_longer_marked_decorative_follow_the_mark() 
     assert_eq!(h.tags("cup.jpg"), vec![Tag::new("alt-text", "")]);
     assert_eq!(h.paid.calls(), 1);
 }
+
+/// Found by the soak (seed 20261207): a person's caption of one language, set before any
+/// event, left the record captioned, and the other languages were never asked for.
+#[tokio::test]
+async fn a_caption_set_in_one_language_first_leaves_the_others_to_the_next_event() {
+    let h = Harness::with_settings(
+        vec![Ok(Caption::new("Eine Tasse Kaffee.", "de"))],
+        Settings {
+            langs: vec!["en".into(), "de".into()],
+            ..test_settings()
+        },
+    );
+    h.upload("cup.jpg", &sample("coffee.jpg"), vec![]);
+    h.pipeline
+        .set_caption(&object("cup.jpg"), Some("en"), "Our blue cup")
+        .await
+        .unwrap();
+    let record = h.record("cup.jpg");
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(true))
+    );
+    h.run("cup.jpg").await;
+    assert_eq!(h.paid.calls(), 1);
+    let record = h.record("cup.jpg");
+    assert_eq!(record.state, State::Captioned);
+    assert_eq!(record.captions["en"].text, "Our blue cup");
+    assert_eq!(record.captions["de"].text, "Eine Tasse Kaffee.");
+}

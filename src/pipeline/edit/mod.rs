@@ -89,11 +89,42 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             plan.new_tags = Some(base_tags.clone());
         }
         let base = Record {
-            state: State::Captioned,
             reviewed_at: Some(now_rfc3339()),
-            ..self.edited_record(id, &current)
+            ..self.awaiting_languages(self.edited_record(id, &current), &current, &answers)
         };
         self.write_edit(id, base, &answers, &base_tags, plan).await
+    }
+
+    /// The edited record, captioned; unless the bytes were not captioned yet and a language
+    /// still has no caption: then the next event or backfill asks for it (a record that
+    /// said captioned would be taken as done).
+    fn awaiting_languages(&self, record: Record, current: &Current, answers: &[Answer]) -> Record {
+        let captioned = current
+            .record
+            .as_ref()
+            .is_some_and(|r| r.state == State::Captioned);
+        let missing: Vec<&str> = self
+            .settings
+            .langs
+            .iter()
+            .filter(|l| !answers.iter().any(|a| &a.caption.lang == *l))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() || captioned {
+            return Record {
+                state: State::Captioned,
+                ..record
+            };
+        }
+        Record {
+            state: State::Failed,
+            retryable: Some(true),
+            error: Some(format!(
+                "no caption in {} yet: the next event or backfill captions it",
+                missing.join(", ")
+            )),
+            ..record
+        }
     }
 
     /// Approves the object's captions as they are: the record says when.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::model::{Key, LANGS, Obj};
 use crate::support::proxy::FaultProxy;
 use crate::support::review::ReviewPage;
-use crate::support::runtime::{Container, RuntimeApi};
+use crate::support::runtime::Container;
 use crate::support::services::{FakeService, Wire};
 use crate::support::{API_KEY, Stack, encode_key, local_stack, percent_encode, sample};
 
@@ -67,7 +67,6 @@ pub struct Soak {
     stack: Stack,
     fake: FakeService,
     proxy: FaultProxy,
-    runtime: RuntimeApi,
     containers: Vec<Container>,
     env: Vec<(String, String)>,
     images: Vec<Vec<u8>>,
@@ -112,14 +111,12 @@ impl Soak {
             ]
             .map(|(k, v)| (k.to_string(), v.to_string())),
         );
-        let runtime = RuntimeApi::start().await;
-        let containers = (0..2).map(|_| Container::start(&runtime, &env)).collect();
+        let containers = vec![Container::start(&env).await, Container::start(&env).await];
         Soak {
             rng: Rng(seed),
             stack,
             fake,
             proxy,
-            runtime,
             containers,
             env,
             images: IMAGES.iter().map(|i| sample(i)).collect(),

@@ -1,6 +1,6 @@
 //! A Lambda Runtime API for the function's binary: it hands each waiting container the next
 //! invocation (long-polled, as Lambda does), with a deadline, and keeps what the container
-//! posts back. Containers are the release binary's processes; one can be killed
+//! posts back. Containers are the binary's processes; one can be killed
 //! (`SIGKILL`) mid-invocation and another started, as Lambda replaces a crashed one.
 
 use std::collections::{HashMap, VecDeque};
@@ -79,11 +79,6 @@ impl RuntimeApi {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-
-    /// Forgets invocations no container took (after a kill).
-    pub fn drop_queued(&self) {
-        self.queue.lock().unwrap().clear();
-    }
 }
 
 /// The next invocation, once there is one (a held poll is answered within 25 s).
@@ -119,13 +114,16 @@ async fn next(queue: &Mutex<VecDeque<(String, Value)>>) -> Option<HttpResponse> 
     Some(response)
 }
 
-/// One container: the binary serving invocations from `runtime`.
+/// One container: the binary serving invocations from a Runtime API of its own (so that
+/// a killed container's poll, still held, takes no later invocation).
 pub struct Container {
     child: Child,
+    pub runtime: RuntimeApi,
 }
 
 impl Container {
-    pub fn start(runtime: &RuntimeApi, env: &[(String, String)]) -> Container {
+    pub async fn start(env: &[(String, String)]) -> Container {
+        let runtime = RuntimeApi::start().await;
         let child = Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
@@ -145,7 +143,7 @@ impl Container {
             })
             .spawn()
             .expect("start the function's binary");
-        Container { child }
+        Container { child, runtime }
     }
 
     /// `SIGKILL`, as a crashed or timed-out container ends.

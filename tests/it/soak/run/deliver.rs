@@ -38,13 +38,11 @@ impl Soak {
             return;
         };
         if at_once {
-            let (a, b) = (
-                self.runtime.invoke(batch(std::slice::from_ref(&event))),
-                self.runtime.invoke(batch(std::slice::from_ref(&event))),
-            );
-            for id in [a, b] {
-                let _ = self.runtime.result(&id, Duration::from_secs(20)).await;
-            }
+            let both = batch(std::slice::from_ref(&event));
+            let (a, b) = (&self.containers[0], &self.containers[1]);
+            let (ia, ib) = (a.runtime.invoke(both.clone()), b.runtime.invoke(both));
+            let wait = Duration::from_secs(20);
+            let _ = tokio::join!(a.runtime.result(&ia, wait), b.runtime.result(&ib, wait));
         }
         self.deliver(k, vec![event]).await;
     }
@@ -76,19 +74,22 @@ impl Soak {
     /// One invocation of an SQS batch of `events`; whether nothing is left to retry.
     async fn invoke(&mut self, events: &[Value], kill: bool) -> bool {
         self.figures.deliveries += 1;
-        let id = self.runtime.invoke(batch(events));
+        let id = self.containers[0].runtime.invoke(batch(events));
         if kill {
             tokio::time::sleep(Duration::from_millis(self.rng.below(400))).await;
             for c in &mut self.containers {
                 c.kill();
             }
-            self.runtime.drop_queued();
-            self.containers = (0..2)
-                .map(|_| Container::start(&self.runtime, &self.env))
-                .collect();
+            self.containers = vec![
+                Container::start(&self.env).await,
+                Container::start(&self.env).await,
+            ];
             return false;
         }
-        let answer = self.runtime.result(&id, Duration::from_secs(30)).await;
+        let answer = self.containers[0]
+            .runtime
+            .result(&id, Duration::from_secs(30))
+            .await;
         if std::env::var_os("SOAK_LOG").is_some() {
             eprintln!("answer: {answer:?}");
         }

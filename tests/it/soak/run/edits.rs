@@ -77,6 +77,8 @@ impl Soak {
         }
         if tag_fails {
             self.keys[k].fault();
+            // As promised to the person: the next event or backfill writes the tag.
+            self.redeliver(k, false).await;
         }
     }
 
