@@ -149,9 +149,13 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     ) -> ChainResult {
         let mut reused = people;
         for answer in self.reusable_answers(existing, head) {
-            // The empty alt text of a decorative mark holds only while the mark does.
-            let unmarked = !decorative && answer.provider == DECORATIVE;
-            if !unmarked && !reused.iter().any(|a| a.caption.lang == answer.caption.lang) {
+            // The empty alt text of a decorative mark holds only while the mark does; a
+            // marked image keeps only a person's words.
+            let fits = match decorative {
+                true => answer.person || answer.provider == DECORATIVE,
+                false => answer.provider != DECORATIVE,
+            };
+            if fits && !reused.iter().any(|a| a.caption.lang == answer.caption.lang) {
                 reused.push(answer);
             }
         }
@@ -164,6 +168,13 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .collect();
         let mut chain = if missing.is_empty() {
             ChainResult::default()
+        } else if decorative {
+            // A person captioned some languages of a decorative image: the others are
+            // empty, and no service is asked.
+            ChainResult {
+                answers: missing.iter().map(|l| decorative_answer(l)).collect(),
+                ..ChainResult::default()
+            }
         } else if tried >= self.settings.max_attempts {
             ChainResult {
                 errors: vec![format!(
@@ -279,6 +290,16 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             self.usage.provider_call(started.elapsed(), credits);
         }
         answer
+    }
+}
+
+/// The empty alt text of a decorative image in `lang`.
+fn decorative_answer(lang: &str) -> Answer {
+    Answer {
+        provider: DECORATIVE.into(),
+        caption: Caption::new("", lang),
+        person: false,
+        on_object: false,
     }
 }
 

@@ -6,6 +6,7 @@
 use super::Pipeline;
 use super::Settings;
 use super::chain::Answer;
+use super::decorative::DECORATIVE;
 use crate::caption::{Tag, TagStatus, tags};
 use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
 
@@ -45,6 +46,12 @@ pub(super) fn plan(existing: &[Tag], answers: &[Answer], settings: &Settings) ->
         if answer.on_object && existing.iter().any(|t| t.key == key) {
             // The person's tag is on the object already, as they wrote it.
             ours.push(None);
+            placements.push(Placement::written());
+            continue;
+        }
+        // A decorative image's alt text is empty: so is its tag.
+        if answer.provider == DECORATIVE {
+            ours.push(Some(Tag::new(key, "")));
             placements.push(Placement::written());
             continue;
         }

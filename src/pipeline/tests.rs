@@ -1447,3 +1447,36 @@ async fn a_caption_set_in_one_language_first_leaves_the_others_to_the_next_event
     assert_eq!(record.captions["en"].text, "Our blue cup");
     assert_eq!(record.captions["de"].text, "Eine Tasse Kaffee.");
 }
+
+/// Found by the soak (seed 20261207): a decorative image with a person's caption in one
+/// language was captioned by a provider in the others.
+#[tokio::test]
+async fn a_decorative_image_with_a_persons_caption_is_empty_in_the_other_languages() {
+    let h = Harness::with_settings(
+        vec![Ok(Caption::new("A cup of coffee.", "en"))],
+        Settings {
+            langs: vec!["en".into(), "de".into()],
+            ..test_settings()
+        },
+    );
+    h.upload(
+        "cup.jpg",
+        &sample("coffee.jpg"),
+        vec![Tag::new("alt-text-de", "Unsere Tasse")],
+    );
+    h.pipeline
+        .store()
+        .set_metadata(BUCKET, "cup.jpg", &[("alt-decorative", "true")]);
+    h.run("cup.jpg").await;
+    assert_eq!(h.paid.calls(), 0, "nothing paid for a decorative image");
+    let record = h.record("cup.jpg");
+    assert_eq!(record.captions["de"].text, "Unsere Tasse");
+    assert_eq!(record.captions["en"].text, "");
+    assert_eq!(
+        h.tags("cup.jpg"),
+        vec![
+            Tag::new("alt-text-de", "Unsere Tasse"),
+            Tag::new("alt-text", "")
+        ]
+    );
+}
