@@ -19,12 +19,13 @@ const REASON: &str =
 /// the object as it is. A person's caption stays whatever the mark.
 pub(super) fn marks_differ(record: &Record, head: &ObjectHead) -> bool {
     let marked = ImageContext::from_metadata(head.metadata()).decorative;
-    let recorded = record.provider.as_deref() == Some(DECORATIVE);
-    let person = record
-        .all_captions()
-        .values()
-        .any(|c| c.source == Source::Person);
-    recorded != marked && !(marked && person)
+    let captions = record.all_captions();
+    let mut others = captions.values().filter(|c| c.source != Source::Person);
+    match marked {
+        // Every caption not a person's is the empty one.
+        true => others.any(|c| c.provider != DECORATIVE),
+        false => others.any(|c| c.provider == DECORATIVE),
+    }
 }
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
