@@ -8,8 +8,8 @@ use crate::caption::{LangCaption, Record, Source, State, Tag, TagStatus, tags};
 use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
-    /// Writes the captions to the object's tags and the record, at the same time. A
-    /// caption tag a person set meanwhile wins over the provider's caption of its language.
+    /// Writes the record, then the captions to the object's tags. A caption tag a person
+    /// set meanwhile wins over the provider's caption of its language.
     pub(super) async fn write_back(
         &self,
         id: &ObjectId,
@@ -51,25 +51,21 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 Err(err) => Outcome::failed(&err),
             };
         };
-        let (tagged, stored) =
-            tokio::join!(self.store.put_tags(id, new_tags), self.records.put(&record));
-        match (tagged, stored) {
-            (Ok(()), Ok(())) => Outcome::Captioned { provider, tag },
-            (Err(StoreError::InvalidTag { .. }), stored) => {
+        // The record first: a tag the function wrote is always one its record knows, or
+        // the next delivery would take it for a person's.
+        if let Err(err) = self.records.put(&record).await {
+            return Outcome::failed(&err);
+        }
+        match self.store.put_tags(id, new_tags).await {
+            Ok(()) => Outcome::Captioned { provider, tag },
+            Err(StoreError::InvalidTag { .. }) => {
                 let refused = self.without_refused_tags(id, &existing_tags, plan).await;
                 match refused {
-                    Ok(plan) => self.retagged(base, answers, &plan, stored.is_ok()).await,
-                    Err(err) => {
-                        self.tags_not_written(record, answers, err, stored.is_ok())
-                            .await
-                    }
+                    Ok(plan) => self.retagged(base, answers, &plan, true).await,
+                    Err(err) => self.tags_not_written(record, answers, err, true).await,
                 }
             }
-            (Err(err), stored) => {
-                self.tags_not_written(record, answers, err, stored.is_ok())
-                    .await
-            }
-            (Ok(()), Err(err)) => Outcome::failed(&err),
+            Err(err) => self.tags_not_written(record, answers, err, true).await,
         }
     }
 

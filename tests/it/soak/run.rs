@@ -157,6 +157,9 @@ impl Soak {
             "out of order" => self.out_of_order(k).await,
             _ => self.late(k).await,
         }
+        if std::env::var_os("SOAK_TRACE").is_some() {
+            eprintln!("op {op} on {}: {:?}", KEYS[k], self.keys[k]);
+        }
         self.check_all().await
     }
 

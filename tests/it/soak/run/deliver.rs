@@ -14,6 +14,8 @@ use crate::support::services::Reply;
 impl Soak {
     /// Delivers `events` of key `k`, maybe with a fault, until they are done.
     pub(super) async fn deliver(&mut self, k: usize, events: Vec<Value>) {
+        // A delivery captions a cleared language again.
+        self.keys[k].cleared.clear();
         let fault = self.rng.chance(30).then(|| self.arm_fault());
         if let Some(fault) = fault {
             *self.figures.faults.entry(fault).or_default() += 1;

@@ -106,7 +106,6 @@ impl Soak {
         );
         self.keys[k].clear(lang);
         if self.rng.chance(50) {
-            self.keys[k].cleared.clear();
             self.redeliver(k, false).await;
         }
     }
