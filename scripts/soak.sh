@@ -4,7 +4,7 @@
 #   scripts/soak.sh [--ops N] [--seed S]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ops=300
+ops=1000
 seed=20261207
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -14,4 +14,4 @@ while [ $# -gt 0 ]; do
   esac
 done
 scripts/setup.sh
-SOAK_OPS=$ops SOAK_SEED=$seed cargo test --locked --test it soak -- --ignored --nocapture
+SOAK_OPS=$ops SOAK_SEED=$seed cargo test --locked --test it soak:: -- --nocapture
