@@ -261,13 +261,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             };
             return Err(self.finish(record).await);
         }
-        let missing: Vec<&str> = self
-            .settings
-            .langs
-            .iter()
-            .filter(|l| !answers.iter().any(|a| &a.caption.lang == *l))
-            .map(String::as_str)
-            .collect();
+        let missing = self.missing_langs(&answers);
         errors.extend(declined);
         let note = (!missing.is_empty()).then(|| {
             format!(

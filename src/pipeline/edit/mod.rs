@@ -103,13 +103,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .record
             .as_ref()
             .is_some_and(|r| r.state == State::Captioned);
-        let missing: Vec<&str> = self
-            .settings
-            .langs
-            .iter()
-            .filter(|l| !answers.iter().any(|a| &a.caption.lang == *l))
-            .map(String::as_str)
-            .collect();
+        let missing = self.missing_langs(answers);
         if missing.is_empty() || captioned {
             return Record {
                 state: State::Captioned,
