@@ -99,7 +99,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 .confirm_unchanged(attempt, head, &record, &answers)
                 .await?;
             Ok(self
-                .write_back(&attempt.id, record, answers, tags, existing)
+                .write_back(attempt, record, answers, tags, existing)
                 .await)
         };
         let end = attempt.deadline + WRITE_TIME;

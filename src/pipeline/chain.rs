@@ -304,7 +304,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 }
 
 /// The empty alt text of a decorative image in `lang`.
-fn decorative_answer(lang: &str) -> Answer {
+pub(super) fn decorative_answer(lang: &str) -> Answer {
     Answer {
         provider: DECORATIVE.into(),
         caption: Caption::new("", lang),

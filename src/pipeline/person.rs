@@ -97,6 +97,20 @@ pub(super) fn awaits_tag(c: &LangCaption) -> bool {
     c.source == Source::Person && matches!(c.tag_status, None | Some(TagStatus::Pending))
 }
 
+/// `record` as written before its tags: each person's caption whose tag is still to be
+/// written is pending until it is, so that a process ended between the two writes leaves
+/// the same record as a failed tag write.
+pub(super) fn pending(mut record: Record, answers: &[Answer]) -> Record {
+    for answer in answers.iter().filter(|a| a.person && !a.on_object) {
+        if let Some(c) = record.captions.get_mut(&answer.caption.lang)
+            && c.tag_status == Some(TagStatus::Written)
+        {
+            c.tag_status = Some(TagStatus::Pending);
+        }
+    }
+    record
+}
+
 /// A person's caption; `on_object` when the tag on the object is it already.
 fn person(text: &str, lang: &str, on_object: bool) -> Answer {
     Answer {

@@ -1388,6 +1388,91 @@ async fn a_correction_cut_short_between_its_writes_wins_over_the_providers_tag()
     a_correction_survives_the_retry_meant_to_finish_it(true).await;
 }
 
+/// Found by the soak (seed 7): a person's correction whose tag write failed; the next
+/// delivery, finishing it, ended (the process killed) between its record write and its tag
+/// write. The record must not say the person's tag is written, or the provider's older tag,
+/// still on the object, is taken for a person's newer words.
+#[tokio::test]
+async fn a_delivery_cut_short_between_its_writes_keeps_the_persons_correction() {
+    let h = Harness::new(vec![Ok(caption("A mug on a table."))]);
+    h.upload("mug.jpg", &sample("coffee.jpg"), vec![]);
+    h.run("mug.jpg").await;
+    let store = h.pipeline.store();
+    let slow_down = || StoreError::Transient {
+        op: "PutObjectTagging",
+        message: "503 SlowDown".into(),
+    };
+    store.fail_next("put_tags", slow_down());
+    let mug = object("mug.jpg");
+    let err = h.pipeline.set_caption(&mug, None, "Our hand-glazed mug");
+    assert!(matches!(err.await, Err(EditError::TagNotWritten(_))));
+
+    store.hang_next("put_tags");
+    let cut = tokio::time::timeout(Duration::from_millis(300), h.run("mug.jpg")).await;
+    assert!(cut.is_err(), "the delivery was to end at its tag write");
+    assert_eq!(
+        h.tags("mug.jpg"),
+        vec![Tag::new("alt-text", "A mug on a table.")]
+    );
+    // The killed invocation's claim lapses.
+    h.pipeline.records().claims.lock().unwrap().clear();
+
+    h.run("mug.jpg").await;
+    assert_eq!(
+        h.tags("mug.jpg"),
+        vec![Tag::new("alt-text", "Our hand-glazed mug")]
+    );
+    let en = h.record("mug.jpg").captions["en"].clone();
+    assert_eq!(
+        (en.text.as_str(), en.source, en.tag_status),
+        (
+            "Our hand-glazed mug",
+            Source::Person,
+            Some(TagStatus::Written)
+        )
+    );
+    assert_eq!(h.paid.calls(), 1);
+}
+
+/// Found by the soak (seed 7): a person captioned one language of an image marked
+/// decorative; the same bytes, uploaded again without the mark, must get the other
+/// languages captioned (the person's words kept), not stay without them.
+#[tokio::test]
+async fn a_persons_caption_on_a_decorative_image_leaves_the_others_to_follow_the_mark() {
+    let settings = Settings {
+        langs: vec!["en".into(), "de".into()],
+        ..test_settings()
+    };
+    let h = Harness::with_settings(vec![Ok(caption("Eine Tasse Kaffee."))], settings);
+    let store = h.pipeline.store();
+    h.upload("cup.jpg", &sample("coffee.jpg"), vec![]);
+    store.set_metadata(BUCKET, "cup.jpg", &[("alt-decorative", "true")]);
+    h.run("cup.jpg").await;
+    let cup = object("cup.jpg");
+    let set = h
+        .pipeline
+        .set_caption(&cup, Some("en"), "Our blue cup")
+        .await;
+    assert!(set.is_ok(), "{set:?}");
+    assert_eq!(
+        h.record("cup.jpg").captions["de"].provider,
+        decorative::DECORATIVE
+    );
+
+    h.upload("cup.jpg", &sample("coffee.jpg"), vec![]);
+    let outcome = h.run("cup.jpg").await;
+    assert_eq!(
+        h.tags("cup.jpg"),
+        vec![
+            Tag::new("alt-text", "Our blue cup"),
+            Tag::new("alt-text-de", "Eine Tasse Kaffee.")
+        ],
+        "{outcome:?}"
+    );
+    assert_eq!(h.record("cup.jpg").captions["en"].source, Source::Person);
+    assert_eq!(h.paid.calls(), 1);
+}
+
 /// Found by the soak (seed 20261207): the same bytes uploaded again without the decorative
 /// mark were kept as decorative, and the other way round.
 #[tokio::test]

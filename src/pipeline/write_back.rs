@@ -2,17 +2,21 @@
 //! record, at the same time; or a final skipped or failed record.
 
 use super::chain::Answer;
+use super::claim::Attempt;
 use super::tagging::{self, Placement, TagPlan};
 use super::{Outcome, Pipeline, person};
 use crate::caption::{LangCaption, Record, Source, State, Tag, TagStatus, tags};
-use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
+use crate::store::{ObjectStore, RecordStore, StoreError};
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Writes the record, then the captions to the object's tags. A caption tag a person
-    /// set meanwhile wins over the provider's caption of its language.
+    /// set meanwhile wins over the provider's caption of its language. A person's caption
+    /// whose tag is still to be written goes in pending (the claim kept), and is marked
+    /// written once its tag is: a process ended between the writes leaves it pending, so
+    /// that the older tag still on the object is never taken for a person's newer words.
     pub(super) async fn write_back(
         &self,
-        id: &ObjectId,
+        attempt: &Attempt<'_>,
         record: Record,
         answers: Vec<Answer>,
         existing_tags: Result<Vec<Tag>, StoreError>,
@@ -53,19 +57,34 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         };
         // The record first: a tag the function wrote is always one its record knows, or
         // the next delivery would take it for a person's.
-        if let Err(err) = self.records.put(&record).await {
+        let first = person::pending(record.clone(), answers);
+        let confirm = first != record;
+        let first = Record {
+            keep_claim_until: confirm.then_some(attempt.until),
+            ..first
+        };
+        if let Err(err) = self.records.put(&first).await {
             return Outcome::failed(&err);
         }
+        // Whether that write released the claim.
+        let released = !confirm;
+        let id = &attempt.id;
         match self.store.put_tags(id, new_tags).await {
-            Ok(()) => Outcome::Captioned { provider, tag },
+            Ok(()) => {
+                if confirm {
+                    // Best effort: the tag in place confirms a pending caption anyway.
+                    let _ = self.records.put(&record).await;
+                }
+                Outcome::Captioned { provider, tag }
+            }
             Err(StoreError::InvalidTag { .. }) => {
                 let refused = self.without_refused_tags(id, &existing_tags, plan).await;
                 match refused {
-                    Ok(plan) => self.retagged(base, answers, &plan, true).await,
-                    Err(err) => self.tags_not_written(record, answers, err, true).await,
+                    Ok(plan) => self.retagged(base, answers, &plan, released).await,
+                    Err(err) => self.tags_not_written(record, answers, err, released).await,
                 }
             }
-            Err(err) => self.tags_not_written(record, answers, err, true).await,
+            Err(err) => self.tags_not_written(record, answers, err, released).await,
         }
     }
 

@@ -32,6 +32,8 @@ pub struct MemoryStore {
     pub calls: Mutex<HashMap<&'static str, usize>>,
     /// Errors returned by the next calls of an operation.
     pub failures: Mutex<HashMap<&'static str, VecDeque<StoreError>>>,
+    /// Operations whose next call never ends: the process stops there.
+    pub hangs: Mutex<Vec<&'static str>>,
 }
 
 impl MemoryStore {
@@ -87,6 +89,23 @@ impl MemoryStore {
             .entry(op)
             .or_default()
             .push_back(err);
+    }
+
+    /// The next call of `op` never returns, as if the process ended there.
+    pub fn hang_next(&self, op: &'static str) {
+        self.hangs.lock().unwrap().push(op);
+    }
+
+    /// Waits forever if the next call of `op` was to hang.
+    async fn maybe_hang(&self, op: &'static str) {
+        let hang = {
+            let mut hangs = self.hangs.lock().unwrap();
+            let at = hangs.iter().position(|h| *h == op);
+            at.map(|i| hangs.remove(i)).is_some()
+        };
+        if hang {
+            std::future::pending::<()>().await;
+        }
     }
 
     fn enter(&self, op: &'static str, id: &ObjectId) -> Result<StoredObject, StoreError> {
@@ -198,6 +217,7 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn put_tags(&self, id: &ObjectId, tags: &[Tag]) -> Result<(), StoreError> {
+        self.maybe_hang("put_tags").await;
         self.enter("put_tags", id)?;
         let mut objects = self.objects.lock().unwrap();
         let object = objects

@@ -17,13 +17,14 @@ pub use rules::MAX_PERSON_CHARS;
 use rules::{as_ours, is_set_already, person_text};
 pub use shown::Shown;
 
-use super::chain::{Answer, PERSON};
+use super::chain::{Answer, PERSON, decorative_answer};
 use super::source::examine;
 use super::tagging::{self, TagPlan};
 use super::{HEAD_BYTES, Pipeline, person};
 use crate::caption::record::now_rfc3339;
-use crate::caption::{Record, State, Tag, TagStatus};
+use crate::caption::{Record, State, Tag};
 use crate::image::ImageFormat;
+use crate::image::context::ImageContext;
 use crate::provider::Caption;
 use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 
@@ -256,6 +257,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 on_object: false,
             });
         }
+        // On an image marked decorative, every other language stays the empty caption, as
+        // the function writes it: the record then says so, should the mark go.
+        if ImageContext::from_metadata(current.head.metadata()).decorative {
+            for l in &self.settings.langs {
+                if !answers.iter().any(|a| &a.caption.lang == l) && (l != lang || text.is_empty()) {
+                    answers.push(decorative_answer(l));
+                }
+            }
+        }
         let langs = &self.settings.langs;
         answers.sort_by_key(|a| langs.iter().position(|l| *l == a.caption.lang));
         answers
@@ -312,7 +322,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             self.put_edited(&record).await?;
             return Ok(Edited::Done);
         };
-        let pending = pending_tags(record.clone(), answers);
+        let pending = person::pending(record.clone(), answers);
         self.put_edited(&pending).await?;
         match self.store.put_tags(id, new_tags).await {
             Ok(()) => {
@@ -358,19 +368,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(err) => Err(EditError::Store(err)),
         }
     }
-}
-
-/// `record` as written before its tags: each person's caption whose tag is to be written
-/// is pending until it is.
-fn pending_tags(mut record: Record, answers: &[Answer]) -> Record {
-    for answer in answers.iter().filter(|a| a.person && !a.on_object) {
-        if let Some(c) = record.captions.get_mut(&answer.caption.lang)
-            && c.tag_status == Some(TagStatus::Written)
-        {
-            c.tag_status = Some(TagStatus::Pending);
-        }
-    }
-    record
 }
 
 /// `written` to be written again, only while it is still the record stored (nothing came

@@ -50,6 +50,7 @@ async fn a_persons_words_survive_every_mix_of_events_and_faults() {
             );
         }
         Err(violation) => {
+            eprintln!("soak violation with SOAK_SEED={seed}: {violation}; shrinking");
             // The shortest prefix of the same run that still fails.
             let (mut good, mut bad) = (0, ops);
             while bad - good > 1 {

@@ -129,7 +129,7 @@ impl Soak {
     }
 
     /// One operation, its deliveries, and the check of every key after it.
-    pub async fn step(&mut self, _n: usize) -> Result<(), String> {
+    pub async fn step(&mut self, n: usize) -> Result<(), String> {
         let k = self.rng.below(KEYS.len() as u64) as usize;
         let exists = self.keys[k].obj.is_some();
         let roll = self.rng.below(100);
@@ -147,6 +147,7 @@ impl Soak {
             _ => "late",
         };
         *self.figures.ops.entry(op).or_default() += 1;
+        let started = std::time::Instant::now();
         match op {
             "upload" => self.upload(k).await,
             "delete" => self.delete(k).await,
@@ -158,7 +159,11 @@ impl Soak {
             _ => self.late(k).await,
         }
         if std::env::var_os("SOAK_TRACE").is_some() {
-            eprintln!("op {op} on {}: {:?}", KEYS[k], self.keys[k]);
+            let took = started.elapsed().as_secs_f64();
+            eprintln!(
+                "op {n} {op} on {} ({took:.1} s): {:?}",
+                KEYS[k], self.keys[k]
+            );
         }
         self.check_all().await
     }

@@ -18,6 +18,9 @@ impl Soak {
         self.keys[k].cleared.clear();
         let fault = self.rng.chance(30).then(|| self.arm_fault());
         if let Some(fault) = fault {
+            if std::env::var_os("SOAK_TRACE").is_some() {
+                eprintln!("fault: {fault}");
+            }
             *self.figures.faults.entry(fault).or_default() += 1;
             self.keys[k].fault();
         }
