@@ -8,7 +8,7 @@
 //! them. After each operation, once its deliveries are done, a model (`model.rs`) says
 //! what must be true of every object, and the stack is checked against it.
 //!
-//! `SOAK_OPS` (default 80: the quick run of the test command) and `SOAK_SEED` choose the
+//! `SOAK_OPS` (default 300: the quick run of the test command) and `SOAK_SEED` choose the
 //! run (`scripts/soak.sh --ops N --seed S` for a long one); a failure prints the seed and
 //! the shortest prefix of its operations that still fails.
 
@@ -40,7 +40,7 @@ fn var(name: &str, default: u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_persons_words_survive_every_mix_of_events_and_faults() {
     let seed = var("SOAK_SEED", 20261207);
-    let ops = var("SOAK_OPS", 80) as usize;
+    let ops = var("SOAK_OPS", 300) as usize;
     let started = Instant::now();
     match soak(seed, ops).await {
         Ok(figures) => {

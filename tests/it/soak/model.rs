@@ -38,21 +38,26 @@ pub struct Key {
     pub allowed: BTreeMap<(usize, String), usize>,
     /// A fault touched this key since its bytes last changed.
     pub faulted: bool,
+    /// Provider requests this key needed without faults: one per language a provider
+    /// captions, each time new bytes or a cleared caption needed it.
+    pub minimum: usize,
 }
 
 impl Key {
-    /// New bytes (or the same bytes after others): a new round of requests.
-    pub fn new_bytes(&mut self, obj: Obj) {
+    /// New bytes (or the same bytes after others): a new round of requests; whether it is.
+    pub fn new_bytes(&mut self, obj: Obj) -> bool {
         let changed = self.obj.as_ref().is_none_or(|o| o.image != obj.image);
         if changed {
             self.person.clear();
             self.faulted = false;
             for lang in LANGS {
                 *self.allowed.entry((obj.image, lang.into())).or_default() += 1;
+                self.minimum += usize::from(needs_provider(&obj, lang));
             }
         }
         self.cleared.clear();
         self.obj = Some(obj);
+        changed
     }
 
     /// A fault touched the key: its requests may be retried.
@@ -71,8 +76,26 @@ impl Key {
         self.cleared.push(lang.into());
         if let Some(obj) = &self.obj {
             *self.allowed.entry((obj.image, lang.into())).or_default() += 1;
+            self.minimum += usize::from(needs_provider(obj, lang));
         }
     }
+
+    /// A person's words uploaded in the object's tag: no provider is needed for that
+    /// language of new bytes (`new_round`).
+    pub fn uploaded_words(&mut self, lang: &str, words: String, new_round: bool) {
+        if let Some(obj) = &self.obj
+            && new_round
+            && needs_provider(obj, lang)
+        {
+            self.minimum = self.minimum.saturating_sub(1);
+        }
+        self.person.insert(lang.into(), words);
+    }
+}
+
+/// Whether a provider is asked for `lang` of `obj` (not decorative, no embedded text).
+fn needs_provider(obj: &Obj, lang: &str) -> bool {
+    !obj.decorative && !(lang == LANGS[0] && obj.image != 0)
 }
 
 /// The tag key of `lang`.

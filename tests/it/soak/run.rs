@@ -171,7 +171,7 @@ impl Soak {
     pub fn finish(mut self) -> Figures {
         let calls = self.fake.caption_calls();
         self.figures.requests = calls.len();
-        self.figures.minimum = self.keys.iter().flat_map(|k| k.allowed.keys()).count();
+        self.figures.minimum = self.keys.iter().map(|k| k.minimum).sum();
         for c in &mut self.containers {
             c.kill();
         }
@@ -229,14 +229,14 @@ impl Soak {
             .trim_matches('"')
             .to_string();
         let key = &mut self.keys[k];
-        key.new_bytes(Obj {
+        let new_round = key.new_bytes(Obj {
             image,
             etag: etag.clone(),
             user_tags: tags,
             decorative,
         });
         if let Some(words) = person {
-            key.person.insert(LANGS[0].into(), words);
+            key.uploaded_words(LANGS[0], words, new_round);
         }
         let event = self.s3_event(k, "ObjectCreated:Put", Some(&etag), image);
         self.events[k].push(event.clone());
@@ -254,6 +254,7 @@ impl Soak {
             .expect("delete");
         self.keys[k] = Key {
             allowed: std::mem::take(&mut self.keys[k].allowed),
+            minimum: self.keys[k].minimum,
             ..Key::default()
         };
         let event = self.s3_event(k, "ObjectRemoved:Delete", None, 0);
