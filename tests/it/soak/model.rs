@@ -95,7 +95,8 @@ impl Key {
 
 /// Whether a provider is asked for `lang` of `obj` (not decorative, no embedded text).
 fn needs_provider(obj: &Obj, lang: &str) -> bool {
-    !obj.decorative && !(lang == LANGS[0] && obj.image != 0)
+    let embedded = lang == LANGS[0] && obj.image != 0;
+    !(obj.decorative || embedded)
 }
 
 /// The tag key of `lang`.
