@@ -125,7 +125,7 @@ async fn a_500_object_backfill_captions_all_once() {
 #[test]
 fn backfill_explains_itself_and_rejects_bad_arguments() {
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+        Command::new(crate::support::binary())
             .env_clear()
             .args(args)
             .output()

@@ -128,7 +128,7 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
         .unwrap();
 
     let logs = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+    let mut child = Command::new(crate::support::binary())
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "s3-alt-text")
@@ -300,7 +300,7 @@ async fn the_binary_serves_invocations_and_logs_no_secret() {
 
 #[test]
 fn the_binary_explains_itself_and_rejects_bad_configuration() {
-    let help = Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+    let help = Command::new(crate::support::binary())
         .arg("--help")
         .output()
         .unwrap();
@@ -308,7 +308,7 @@ fn the_binary_explains_itself_and_rejects_bad_configuration() {
     let text = String::from_utf8(help.stdout).unwrap();
     assert!(text.contains("s3-alt-text replay EVENT.json"), "{text}");
 
-    let replay = Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+    let replay = Command::new(crate::support::binary())
         .env_clear()
         .args(["replay", "events/s3-put.json"])
         .output()

@@ -47,6 +47,14 @@ pub fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The function's binary the tests run: `S3_ALT_TEXT_BIN` when set (a release build, or a
+/// copy a long soak keeps while the tree is rebuilt), else the one cargo built.
+pub fn binary() -> PathBuf {
+    std::env::var_os("S3_ALT_TEXT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_s3-alt-text")))
+}
+
 /// The local stack of this test binary: SeaweedFS (S3), dynalite (DynamoDB) and moto (SSM
 /// and Secrets Manager), started by `scripts/local_stack.py --serve` and stopped when this
 /// binary exits, however it exits: the script stops everything once its standard input, a
@@ -315,7 +323,7 @@ impl Stack {
         vars: &[(&str, &str)],
         args: &[&str],
     ) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+        std::process::Command::new(binary())
             .env_clear()
             .envs(self.aws_env())
             .env("ALT_TEXT_API_KEY", API_KEY)

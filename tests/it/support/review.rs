@@ -59,7 +59,7 @@ impl ReviewPage {
 
     /// The same, with exactly `env`.
     pub fn start_with(stack: &Stack, env: &[(String, String)]) -> ReviewPage {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+        let mut child = Command::new(crate::support::binary())
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .args(["review", "--bucket", &stack.bucket])

@@ -124,7 +124,7 @@ pub struct Container {
 impl Container {
     pub async fn start(env: &[(String, String)]) -> Container {
         let runtime = RuntimeApi::start().await;
-        let child = Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+        let child = Command::new(crate::support::binary())
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
             .env("AWS_LAMBDA_FUNCTION_NAME", "s3-alt-text")

@@ -111,7 +111,7 @@ impl Soak {
     }
 
     fn command(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_s3-alt-text"))
+        Command::new(crate::support::binary())
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .args(args)
