@@ -22,11 +22,15 @@ use crate::image::ImageFormat;
 use crate::secret::ApiKey;
 
 /// The largest image AltText.ai takes.
-pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Its documented "16 MB", read as decimal megabytes (the smaller reading): an image is
+/// never sent over the limit.
+pub const MAX_BYTES: u64 = 16_000_000;
 /// The smallest side it takes, in pixels.
 pub const MIN_SIDE: u32 = 50;
 /// Languages asked for in one call.
 const LANGS_PER_CALL: usize = 10;
+/// The most `keywords`, and the most `negative_keywords`, a request may carry.
+pub const MAX_KEYWORDS: usize = 6;
 const SERVICE: &str = "AltText.ai";
 
 /// AltText.ai's settings.
@@ -41,10 +45,20 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env(env: &Env, access: Access) -> Result<Settings, ConfigError> {
+        let list = |name: &'static str| {
+            let list = env.list(name);
+            match list.len() {
+                n if n > MAX_KEYWORDS => Err(ConfigError::invalid(
+                    name,
+                    format!("has {n} entries; AltText.ai takes at most {MAX_KEYWORDS}"),
+                )),
+                _ => Ok(list),
+            }
+        };
         Ok(Settings {
             access,
-            keywords: env.list("ALT_TEXT_KEYWORDS"),
-            negative_keywords: env.list("ALT_TEXT_NEGATIVE_KEYWORDS"),
+            keywords: list("ALT_TEXT_KEYWORDS")?,
+            negative_keywords: list("ALT_TEXT_NEGATIVE_KEYWORDS")?,
         })
     }
 }
@@ -172,15 +186,14 @@ impl AltTextAi {
             "async": false,
             "overwrite": false,
         });
-        let keywords = image.keywords(&self.keywords);
+        let (keywords, ecomm) = keywords_and_ecomm(image, &self.keywords);
         if !keywords.is_empty() {
             options["keywords"] = json!(keywords);
         }
         if !self.negative_keywords.is_empty() {
             options["negative_keywords"] = json!(self.negative_keywords);
         }
-        let ecomm = image.context.product_fields();
-        if !ecomm.is_empty() {
+        if let Some(ecomm) = ecomm {
             options["ecomm"] = serde_json::Value::Object(ecomm);
         }
         if let Some(max) = image.max_chars {
@@ -304,6 +317,32 @@ impl Provider for AltTextAi {
     }
 }
 
+/// The request's `keywords` (the configured ones first, then the image's, at most
+/// [`MAX_KEYWORDS`]) and its `ecomm`: AltText.ai requires `ecomm.product` whenever `ecomm`
+/// is sent, so an image with a brand and no product has its brand among the keywords.
+fn keywords_and_ecomm(
+    image: &ImageRequest<'_>,
+    configured: &[String],
+) -> (
+    Vec<String>,
+    Option<serde_json::Map<String, serde_json::Value>>,
+) {
+    let mut keywords = image.keywords(configured);
+    let context = image.context;
+    let ecomm = match (&context.product, &context.brand) {
+        (Some(_), _) => Some(context.product_fields()),
+        (None, Some(brand)) => {
+            if !keywords.iter().any(|k| k.eq_ignore_ascii_case(brand)) {
+                keywords.push(brand.clone());
+            }
+            None
+        }
+        (None, None) => None,
+    };
+    keywords.truncate(MAX_KEYWORDS);
+    (keywords, ecomm)
+}
+
 /// `"asset_id":"…",` for an object with an ETag; nothing otherwise.
 fn asset_field(image: &ImageRequest<'_>) -> String {
     asset_id(image)
@@ -349,8 +388,13 @@ fn parse_success(text: &str, langs: &[String]) -> Result<Vec<Caption>, ProviderE
     Ok(captions)
 }
 
-/// AltText.ai's errors: out of credits is 422 with "insufficient credits" in `errors`.
+/// AltText.ai's errors: out of credits is 422 with "insufficient credits" in `errors`. A
+/// refused key names AutoAlt, whose docs call its API the "AltTextAI API".
 fn classify_error(reply: &Reply) -> ProviderError {
+    http::naming_the_other(classify(reply), "AutoAlt")
+}
+
+fn classify(reply: &Reply) -> ProviderError {
     let detail = http::error_detail(&reply.body);
     match reply.status.as_u16() {
         422 if reply.body.to_lowercase().contains("insufficient credits") => {
@@ -372,6 +416,55 @@ mod tests {
 
     fn langs(l: &[&str]) -> Vec<String> {
         l.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_refused_key_names_the_service_of_the_close_name() {
+        for status in [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN] {
+            let e = classify_error(&Reply {
+                status,
+                retry_after: None,
+                body: r#"{"error":"Invalid API key"}"#.into(),
+            });
+            assert!(
+                matches!(&e, ProviderError::KeyRejected(m) if m.contains("AUTOALT_API_KEY")),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn more_keywords_than_it_takes_are_refused_at_start() {
+        let seven = "a,b,c,d,e,f,g";
+        for name in ["ALT_TEXT_KEYWORDS", "ALT_TEXT_NEGATIVE_KEYWORDS"] {
+            let lookup = |n: &str| (n == name).then(|| seven.to_string());
+            let env = Env::new(&lookup);
+            let access = Access::from_env(
+                &env,
+                "ALTTEXTAI",
+                "https://alttext.ai",
+                Duration::from_secs(9),
+                true,
+            );
+            let err = Settings::from_env(&env, access.unwrap()).unwrap_err();
+            assert!(err.to_string().contains("at most 6"), "{name}: {err}");
+        }
+        let six = |n: &str| (n == "ALT_TEXT_KEYWORDS").then(|| "a,b,c,d,e,f".to_string());
+        let env = Env::new(&six);
+        let access = Access::from_env(
+            &env,
+            "ALTTEXTAI",
+            "https://alttext.ai",
+            Duration::from_secs(9),
+            true,
+        );
+        assert_eq!(
+            Settings::from_env(&env, access.unwrap())
+                .unwrap()
+                .keywords
+                .len(),
+            6
+        );
     }
 
     #[test]

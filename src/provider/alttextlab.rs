@@ -17,7 +17,9 @@ use crate::image::ImageFormat;
 use crate::secret::ApiKey;
 
 /// The largest image AltTextLab takes.
-pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Its documented "16 MB", read as decimal megabytes (the smaller reading): an image is
+/// never sent over the limit.
+pub const MAX_BYTES: u64 = 16_000_000;
 const SERVICE: &str = "AltTextLab";
 
 /// Writing style AltTextLab offers (`ALT_TEXT_STYLE`).
@@ -274,8 +276,16 @@ fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
 }
 
 /// AltTextLab's errors: out of credits is 403 with `NOT_ENOUGH_FUNDS`, as a JSON `key` or
-/// as the bare body (its own plugin compares the raw body), so it is found anywhere in it.
+/// as the bare body (its own plugin compares the raw body), so it is found anywhere in it;
+/// `API_KEY_IS_INVALID` (which its plugin checks the same way) is a refused key whatever
+/// the status, re-read from its store and then paused, as a 401 is.
 fn classify_error(reply: &Reply) -> ProviderError {
+    if reply.body.contains("API_KEY_IS_INVALID") {
+        return ProviderError::KeyRejected(format!(
+            "AltTextLab rejected the API key ({} API_KEY_IS_INVALID)",
+            reply.status.as_u16()
+        ));
+    }
     if reply.body.contains("NOT_ENOUGH_FUNDS") {
         return ProviderError::OutOfCredits(format!(
             "AltTextLab account is out of credits ({} NOT_ENOUGH_FUNDS): top up the account, then replay",
@@ -347,6 +357,13 @@ mod tests {
                 matches!(&e, ProviderError::OutOfCredits(m) if m.contains("out of credits")),
                 "{body}: {e:?}"
             );
+        }
+        for (status, body) in [
+            (StatusCode::FORBIDDEN, r#"{"key":"API_KEY_IS_INVALID"}"#),
+            (StatusCode::BAD_REQUEST, "API_KEY_IS_INVALID"),
+        ] {
+            let e = classify_error(status, None, body);
+            assert!(matches!(&e, ProviderError::KeyRejected(_)), "{body}: {e:?}");
         }
         let e = classify_error(StatusCode::FORBIDDEN, None, r#"{"message":"forbidden"}"#);
         assert!(

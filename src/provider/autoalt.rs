@@ -19,7 +19,9 @@ use crate::image::ImageFormat;
 use crate::secret::ApiKey;
 
 /// The largest image sent (it travels base64 in the request body).
-pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Its documented "16 MB", read as decimal megabytes (the smaller reading): an image is
+/// never sent over the limit.
+pub const MAX_BYTES: u64 = 16_000_000;
 /// The languages AutoAlt writes.
 pub const LANGUAGES: [&str; 12] = [
     "en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "ja", "ko", "zh",
@@ -236,8 +238,13 @@ fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
 }
 
 /// AutoAlt's documented errors: 400 invalid input, 401 bad key, 403 out of credits *or*
-/// rate limited (told apart by the message), 404 image not accessible, 500 model error.
+/// rate limited (told apart by the message), 404 image not accessible, 500 model error. A
+/// refused key names AltText.ai, the service whose name its docs give its API.
 fn classify_error(reply: &Reply) -> ProviderError {
+    http::naming_the_other(classify(reply), "AltText.ai")
+}
+
+fn classify(reply: &Reply) -> ProviderError {
     let detail = http::error_detail(&reply.body);
     let lower = detail.to_lowercase();
     match reply.status.as_u16() {
@@ -277,6 +284,15 @@ mod tests {
             retry_after: None,
             body: body.into(),
         })
+    }
+
+    #[test]
+    fn a_refused_key_names_the_service_of_the_close_name() {
+        let e = classify(401, r#"{"error":"Invalid API key"}"#);
+        assert!(
+            matches!(&e, ProviderError::KeyRejected(m) if m.contains("ALTTEXTAI_API_KEY")),
+            "{e:?}"
+        );
     }
 
     #[test]

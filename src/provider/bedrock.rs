@@ -19,8 +19,9 @@ use super::{Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, 
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 
-/// The largest image the Converse API takes (3.75 MB).
-pub const MAX_BYTES: u64 = 3_932_160;
+/// The largest image the Converse API takes: its documented 3.75 MB, read as decimal
+/// megabytes (the smaller reading), so that an image is never sent over it.
+pub const MAX_BYTES: u64 = 3_750_000;
 /// The longest side it takes, in pixels.
 pub const MAX_SIDE: u32 = 8000;
 /// Enough for a two-sentence caption in any language.

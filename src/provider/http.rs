@@ -205,6 +205,29 @@ pub fn describe_http_error(service: &str, e: reqwest::Error) -> String {
     format!("{service} {kind}: {}", redact_urls(&detail))
 }
 
+/// A refused key's error, naming `other`: the service whose name is close enough that its
+/// key may have been put in this one's variable.
+pub fn naming_the_other(err: ProviderError, other: &str) -> ProviderError {
+    match err {
+        ProviderError::KeyRejected(message) => ProviderError::KeyRejected(format!(
+            "{message} (Is it a key of {other}? {})",
+            other_hint(other)
+        )),
+        err => err,
+    }
+}
+
+fn other_hint(other: &str) -> &'static str {
+    match other {
+        "AutoAlt" => {
+            "AutoAlt's own docs call its API the \"AltTextAI API\": its keys go in AUTOALT_API_KEY, with autoalt in ALT_TEXT_PROVIDER.)"
+        }
+        _ => {
+            "AltText.ai (alttext.ai) keys go in ALTTEXTAI_API_KEY, with alttextai in ALT_TEXT_PROVIDER.)"
+        }
+    }
+}
+
 /// The classification every service shares for statuses it documents no differently: 429
 /// and a 503 with `Retry-After` transient (the service says it did not process the
 /// request), any other 5xx uncertain (it may have), every other status permanent.

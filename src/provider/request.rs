@@ -242,7 +242,7 @@ impl Limits {
             )));
         }
         if image.size > self.max_bytes {
-            let mb = self.max_bytes as f64 / (1024.0 * 1024.0);
+            let mb = self.max_bytes as f64 / 1_000_000.0;
             return Err(ProviderError::Declined(format!(
                 "{} takes images up to {mb} MB; this one has {} bytes",
                 self.service, image.size
@@ -331,10 +331,10 @@ mod tests {
         let limits = Limits {
             service: "Bedrock",
             formats: &[ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp],
-            max_bytes: 3_932_160,
+            max_bytes: 3_750_000,
             max_side: 8000,
         };
-        assert_eq!(limits.check(&image(ImageFormat::Png, 3_932_160)), Ok(()));
+        assert_eq!(limits.check(&image(ImageFormat::Png, 3_750_000)), Ok(()));
         assert_eq!(
             limits.check(&image(ImageFormat::Heic, 10)),
             Err(ProviderError::Declined(
@@ -342,9 +342,9 @@ mod tests {
             ))
         );
         assert_eq!(
-            limits.check(&image(ImageFormat::Jpeg, 3_932_161)),
+            limits.check(&image(ImageFormat::Jpeg, 3_750_001)),
             Err(ProviderError::Declined(
-                "Bedrock takes images up to 3.75 MB; this one has 3932161 bytes".into()
+                "Bedrock takes images up to 3.75 MB; this one has 3750001 bytes".into()
             ))
         );
     }

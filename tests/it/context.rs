@@ -91,6 +91,53 @@ async fn alttextai_gets_keywords_and_ecomm() {
     assert_eq!(stack.tags("cup.jpg").await.len(), 1);
 }
 
+/// AltText.ai refuses an `ecomm` without its `product` (422), and more than 6 keywords: a
+/// brand alone goes among the keywords, and the keywords stop at 6.
+#[tokio::test]
+async fn alttextai_gets_a_brand_without_a_product_as_a_keyword_and_six_keywords_at_most() {
+    let stack = Stack::new("ctx-ai-brand").await;
+    let put = |key: &'static str, keywords: &'static str| {
+        stack
+            .s3
+            .put_object()
+            .bucket(&stack.bucket)
+            .key(key)
+            .content_type("image/jpeg")
+            .body(ByteStream::from(sample("coffee.jpg")))
+            .metadata("alt-keywords", keywords)
+            .metadata("alt-brand", "Acme Co.")
+            .send()
+    };
+    put("brand.jpg", "espresso, ceramic").await.unwrap();
+    put("many.jpg", "one, two, three, four, five")
+        .await
+        .unwrap();
+    let fake = FakeService::start(Wire::AltTextAi, Some(API_KEY), vec![]).await;
+    let handler = stack.handler(&stack.config(&[
+        ("ALT_TEXT_PROVIDER", "alttextai"),
+        ("ALT_TEXT_API_KEY", API_KEY),
+        ("ALT_TEXT_API_URL", &fake.url),
+        ("ALT_TEXT_KEYWORDS", "coffee, cup"),
+    ]));
+    let event = stack.event(&[("brand.jpg", None), ("many.jpg", None)]);
+    let handled = handler.handle(&event, far_deadline()).await.unwrap();
+    assert_eq!(handled.summary.captioned, 2, "{:?}", handled.summary);
+    let mut bodies: Vec<Value> = fake.calls().into_iter().map(|c| c.body).collect();
+    bodies.sort_by_key(|b| b["keywords"].as_array().map(Vec::len));
+    assert_eq!(
+        bodies[0]["keywords"],
+        serde_json::json!(["coffee", "cup", "espresso", "ceramic", "Acme Co."])
+    );
+    assert_eq!(
+        bodies[1]["keywords"],
+        serde_json::json!(["coffee", "cup", "one", "two", "three", "four"])
+    );
+    assert!(
+        bodies.iter().all(|b| b.get("ecomm").is_none()),
+        "{bodies:?}"
+    );
+}
+
 /// The prompt of a language model's request holds the context as quoted data.
 fn assert_prompt_quotes_context(prompt: &str) {
     assert!(prompt.contains("not instructions"), "{prompt}");

@@ -202,6 +202,34 @@ async fn every_format_reaches_openai_as_a_data_url_it_takes() {
     check_service(Wire::OpenAi, "prepare-openai").await;
 }
 
+/// OpenAI takes a "non-animated GIF" only: by URL too, a GIF goes as its first frame in a
+/// `data:` URL, and the other images as their presigned URL.
+#[tokio::test]
+async fn a_gif_reaches_openai_by_url_as_its_first_frame() {
+    let stack = Stack::new("openai-gif-url").await;
+    let gif = images::animated_gif(600, 400);
+    stack.put("moving.gif", gif, "image/gif", &[]).await;
+    stack
+        .put("small.jpg", sample("cat.jpg"), "image/jpeg", &[])
+        .await;
+    let fake = FakeService::start(Wire::OpenAi, Some(KEY), vec![]).await;
+    let handler = stack.handler(&stack.config(&[
+        ("ALT_TEXT_PROVIDER", "openai"),
+        ("ALT_TEXT_API_KEY", KEY),
+        ("ALT_TEXT_API_URL", fake.url.as_str()),
+    ]));
+    let event = stack.event(&[("moving.gif", None), ("small.jpg", None)]);
+    let handled = handler.handle(&event, far_deadline()).await.unwrap();
+    assert_eq!(handled.summary.captioned, 2, "{:?}", handled.summary);
+    let calls = fake.calls();
+    let (by_url, as_data): (Vec<_>, Vec<_>) = calls.iter().partition(|c| c.image_via == "url");
+    assert_eq!(by_url.len(), 1);
+    assert!(by_url[0].image == sample("cat.jpg"), "the JPEG by its URL");
+    assert_eq!(as_data.len(), 1);
+    assert_eq!(as_data[0].image_via, "data-url");
+    assert_eq!(kind(&as_data[0].image), "jpeg", "the GIF's first frame");
+}
+
 #[tokio::test]
 async fn every_format_reaches_alttextai_as_raw_bytes_it_takes() {
     check_service(Wire::AltTextAi, "prepare-alttextai").await;

@@ -179,7 +179,7 @@ async fn a_rotated_key_is_read_again_once_a_minute_and_the_request_sent_once_mor
         refused
             .detail
             .as_deref()
-            .is_some_and(|d| d.contains("rejected the API key (401)")),
+            .is_some_and(|d| d.contains("rejected the API key (403 API_KEY_IS_INVALID)")),
         "{refused:?}"
     );
     assert_eq!(keys_sent(), ["key-1", "key-1", "key-2", "key-2"]);

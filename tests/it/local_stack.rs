@@ -306,8 +306,9 @@ async fn provider_errors_end_in_defined_states() {
             .await;
     }
 
-    // 401: a wrong key. Not sent again now; the record says what to fix, and the object is
-    // retried once it is fixed (pauses are off here: `spend.rs` tests them).
+    // A wrong key (AltTextLab's `API_KEY_IS_INVALID`). Not sent again now; the record says
+    // what to fix, and the object is retried once it is fixed (pauses are off here:
+    // `spend.rs` tests them).
     let fake = FakeService::start(Wire::AltTextLab, Some("the-right-key"), vec![]).await;
     let handler = stack.handler(&stack.config(&[
         ("ALT_TEXT_API_KEY", "a-wrong-key"),
@@ -319,13 +320,18 @@ async fn provider_errors_end_in_defined_states() {
         .await
         .unwrap_err();
     assert_eq!(failed.summary().failed, 1);
-    assert_eq!(fake.calls().len(), 1, "a 401 is not retried");
+    assert_eq!(fake.calls().len(), 1, "a refused key is not retried");
     let record = stack.record("bad-key.jpg").await.unwrap();
     assert_eq!(
         (record.state, record.retryable),
         (State::Failed, Some(true))
     );
-    assert!(record.error.unwrap().contains("rejected the API key (401)"));
+    assert!(
+        record
+            .error
+            .unwrap()
+            .contains("rejected the API key (403 API_KEY_IS_INVALID)")
+    );
 
     // 403 NOT_ENOUGH_FUNDS, then 400: permanent.
     let fake = FakeService::start(

@@ -103,6 +103,34 @@ async fn autoalt_captions_the_samples_from_their_bytes() {
     assert_eq!(sizes, expected, "whole images, read from S3");
 }
 
+/// "16 MB" is read as decimal megabytes, the smaller reading: an image of 16.5 MB (under
+/// 16 MiB) is prepared for AutoAlt, not sent over the limit and refused.
+#[tokio::test]
+async fn an_image_over_a_limit_in_decimal_megabytes_is_prepared() {
+    let stack = Stack::new("autoalt-mb").await;
+    let mut bytes = sample("coffee.jpg");
+    bytes.resize(16_500_000, 0);
+    stack.put("big.jpg", bytes, "image/jpeg", &[]).await;
+    let fake = FakeService::start(Wire::AutoAlt, Some(KEY), vec![]).await;
+    let handler = stack.handler(&stack.config(&[
+        ("ALT_TEXT_PROVIDER", "autoalt"),
+        ("AUTOALT_API_KEY", KEY),
+        ("AUTOALT_API_URL", &fake.url),
+    ]));
+    let handled = handler
+        .handle(&stack.event(&[("big.jpg", None)]), far_deadline())
+        .await
+        .unwrap();
+    assert_eq!(handled.summary.captioned, 1, "{:?}", handled.summary);
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 1);
+    assert!(
+        calls[0].image.len() < 16_000_000,
+        "{}",
+        calls[0].image.len()
+    );
+}
+
 #[tokio::test]
 async fn autoalt_errors_end_as_documented() {
     let stack = Stack::new("autoalt-errors").await;

@@ -221,6 +221,35 @@ async fn autoalt_403_with_credits_left_is_a_rate_limit() {
     assert_eq!(handler.take_usage().providers_paused, 0);
 }
 
+/// AutoAlt documents out of credits as 403 "No credits remaining"; a 403 that names neither
+/// credits nor a rate limit is told by the credits left: none is out of credits.
+#[tokio::test]
+async fn autoalt_403_naming_neither_with_no_credits_left_is_out_of_credits() {
+    let stack = Stack::new("autoalt-403-none").await;
+    upload(&stack, &["cup.jpg"]).await;
+    let fake = FakeService::start(
+        Wire::AutoAlt,
+        Some(KEY),
+        vec![Reply::Error(403, json!({"error": "Forbidden"}), None)],
+    )
+    .await;
+    fake.account.set_credits(Some(0));
+    let handler = handler(&stack, "autoalt", &fake, &[]);
+    assert!(deliver(&stack, &handler, "cup.jpg").await, "retryable");
+    let record = stack.record("cup.jpg").await.unwrap();
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("out of credits (403, 0 credits left)"),
+        "{record:?}"
+    );
+    let paths: Vec<String> = fake.calls().iter().map(|c| c.path.clone()).collect();
+    assert_eq!(paths, ["/api/v1/generate", "/api/v1/credits"]);
+    assert_eq!(handler.take_usage().providers_paused, 1);
+}
+
 #[tokio::test]
 async fn a_budget_is_never_exceeded_by_four_containers_racing() {
     let stack = Stack::new("budget-race").await;

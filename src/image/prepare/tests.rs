@@ -13,7 +13,7 @@ const BEDROCK: Target = Target {
         ImageFormat::Gif,
         ImageFormat::Webp,
     ],
-    max_bytes: 3_932_160,
+    max_bytes: 3_750_000,
     max_side: 8000,
 };
 

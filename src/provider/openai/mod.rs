@@ -27,8 +27,8 @@ use crate::provider::{
 };
 use crate::secret::ApiKey;
 
-/// The largest image sent as a `data:` URL, or handed over by URL.
-pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest image sent as a `data:` URL, or handed over by URL (16 MB, decimal).
+pub const MAX_BYTES: u64 = 16_000_000;
 const SERVICE: &str = "OpenAI-compatible server";
 
 /// Default model of the OpenAI-compatible provider.
@@ -106,7 +106,8 @@ const LIMITS: Limits = Limits {
 };
 
 /// What they are sent as a `data:` URL: a GIF is sent as its first frame, since an animated
-/// one is refused.
+/// one is refused ("non-animated GIF" only). So is a GIF given by URL: the URL would hand
+/// over every frame.
 const DATA_LIMITS: Limits = Limits {
     formats: &[ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp],
     ..LIMITS
@@ -134,6 +135,12 @@ impl OpenAi {
                 .and_then(|u| u.host_str().map(|h| h == "api.openai.com"))
                 .unwrap_or(false),
         }
+    }
+
+    /// Whether `image` goes as a `data:` URL: always with `OPENAI_IMAGE_INPUT=data`, and a
+    /// GIF by URL too (as its first frame).
+    fn sends_bytes(&self, image: &ImageRequest<'_>) -> bool {
+        self.access.image_input == ImageInput::Data || image.format == ImageFormat::Gif
     }
 
     /// The request, its image URL empty.
@@ -267,17 +274,17 @@ impl Provider for OpenAi {
     }
 
     fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
-        match self.access.image_input {
-            ImageInput::Url => 0,
-            ImageInput::Data => image.memory_for(&DATA_LIMITS, http::base64_body_memory),
+        match self.sends_bytes(image) {
+            false => 0,
+            true => image.memory_for(&DATA_LIMITS, http::base64_body_memory),
         }
     }
 
     /// By URL, the image as it is; as a `data:` URL, prepared where it is not taken as is.
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        match self.access.image_input {
-            ImageInput::Url => LIMITS.check(image),
-            ImageInput::Data => image.plan(&DATA_LIMITS).map(drop),
+        match self.sends_bytes(image) {
+            false => LIMITS.check(image),
+            true => image.plan(&DATA_LIMITS).map(drop),
         }
     }
 
@@ -287,9 +294,9 @@ impl Provider for OpenAi {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let image_bytes = match self.access.image_input {
-                ImageInput::Url => None,
-                ImageInput::Data => Some(image.bytes_for(&DATA_LIMITS).await?),
+            let image_bytes = match self.sends_bytes(image) {
+                false => None,
+                true => Some(image.bytes_for(&DATA_LIMITS).await?),
             };
             let caption = self.caption_once(image, image_bytes.as_ref()).await?;
             Ok(vec![caption])

@@ -217,6 +217,17 @@ impl State {
             Ok(image) => image,
             Err((status, error)) => return self.error(status, error, None),
         };
+        // A scripted error is what the service answers, whatever the account holds.
+        let scripted_error = {
+            let mut script = self.script.lock().unwrap();
+            match script.front() {
+                Some(Reply::Error(..)) => script.pop_front(),
+                _ => None,
+            }
+        };
+        if let Some(Reply::Error(status, body, retry_after)) = scripted_error {
+            return self.error(status, body, retry_after);
+        }
         if !self.account.has_credits() {
             return self.out_of_credits();
         }
@@ -362,7 +373,8 @@ impl State {
     }
 
     /// What each service answers when the account has no credits left: AltTextLab the bare
-    /// `NOT_ENOUGH_FUNDS` its own plugin compares, AutoAlt a 403 that does not say why,
+    /// `NOT_ENOUGH_FUNDS` its own plugin compares, AutoAlt its documented 403 `No credits
+    /// remaining`,
     /// AltText.ai 422, OpenAI 429 `insufficient_quota`.
     fn out_of_credits(&self) -> HttpResponse {
         match self.wire {
@@ -371,7 +383,7 @@ impl State {
                 headers: vec![("Content-Type".into(), "text/plain".into())],
                 body: b"NOT_ENOUGH_FUNDS".to_vec(),
             },
-            Wire::AutoAlt => self.error(403, json!({"error": "Forbidden"}), None),
+            Wire::AutoAlt => self.error(403, json!({"error": "No credits remaining"}), None),
             Wire::AltTextAi => self.error(
                 422,
                 json!({"errors": {"base": ["Insufficient credits"]}}),
@@ -435,7 +447,10 @@ impl State {
         )?;
         self.expect_key(
             req.header("x-api-key"),
-            (401, json!({"message": "Invalid API key"})),
+            (
+                403,
+                json!({"key": "API_KEY_IS_INVALID", "message": "API key is invalid"}),
+            ),
         )?;
         let valid_style = body.get("style").is_none_or(|s| {
             ["descriptive", "neutral", "matter-of-fact", "minimal"]
@@ -520,12 +535,23 @@ impl State {
         let valid_keywords = body
             .get("keywords")
             .is_none_or(|k| k.as_array().is_some_and(|a| a.iter().all(Value::is_string)));
+        // `ecomm.product` is required whenever `ecomm` is sent.
         let valid_ecomm = body.get("ecomm").is_none_or(|e| {
             e.as_object().is_some_and(|o| {
-                o.iter()
-                    .all(|(k, v)| ["product", "brand"].contains(&k.as_str()) && v.is_string())
+                o.get("product").is_some_and(Value::is_string)
+                    && o.iter()
+                        .all(|(k, v)| ["product", "brand"].contains(&k.as_str()) && v.is_string())
             })
         });
+        // At most 6 `keywords` and 6 `negative_keywords`.
+        for field in ["keywords", "negative_keywords"] {
+            if body[field].as_array().is_some_and(|a| a.len() > 6) {
+                return Err((
+                    422,
+                    json!({"errors": {field: ["is too long (maximum is 6 items)"]}}),
+                ));
+            }
+        }
         if let Some(asset) = body["image"].get("asset_id") {
             let valid = asset.as_str().ok_or("must be a string".to_string());
             valid
@@ -748,7 +774,7 @@ pub struct Takes {
 /// Converse: PNG, JPEG, GIF or WebP, 3.75 MB, 8,000 px a side.
 pub const BEDROCK: Takes = Takes {
     formats: &["png", "jpeg", "gif", "webp"],
-    max_bytes: 3_932_160,
+    max_bytes: 3_750_000,
     max_side: 8000,
     min_side: 1,
     animated: true,
@@ -764,7 +790,7 @@ pub const OPENAI: Takes = Takes {
 /// AutoAlt: JPEG, PNG, GIF and WebP, up to 16 MB.
 pub const AUTOALT: Takes = Takes {
     formats: &["jpeg", "png", "gif", "webp"],
-    max_bytes: 16 << 20,
+    max_bytes: 16_000_000,
     max_side: u32::MAX,
     min_side: 1,
     animated: true,
@@ -772,7 +798,7 @@ pub const AUTOALT: Takes = Takes {
 /// AltText.ai: JPEG, PNG, GIF, WebP and BMP of at least 50 × 50 px, up to 16 MB.
 pub const ALTTEXTAI: Takes = Takes {
     formats: &["jpeg", "png", "gif", "webp", "bmp"],
-    max_bytes: 16 << 20,
+    max_bytes: 16_000_000,
     max_side: u32::MAX,
     min_side: 50,
     animated: true,
@@ -780,7 +806,7 @@ pub const ALTTEXTAI: Takes = Takes {
 /// AltTextLab: JPEG, PNG, WebP, AVIF and SVG.
 pub const ALTTEXTLAB: Takes = Takes {
     formats: &["jpeg", "png", "webp", "avif", "svg+xml"],
-    max_bytes: 16 << 20,
+    max_bytes: 16_000_000,
     max_side: u32::MAX,
     min_side: 1,
     animated: true,
