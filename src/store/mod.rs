@@ -8,6 +8,8 @@ pub mod error;
 pub mod ledger;
 #[cfg(test)]
 pub(crate) mod memory;
+#[cfg(test)]
+mod memory_records;
 pub mod objects;
 pub mod records;
 pub mod s3;
