@@ -137,3 +137,35 @@ pub(crate) async fn handler() -> Result<(Config, app::AppHandler), ExitCode> {
     })?;
     Ok((config, handler))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::provider::ProviderKind;
+
+    /// The registry's names, in order.
+    fn names() -> Vec<&'static str> {
+        ProviderKind::ALL.map(ProviderKind::name).to_vec()
+    }
+
+    /// The lists of providers a person reads (this usage text, the template's parameter and
+    /// its pattern, the providers' doc) are the registry's, so that none drifts from it.
+    #[test]
+    fn every_list_of_providers_is_the_registrys() {
+        let listed = format!("({})", names().join(", "));
+        assert!(super::USAGE.contains(&listed), "USAGE lacks {listed}");
+
+        let template = include_str!("../../template.yaml");
+        let one = format!("({})", names().join("|"));
+        let pattern = format!("AllowedPattern: \"^{one}(,{one})*$\"");
+        assert!(template.contains(&pattern), "template.yaml lacks {pattern}");
+
+        let docs = include_str!("../../docs/providers.md");
+        let table: Vec<&str> = docs
+            .lines()
+            .skip_while(|l| !l.starts_with("| provider |"))
+            .skip(2)
+            .map_while(|l| l.strip_prefix("| `")?.split('`').next())
+            .collect();
+        assert_eq!(table, names(), "docs/providers.md's first table");
+    }
+}

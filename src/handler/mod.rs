@@ -183,6 +183,9 @@ mod tests {
     }
 
     impl Provider for Gated {
+        fn kind(&self) -> crate::provider::ProviderKind {
+            crate::provider::ProviderKind::AltTextLab
+        }
         fn name(&self) -> &'static str {
             "gated"
         }
@@ -240,6 +243,9 @@ mod tests {
     }
 
     impl Provider for Heavy {
+        fn kind(&self) -> crate::provider::ProviderKind {
+            crate::provider::ProviderKind::AltTextLab
+        }
         fn name(&self) -> &'static str {
             "heavy"
         }

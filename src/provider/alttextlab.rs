@@ -11,7 +11,7 @@ use super::access::Access;
 use super::http::{self, Reply};
 use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
-use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::secret::ApiKey;
@@ -217,8 +217,8 @@ impl AltTextLab {
 }
 
 impl Provider for AltTextLab {
-    fn name(&self) -> &'static str {
-        "alttextlab"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::AltTextLab
     }
 
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {

@@ -13,7 +13,7 @@ use super::access::Access;
 use super::http::{self, Reply};
 use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
-use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::secret::ApiKey;
@@ -156,8 +156,8 @@ impl AutoAlt {
 }
 
 impl Provider for AutoAlt {
-    fn name(&self) -> &'static str {
-        "autoalt"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::AutoAlt
     }
 
     fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {

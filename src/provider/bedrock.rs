@@ -15,7 +15,9 @@ use aws_sdk_bedrockruntime::types::{
 use futures_util::future::BoxFuture;
 
 use super::retry::RetryPolicy;
-use super::{Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, http, prompt};
+use super::{
+    Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, ProviderKind, http, prompt,
+};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 
@@ -163,8 +165,8 @@ fn format_of(format: ImageFormat) -> Option<bedrock::ImageFormat> {
 }
 
 impl Provider for Bedrock {
-    fn name(&self) -> &'static str {
-        "bedrock"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Bedrock
     }
 
     /// Images it does not take as they are are prepared for it.

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-use super::{Caption, ImageRequest, ImageSource, Provider, ProviderError};
+use super::{Caption, ImageRequest, ImageSource, Provider, ProviderError, ProviderKind};
 use crate::image::ImageFormat;
 use crate::image::xmp::{self, Lookup, RangeReader};
 use crate::store::StoreError;
@@ -14,8 +14,8 @@ use crate::store::StoreError;
 pub struct Embedded;
 
 impl Provider for Embedded {
-    fn name(&self) -> &'static str {
-        "embedded"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Embedded
     }
 
     fn is_free(&self) -> bool {

@@ -40,8 +40,12 @@ pub use request::{ANY_SIDE, Calls, Caption, ImageBytes, ImageRequest, ImageSourc
 
 /// A captioning service.
 pub trait Provider: Send + Sync {
+    /// Which provider of the registry it is.
+    fn kind(&self) -> ProviderKind;
     /// The provider's name, as in `ALT_TEXT_PROVIDER` and the record's `provider`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.kind().name()
+    }
     /// Whether calling it costs nothing (no paid API behind it).
     fn is_free(&self) -> bool {
         false
@@ -79,6 +83,9 @@ pub trait Provider: Send + Sync {
 
 /// A shared provider is a provider (tests keep a handle on one to count its calls).
 impl<P: Provider + ?Sized> Provider for Arc<P> {
+    fn kind(&self) -> ProviderKind {
+        (**self).kind()
+    }
     fn name(&self) -> &'static str {
         (**self).name()
     }

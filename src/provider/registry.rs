@@ -21,6 +21,26 @@ pub enum ProviderKind {
     OpenAi,
 }
 
+/// What the registry knows of a kind of provider: one row of the table in
+/// [`ProviderKind::info`].
+#[derive(Debug, Clone, Copy)]
+pub struct KindInfo {
+    /// The name used in `ALT_TEXT_PROVIDER` and in records.
+    pub name: &'static str,
+    /// Prefix of the provider's own variables (`ALTTEXTLAB_API_KEY`, `OPENAI_MODEL`, …).
+    pub env_prefix: &'static str,
+    /// The service's base URL when none is configured; `None` for providers that reach no
+    /// HTTP service with a key (the image itself, Bedrock with the function's role).
+    pub default_url: Option<&'static str>,
+    /// How long one request may take by default (`<P>_TIMEOUT_SECS`), in seconds: a busy
+    /// service can take well over 30 s for a caption, several languages at once take
+    /// longer, and a request that timed out is not sent again in the same delivery.
+    pub timeout_secs: u64,
+    /// Whether it declines every image without a key (a local OpenAI-compatible server
+    /// needs none).
+    pub needs_api_key: bool,
+}
+
 impl ProviderKind {
     pub const ALL: [ProviderKind; 6] = [
         ProviderKind::Embedded,
@@ -31,68 +51,75 @@ impl ProviderKind {
         ProviderKind::OpenAi,
     ];
 
+    /// The table: one row per kind.
+    pub const fn info(self) -> KindInfo {
+        const fn row(
+            name: &'static str,
+            env_prefix: &'static str,
+            default_url: Option<&'static str>,
+            timeout_secs: u64,
+        ) -> KindInfo {
+            KindInfo {
+                name,
+                env_prefix,
+                default_url,
+                timeout_secs,
+                needs_api_key: default_url.is_some(),
+            }
+        }
+        match self {
+            ProviderKind::Embedded => row("embedded", "EMBEDDED", None, 10),
+            ProviderKind::AltTextLab => row(
+                "alttextlab",
+                "ALTTEXTLAB",
+                Some("https://app.alttextlab.com"),
+                60,
+            ),
+            ProviderKind::AutoAlt => row("autoalt", "AUTOALT", Some("https://autoalt.app"), 60),
+            ProviderKind::AltTextAi => {
+                row("alttextai", "ALTTEXTAI", Some("https://alttext.ai"), 90)
+            }
+            ProviderKind::Bedrock => row("bedrock", "BEDROCK", None, 60),
+            ProviderKind::OpenAi => KindInfo {
+                needs_api_key: false,
+                ..row("openai", "OPENAI", Some("https://api.openai.com"), 120)
+            },
+        }
+    }
+
     pub fn parse(name: &str) -> Option<ProviderKind> {
         let name = name.to_ascii_lowercase();
         ProviderKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// The name used in `ALT_TEXT_PROVIDER` and in records.
-    pub fn name(self) -> &'static str {
-        match self {
-            ProviderKind::Embedded => "embedded",
-            ProviderKind::AltTextLab => "alttextlab",
-            ProviderKind::AutoAlt => "autoalt",
-            ProviderKind::AltTextAi => "alttextai",
-            ProviderKind::Bedrock => "bedrock",
-            ProviderKind::OpenAi => "openai",
-        }
+    pub const fn name(self) -> &'static str {
+        self.info().name
     }
 
-    /// Prefix of the provider's own variables (`ALTTEXTLAB_API_KEY`, `OPENAI_MODEL`, …).
-    pub fn env_prefix(self) -> &'static str {
-        match self {
-            ProviderKind::Embedded => "EMBEDDED",
-            ProviderKind::AltTextLab => "ALTTEXTLAB",
-            ProviderKind::AutoAlt => "AUTOALT",
-            ProviderKind::AltTextAi => "ALTTEXTAI",
-            ProviderKind::Bedrock => "BEDROCK",
-            ProviderKind::OpenAi => "OPENAI",
-        }
+    /// Prefix of the provider's own variables.
+    pub const fn env_prefix(self) -> &'static str {
+        self.info().env_prefix
     }
 
-    /// The service's base URL when none is configured; `None` for providers that reach no
-    /// HTTP service with a key (the image itself, Bedrock with the function's role).
-    pub fn default_url(self) -> Option<&'static str> {
-        match self {
-            ProviderKind::AltTextLab => Some("https://app.alttextlab.com"),
-            ProviderKind::AutoAlt => Some("https://autoalt.app"),
-            ProviderKind::AltTextAi => Some("https://alttext.ai"),
-            ProviderKind::OpenAi => Some("https://api.openai.com"),
-            ProviderKind::Embedded | ProviderKind::Bedrock => None,
-        }
+    /// The service's base URL when none is configured.
+    pub const fn default_url(self) -> Option<&'static str> {
+        self.info().default_url
     }
 
-    /// How long one request may take by default (`<P>_TIMEOUT_SECS`): a busy service can
-    /// take well over 30 s for a caption, several languages at once take longer, and a
-    /// request that timed out is not sent again in the same delivery.
-    pub fn default_timeout(self) -> Duration {
-        Duration::from_secs(match self {
-            ProviderKind::Embedded => 10,
-            ProviderKind::AltTextLab | ProviderKind::AutoAlt | ProviderKind::Bedrock => 60,
-            ProviderKind::AltTextAi => 90,
-            ProviderKind::OpenAi => 120,
-        })
+    /// How long one request may take by default (`<P>_TIMEOUT_SECS`).
+    pub const fn default_timeout(self) -> Duration {
+        Duration::from_secs(self.info().timeout_secs)
     }
 
     /// Whether the service takes an API key (Bedrock uses the function's role instead).
-    pub fn takes_api_key(self) -> bool {
+    pub const fn takes_api_key(self) -> bool {
         self.default_url().is_some()
     }
 
-    /// Whether the service declines every image without a key (a local OpenAI-compatible
-    /// server needs none).
-    pub fn needs_api_key(self) -> bool {
-        self.takes_api_key() && self != ProviderKind::OpenAi
+    /// Whether the service declines every image without a key.
+    pub const fn needs_api_key(self) -> bool {
+        self.info().needs_api_key
     }
 }
 
@@ -115,11 +142,12 @@ impl ProviderConfig {
         env: &Env,
         generic: bool,
     ) -> Result<ProviderConfig, ConfigError> {
-        let access = || match kind.default_url() {
-            Some(url) => {
-                Access::from_env(env, kind.env_prefix(), url, kind.default_timeout(), generic)
-            }
-            None => unreachable!("{} reaches no keyed service", kind.name()),
+        // The key, URL and image input of a service reached over HTTP with a key.
+        let access = || {
+            let url = kind.default_url().ok_or_else(|| {
+                ConfigError::invalid("ALT_TEXT_PROVIDER", format!("{} takes no key", kind.name()))
+            })?;
+            Access::from_env(env, kind.env_prefix(), url, kind.default_timeout(), generic)
         };
         Ok(match kind {
             ProviderKind::Embedded => ProviderConfig::Embedded,

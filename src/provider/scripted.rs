@@ -64,6 +64,10 @@ impl ScriptedProvider {
 }
 
 impl Provider for ScriptedProvider {
+    /// A paid service's kind; its own name in records.
+    fn kind(&self) -> super::ProviderKind {
+        super::ProviderKind::AltTextLab
+    }
     fn name(&self) -> &'static str {
         self.name
     }

@@ -14,7 +14,7 @@ use super::access::{Access, ImageInput};
 use super::http;
 use super::keys::{KeyStore, ServiceKey};
 use super::retry::RetryPolicy;
-use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::secret::ApiKey;
@@ -205,8 +205,8 @@ impl AltTextAi {
 }
 
 impl Provider for AltTextAi {
-    fn name(&self) -> &'static str {
-        "alttextai"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::AltTextAi
     }
 
     fn languages_per_call(&self) -> usize {

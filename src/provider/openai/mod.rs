@@ -23,7 +23,8 @@ use crate::provider::http::{self, Reply};
 use crate::provider::keys::{KeyStore, ServiceKey};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::{
-    ANY_SIDE, Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, prompt,
+    ANY_SIDE, Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, ProviderKind,
+    prompt,
 };
 use crate::secret::ApiKey;
 
@@ -269,8 +270,8 @@ fn around_empty_url(head: &str) -> (&str, &str) {
 }
 
 impl Provider for OpenAi {
-    fn name(&self) -> &'static str {
-        "openai"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::OpenAi
     }
 
     fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
