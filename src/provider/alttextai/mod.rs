@@ -330,38 +330,23 @@ mod tests {
         }
     }
 
+    /// AltText.ai's settings with `name` set to `value`.
+    fn settings_with(name: &str, value: &str) -> Result<Settings, ConfigError> {
+        let lookup = |n: &str| (n == name).then(|| value.to_string());
+        let env = Env::new(&lookup);
+        let url = "https://alttext.ai";
+        let access = Access::from_env(&env, "ALTTEXTAI", url, Duration::from_secs(9), true)?;
+        Settings::from_env(&env, access)
+    }
+
     #[test]
     fn more_keywords_than_it_takes_are_refused_at_start() {
-        let seven = "a,b,c,d,e,f,g";
         for name in ["ALT_TEXT_KEYWORDS", "ALT_TEXT_NEGATIVE_KEYWORDS"] {
-            let lookup = |n: &str| (n == name).then(|| seven.to_string());
-            let env = Env::new(&lookup);
-            let access = Access::from_env(
-                &env,
-                "ALTTEXTAI",
-                "https://alttext.ai",
-                Duration::from_secs(9),
-                true,
-            );
-            let err = Settings::from_env(&env, access.unwrap()).unwrap_err();
+            let err = settings_with(name, "a,b,c,d,e,f,g").unwrap_err();
             assert!(err.to_string().contains("at most 6"), "{name}: {err}");
         }
-        let six = |n: &str| (n == "ALT_TEXT_KEYWORDS").then(|| "a,b,c,d,e,f".to_string());
-        let env = Env::new(&six);
-        let access = Access::from_env(
-            &env,
-            "ALTTEXTAI",
-            "https://alttext.ai",
-            Duration::from_secs(9),
-            true,
-        );
-        assert_eq!(
-            Settings::from_env(&env, access.unwrap())
-                .unwrap()
-                .keywords
-                .len(),
-            6
-        );
+        let six = settings_with("ALT_TEXT_KEYWORDS", "a,b,c,d,e,f").unwrap();
+        assert_eq!(six.keywords.len(), 6);
     }
 
     #[test]
