@@ -275,17 +275,19 @@ impl Provider for OpenAi {
     }
 
     fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
-        match self.sends_bytes(image) {
-            false => 0,
-            true => image.memory_for(&DATA_LIMITS, http::base64_body_memory),
+        if self.sends_bytes(image) {
+            image.memory_for(&DATA_LIMITS, http::base64_body_memory)
+        } else {
+            0
         }
     }
 
     /// By URL, the image as it is; as a `data:` URL, prepared where it is not taken as is.
     fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        match self.sends_bytes(image) {
-            false => LIMITS.check(image),
-            true => image.plan(&DATA_LIMITS).map(drop),
+        if self.sends_bytes(image) {
+            image.plan(&DATA_LIMITS).map(drop)
+        } else {
+            LIMITS.check(image)
         }
     }
 
@@ -295,9 +297,10 @@ impl Provider for OpenAi {
     ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
         Box::pin(async move {
             self.accepts(image)?;
-            let image_bytes = match self.sends_bytes(image) {
-                false => None,
-                true => Some(image.bytes_for(&DATA_LIMITS).await?),
+            let image_bytes = if self.sends_bytes(image) {
+                Some(image.bytes_for(&DATA_LIMITS).await?)
+            } else {
+                None
             };
             let caption = self.caption_once(image, image_bytes.as_ref()).await?;
             Ok(vec![caption])
