@@ -241,7 +241,11 @@ fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
 /// rate limited (told apart by the message), 404 image not accessible, 500 model error. A
 /// refused key names AltText.ai, the service whose name its docs give its API.
 fn classify_error(reply: &Reply) -> ProviderError {
-    http::naming_the_other(classify(reply), "AltText.ai")
+    http::naming_the_other(
+        classify(reply),
+        "AltText.ai",
+        "AltText.ai (alttext.ai) keys go in ALTTEXTAI_API_KEY, with alttextai in ALT_TEXT_PROVIDER.",
+    )
 }
 
 fn classify(reply: &Reply) -> ProviderError {

@@ -206,25 +206,13 @@ pub fn describe_http_error(service: &str, e: reqwest::Error) -> String {
 }
 
 /// A refused key's error, naming `other`: the service whose name is close enough that its
-/// key may have been put in this one's variable.
-pub fn naming_the_other(err: ProviderError, other: &str) -> ProviderError {
+/// key may have been put in this one's variable; `hint` says where the other's key goes.
+pub fn naming_the_other(err: ProviderError, other: &str, hint: &str) -> ProviderError {
     match err {
-        ProviderError::KeyRejected(message) => ProviderError::KeyRejected(format!(
-            "{message} (Is it a key of {other}? {})",
-            other_hint(other)
-        )),
+        ProviderError::KeyRejected(message) => {
+            ProviderError::KeyRejected(format!("{message} (Is it a key of {other}? {hint})"))
+        }
         err => err,
-    }
-}
-
-fn other_hint(other: &str) -> &'static str {
-    match other {
-        "AutoAlt" => {
-            "AutoAlt's own docs call its API the \"AltTextAI API\": its keys go in AUTOALT_API_KEY, with autoalt in ALT_TEXT_PROVIDER.)"
-        }
-        _ => {
-            "AltText.ai (alttext.ai) keys go in ALTTEXTAI_API_KEY, with alttextai in ALT_TEXT_PROVIDER.)"
-        }
     }
 }
 

@@ -23,8 +23,7 @@ mod reply;
 
 use reply::{classify_error, parse_success};
 
-/// The largest image AltText.ai takes.
-/// Its documented "16 MB", read as decimal megabytes (the smaller reading): an image is
+/// The largest image AltText.ai takes: its documented "16 MB", read as decimal megabytes (the smaller reading): an image is
 /// never sent over the limit.
 pub const MAX_BYTES: u64 = 16_000_000;
 /// The smallest side it takes, in pixels.
@@ -49,13 +48,14 @@ impl Settings {
     pub fn from_env(env: &Env, access: Access) -> Result<Settings, ConfigError> {
         let list = |name: &'static str| {
             let list = env.list(name);
-            match list.len() {
-                n if n > MAX_KEYWORDS => Err(ConfigError::invalid(
-                    name,
-                    format!("has {n} entries; AltText.ai takes at most {MAX_KEYWORDS}"),
-                )),
-                _ => Ok(list),
+            if list.len() > MAX_KEYWORDS {
+                let why = format!(
+                    "has {} entries; AltText.ai takes at most {MAX_KEYWORDS}",
+                    list.len()
+                );
+                return Err(ConfigError::invalid(name, why));
             }
+            Ok(list)
         };
         Ok(Settings {
             access,

@@ -96,7 +96,11 @@ pub(super) fn parse_success(text: &str, langs: &[String]) -> Result<Vec<Caption>
 /// AltText.ai's errors: out of credits is 422 with "insufficient credits" in `errors`. A
 /// refused key names AutoAlt, whose docs call its API the "AltTextAI API".
 pub(super) fn classify_error(reply: &Reply) -> ProviderError {
-    http::naming_the_other(classify(reply), "AutoAlt")
+    http::naming_the_other(
+        classify(reply),
+        "AutoAlt",
+        "AutoAlt's own docs call its API the \"AltTextAI API\": its keys go in AUTOALT_API_KEY, with autoalt in ALT_TEXT_PROVIDER.",
+    )
 }
 
 fn classify(reply: &Reply) -> ProviderError {
