@@ -104,10 +104,7 @@ mod tests {
     }
 
     fn lab(c: &Config) -> &alttextlab::Settings {
-        find(c, |p| match p {
-            ProviderConfig::AltTextLab(s) => Some(s),
-            _ => None,
-        })
+        find(c, |p| p.http()?.settings())
     }
 
     fn bedrock(c: &Config) -> &bedrock::Settings {
@@ -118,10 +115,7 @@ mod tests {
     }
 
     fn openai(c: &Config) -> &openai::Settings {
-        find(c, |p| match p {
-            ProviderConfig::OpenAi(s) => Some(s),
-            _ => None,
-        })
+        find(c, |p| p.http()?.settings())
     }
 
     #[test]

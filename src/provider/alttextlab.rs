@@ -2,19 +2,16 @@
 //! URL. `POST {base}/api/v1/alt-text/generate` with the key in `x-api-key`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures_util::future::BoxFuture;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::access::Access;
-use super::http::{self, Reply};
-use super::keys::{KeyStore, ServiceKey};
-use super::retry::RetryPolicy;
+use super::access::{Access, ImageInput};
+use super::http::{self, Auth, HttpProvider, Reply, Sent, ServiceSettings, Wire};
+use super::keys::KeyStore;
 use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use crate::secret::ApiKey;
 
 /// The largest image AltTextLab takes.
 /// Its documented "16 MB", read as decimal megabytes (the smaller reading): an image is
@@ -55,7 +52,6 @@ impl Style {
 /// AltTextLab's settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub access: Access,
     /// Writing style (`ALT_TEXT_STYLE`); `None` leaves the account's default.
     pub style: Option<Style>,
     /// Keywords to work into the caption (`ALT_TEXT_KEYWORDS`, comma separated).
@@ -64,8 +60,8 @@ pub struct Settings {
     pub ecommerce: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-impl Settings {
-    pub fn from_env(env: &Env, access: Access) -> Result<Settings, ConfigError> {
+impl ServiceSettings for Settings {
+    fn from_env(env: &Env) -> Result<Settings, ConfigError> {
         let style = match env.get("ALT_TEXT_STYLE") {
             None => None,
             Some(value) => Some(Style::parse(&value).ok_or_else(|| {
@@ -82,11 +78,24 @@ impl Settings {
             Some(raw) => Some(parse_ecommerce(&raw)?),
         };
         Ok(Settings {
-            access,
             style,
             keywords: env.list("ALT_TEXT_KEYWORDS"),
             ecommerce,
         })
+    }
+
+    fn provider(
+        &self,
+        http: reqwest::Client,
+        access: &Access,
+        keys: Option<Arc<dyn KeyStore>>,
+    ) -> Box<dyn Provider> {
+        Box::new(HttpProvider::new(
+            AltTextLab::new(self, access),
+            http,
+            access,
+            keys,
+        ))
     }
 }
 
@@ -104,19 +113,15 @@ fn parse_ecommerce(raw: &str) -> Result<serde_json::Map<String, serde_json::Valu
     }
 }
 
-/// The AltTextLab API client.
+/// AltTextLab's wire format.
 #[derive(Debug, Clone)]
 pub struct AltTextLab {
-    http: reqwest::Client,
     endpoint: String,
     /// `GET` it for the credits left on the subscription.
     account: String,
-    access: Access,
-    key: ServiceKey,
     style: Option<&'static str>,
     keywords: Vec<String>,
     ecommerce: Option<serde_json::Map<String, serde_json::Value>>,
-    retry: RetryPolicy,
 }
 
 #[derive(Serialize)]
@@ -141,36 +146,14 @@ struct GenerateResponse {
     id: Option<serde_json::Value>,
 }
 
-/// What AltTextLab takes.
-const LIMITS: Limits = Limits {
-    service: SERVICE,
-    formats: &[
-        ImageFormat::Jpeg,
-        ImageFormat::Png,
-        ImageFormat::Webp,
-        ImageFormat::Avif,
-        ImageFormat::Svg,
-    ],
-    max_bytes: MAX_BYTES,
-    max_side: ANY_SIDE,
-};
-
 impl AltTextLab {
-    pub fn new(
-        http: reqwest::Client,
-        settings: &Settings,
-        keys: Option<Arc<dyn KeyStore>>,
-    ) -> AltTextLab {
+    pub fn new(settings: &Settings, access: &Access) -> AltTextLab {
         AltTextLab {
-            http,
-            key: ServiceKey::new(SERVICE, &settings.access, keys),
-            endpoint: format!("{}/api/v1/alt-text/generate", settings.access.url),
-            account: format!("{}/api/v1/subscriptions/info", settings.access.url),
-            access: settings.access.clone(),
+            endpoint: format!("{}/api/v1/alt-text/generate", access.url),
+            account: format!("{}/api/v1/subscriptions/info", access.url),
             style: settings.style.map(Style::as_str),
             keywords: settings.keywords.clone(),
             ecommerce: settings.ecommerce.clone(),
-            retry: RetryPolicy::default(),
         }
     }
 
@@ -183,14 +166,43 @@ impl AltTextLab {
         fields.extend(image.context.product_fields());
         (!fields.is_empty()).then_some(fields)
     }
+}
 
-    async fn attempt(
-        &self,
-        key: &ApiKey,
-        image: &ImageRequest<'_>,
-        budget: Duration,
-    ) -> Result<Caption, ProviderError> {
-        let url = image.fresh_url().await?;
+impl Wire for AltTextLab {
+    const KIND: ProviderKind = ProviderKind::AltTextLab;
+    const SERVICE: &'static str = SERVICE;
+    const AUTH: Auth = Auth::Header("x-api-key");
+    const LIMITS: Limits = Limits {
+        service: SERVICE,
+        formats: &[
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::Webp,
+            ImageFormat::Avif,
+            ImageFormat::Svg,
+        ],
+        max_bytes: MAX_BYTES,
+        max_side: ANY_SIDE,
+    };
+
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The subscription's credits left (`GET /api/v1/subscriptions/info`).
+    fn credits_endpoint(&self) -> Option<&str> {
+        Some(&self.account)
+    }
+
+    /// It fetches the image from its URL, and takes no bytes.
+    fn input(&self, _image: &ImageRequest<'_>, _configured: ImageInput) -> ImageInput {
+        ImageInput::Url
+    }
+
+    fn body(&self, image: &ImageRequest<'_>, sent: Sent<'_>) -> Result<Bytes, ProviderError> {
+        let Sent::Url(url) = sent else {
+            return Err(sent.not_taken(SERVICE));
+        };
         let body = GenerateRequest {
             image_url: url.expose(),
             lang: image.lang(),
@@ -199,60 +211,17 @@ impl AltTextLab {
             ecommerce: self.ecommerce_for(image),
             context: image.context.context.as_deref(),
         };
-        let request = self
-            .http
-            .post(&self.endpoint)
-            .header("x-api-key", key.expose())
-            .json(&body);
-        http::exchange(
-            SERVICE,
-            request,
-            budget.min(self.access.timeout),
-            image.calls,
-            |body| parse_success(body, image.lang()),
-            classify_error,
-        )
-        .await
-    }
-}
-
-impl Provider for AltTextLab {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::AltTextLab
+        Ok(Bytes::from(
+            serde_json::to_vec(&body).expect("a request serialises"),
+        ))
     }
 
-    fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        self.key.require()?;
-        LIMITS.check(image)
+    fn parse(&self, body: &str, image: &ImageRequest<'_>) -> Result<Vec<Caption>, ProviderError> {
+        parse_success(body, image.lang()).map(|caption| vec![caption])
     }
 
-    /// The subscription's credits left (`GET /api/v1/subscriptions/info`).
-    fn credits(&self) -> BoxFuture<'_, Result<Option<f64>, ProviderError>> {
-        Box::pin(self.key.with_key(move |key| async move {
-            let request = self
-                .http
-                .get(&self.account)
-                .header("x-api-key", key.expose());
-            http::credits_left(SERVICE, request, self.access.timeout).await
-        }))
-    }
-
-    fn caption<'a>(
-        &'a self,
-        image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
-        Box::pin(async move {
-            self.accepts(image)?;
-            let caption = self
-                .key
-                .with_key(|key| async move {
-                    self.retry
-                        .run(image.deadline, |budget| self.attempt(&key, image, budget))
-                        .await
-                })
-                .await?;
-            Ok(vec![caption])
-        })
+    fn classify(&self, reply: &Reply) -> ProviderError {
+        classify_error(reply)
     }
 }
 
@@ -299,6 +268,7 @@ fn classify_error(reply: &Reply) -> ProviderError {
 mod tests {
     use super::*;
     use reqwest::StatusCode;
+    use std::time::Duration;
 
     fn classify_error(
         status: StatusCode,

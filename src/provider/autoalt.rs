@@ -2,21 +2,16 @@
 //! base64. `POST {base}/api/v1/generate` with `Authorization: Bearer KEY`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
-use super::access::Access;
-use super::http::{self, Reply};
-use super::keys::{KeyStore, ServiceKey};
-use super::retry::RetryPolicy;
+use super::access::{Access, ImageInput};
+use super::http::{self, Auth, HttpProvider, Reply, Sent, ServiceSettings, Wire};
+use super::keys::KeyStore;
 use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use crate::secret::ApiKey;
 
 /// The largest image sent (it travels base64 in the request body).
 /// Its documented "16 MB", read as decimal megabytes (the smaller reading): an image is
@@ -28,28 +23,31 @@ pub const LANGUAGES: [&str; 12] = [
 ];
 const SERVICE: &str = "AutoAlt";
 
-/// AutoAlt's settings: its key and URL only.
+/// AutoAlt's settings: it has none beyond its key and URL.
 #[derive(Debug, Clone)]
-pub struct Settings {
-    pub access: Access,
-}
+pub struct Settings;
 
-impl Settings {
-    pub fn from_env(_env: &Env, access: Access) -> Result<Settings, ConfigError> {
-        Ok(Settings { access })
+impl ServiceSettings for Settings {
+    fn from_env(_env: &Env) -> Result<Settings, ConfigError> {
+        Ok(Settings)
+    }
+
+    fn provider(
+        &self,
+        http: reqwest::Client,
+        access: &Access,
+        keys: Option<Arc<dyn KeyStore>>,
+    ) -> Box<dyn Provider> {
+        Box::new(HttpProvider::new(AutoAlt::new(access), http, access, keys))
     }
 }
 
-/// The AutoAlt API client.
+/// AutoAlt's wire format.
 #[derive(Debug, Clone)]
 pub struct AutoAlt {
-    http: reqwest::Client,
     endpoint: String,
     /// `GET` it for the credits left: it tells an unexplained 403 apart.
     credits_url: String,
-    access: Access,
-    key: ServiceKey,
-    retry: RetryPolicy,
 }
 
 #[derive(Deserialize)]
@@ -68,149 +66,96 @@ struct GenerateResult {
     error: Option<String>,
 }
 
-/// What AutoAlt is sent.
-const LIMITS: Limits = Limits {
-    service: SERVICE,
-    formats: &[
-        ImageFormat::Jpeg,
-        ImageFormat::Png,
-        ImageFormat::Gif,
-        ImageFormat::Webp,
-    ],
-    max_bytes: MAX_BYTES,
-    max_side: ANY_SIDE,
-};
-
 impl AutoAlt {
-    pub fn new(
-        http: reqwest::Client,
-        settings: &Settings,
-        keys: Option<Arc<dyn KeyStore>>,
-    ) -> AutoAlt {
+    pub fn new(access: &Access) -> AutoAlt {
         AutoAlt {
-            http,
-            key: ServiceKey::new(SERVICE, &settings.access, keys),
-            endpoint: format!("{}/api/v1/generate", settings.access.url),
-            credits_url: format!("{}/api/v1/credits", settings.access.url),
-            access: settings.access.clone(),
-            retry: RetryPolicy::default(),
+            endpoint: format!("{}/api/v1/generate", access.url),
+            credits_url: format!("{}/api/v1/credits", access.url),
         }
-    }
-
-    async fn attempt(
-        &self,
-        key: &ApiKey,
-        body: Bytes,
-        image: &ImageRequest<'_>,
-        budget: Duration,
-    ) -> Result<Caption, ProviderError> {
-        let lang = image.lang();
-        let request = self
-            .http
-            .post(&self.endpoint)
-            .bearer_auth(key.expose())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        let unexplained = AtomicBool::new(false);
-        let answer = http::exchange(
-            SERVICE,
-            request,
-            budget.min(self.access.timeout),
-            image.calls,
-            |body| parse_success(body, lang),
-            |reply| {
-                let err = classify_error(reply);
-                unexplained.store(is_unexplained_403(reply, &err), Ordering::Relaxed);
-                err
-            },
-        )
-        .await;
-        match answer {
-            Err(err) if unexplained.load(Ordering::Relaxed) => {
-                Err(self.explain_403(key, err).await)
-            }
-            answer => answer,
-        }
-    }
-
-    /// AutoAlt answers both "no credits" and rate limiting with 403; when its words do not
-    /// say which, the credits left do: some left is a rate limit (back off), none is an
-    /// account out of credits.
-    async fn explain_403(&self, key: &ApiKey, err: ProviderError) -> ProviderError {
-        match self.credits_with(key).await {
-            Ok(Some(left)) if left > 0.0 => ProviderError::Transient {
-                message: format!("AutoAlt is rate limiting (403, {left} credits left). {err}"),
-                retry_after: None,
-            },
-            Ok(Some(_)) => ProviderError::OutOfCredits(format!(
-                "AutoAlt account is out of credits (403, 0 credits left): top up the account, then replay. {err}"
-            )),
-            _ => err,
-        }
-    }
-
-    async fn credits_with(&self, key: &ApiKey) -> Result<Option<f64>, ProviderError> {
-        let request = self.http.get(&self.credits_url).bearer_auth(key.expose());
-        http::credits_left(SERVICE, request, self.access.timeout).await
     }
 }
 
-impl Provider for AutoAlt {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::AutoAlt
-    }
+impl Wire for AutoAlt {
+    const KIND: ProviderKind = ProviderKind::AutoAlt;
+    const SERVICE: &'static str = SERVICE;
+    const AUTH: Auth = Auth::Bearer;
+    const LIMITS: Limits = Limits {
+        service: SERVICE,
+        formats: &[
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::Gif,
+            ImageFormat::Webp,
+        ],
+        max_bytes: MAX_BYTES,
+        max_side: ANY_SIDE,
+    };
 
-    fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
-        image.memory_for(&LIMITS, http::base64_body_memory)
-    }
-
-    /// Images it does not take as they are are prepared for it.
-    fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        self.key.require()?;
-        image.plan(&LIMITS).map(drop)
-    }
-
-    fn supports_lang(&self, lang: &str) -> bool {
-        let primary = lang.split('-').next().unwrap_or(lang);
-        LANGUAGES.iter().any(|l| l.eq_ignore_ascii_case(primary))
+    fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// The account's credits left (`GET /api/v1/credits`).
-    fn credits(&self) -> BoxFuture<'_, Result<Option<f64>, ProviderError>> {
-        Box::pin(
-            self.key
-                .with_key(move |key| async move { self.credits_with(&key).await }),
-        )
+    fn credits_endpoint(&self) -> Option<&str> {
+        Some(&self.credits_url)
     }
 
-    fn caption<'a>(
-        &'a self,
-        image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
-        Box::pin(async move {
-            self.accepts(image)?;
-            let lang = image.lang();
-            let code = lang.split('-').next().unwrap_or(lang).to_ascii_lowercase();
-            let bytes = image.bytes_for(&LIMITS).await?.bytes;
-            let suffix = format!(r#","language":{}}}"#, serde_json::Value::from(code));
-            let body = Bytes::from(http::json_with_base64(r#"{"image":"#, &bytes, &suffix));
-            drop(bytes);
-            let caption = self
-                .key
-                .with_key(|key| {
-                    let body = body.clone();
-                    async move {
-                        self.retry
-                            .run(image.deadline, |budget| {
-                                self.attempt(&key, body.clone(), image, budget)
-                            })
-                            .await
-                    }
-                })
-                .await?;
-            Ok(vec![caption])
-        })
+    /// It is sent the image's bytes, base64, and takes no URL.
+    fn input(&self, _image: &ImageRequest<'_>, _configured: ImageInput) -> ImageInput {
+        ImageInput::Data
     }
+
+    fn supports_lang(&self, lang: &str) -> bool {
+        LANGUAGES
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(primary(lang)))
+    }
+
+    fn body(&self, image: &ImageRequest<'_>, sent: Sent<'_>) -> Result<Bytes, ProviderError> {
+        let Sent::Bytes(bytes) = sent else {
+            return Err(sent.not_taken(SERVICE));
+        };
+        let code = serde_json::Value::from(primary(image.lang()).to_ascii_lowercase());
+        let suffix = format!(r#","language":{code}}}"#);
+        Ok(Bytes::from(http::json_with_base64(
+            r#"{"image":"#,
+            &bytes.bytes,
+            &suffix,
+        )))
+    }
+
+    fn parse(&self, body: &str, image: &ImageRequest<'_>) -> Result<Vec<Caption>, ProviderError> {
+        parse_success(body, image.lang()).map(|caption| vec![caption])
+    }
+
+    fn classify(&self, reply: &Reply) -> ProviderError {
+        classify_error(reply)
+    }
+
+    /// AutoAlt answers both "no credits" and rate limiting with 403; when its words do not
+    /// say which, the credits left do.
+    fn ask_credits(&self, reply: &Reply, err: &ProviderError) -> bool {
+        reply.status.as_u16() == 403 && matches!(err, ProviderError::Permanent(_))
+    }
+
+    /// Some credits left is a rate limit (back off), none an account out of credits.
+    fn with_credits(&self, err: ProviderError, left: f64) -> ProviderError {
+        if left > 0.0 {
+            ProviderError::Transient {
+                message: format!("AutoAlt is rate limiting (403, {left} credits left). {err}"),
+                retry_after: None,
+            }
+        } else {
+            ProviderError::OutOfCredits(format!(
+                "AutoAlt account is out of credits (403, 0 credits left): top up the account, then replay. {err}"
+            ))
+        }
+    }
+}
+
+/// The primary language of a tag (`pt` of `pt-BR`).
+fn primary(lang: &str) -> &str {
+    lang.split('-').next().unwrap_or(lang)
 }
 
 fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
@@ -270,11 +215,6 @@ fn classify(reply: &Reply) -> ProviderError {
         )),
         _ => http::generic_error(SERVICE, reply),
     }
-}
-
-/// A 403 whose words name neither credits nor a rate limit.
-fn is_unexplained_403(reply: &Reply, err: &ProviderError) -> bool {
-    reply.status.as_u16() == 403 && matches!(err, ProviderError::Permanent(_))
 }
 
 #[cfg(test)]

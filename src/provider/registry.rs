@@ -1,11 +1,13 @@
 //! The registry: the one place that maps a name in `ALT_TEXT_PROVIDER` to a provider, the
-//! variables it reads and how it is built. Adding a provider means a file of its own and
-//! its lines here.
+//! variables it reads and how it is built. Adding an HTTP service means a file of its own
+//! (its settings and its [`Wire`](super::http::Wire)) and its row here.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::access::Access;
+use super::http::{ServiceSettings, wire};
 use super::keys::KeyStore;
 use super::{Provider, alttextai, alttextlab, autoalt, bedrock, embedded, openai};
 use crate::env::{ConfigError, Env};
@@ -29,17 +31,35 @@ pub struct KindInfo {
     pub name: &'static str,
     /// Prefix of the provider's own variables (`ALTTEXTLAB_API_KEY`, `OPENAI_MODEL`, …).
     pub env_prefix: &'static str,
-    /// The service's base URL when none is configured; `None` for providers that reach no
-    /// HTTP service with a key (the image itself, Bedrock with the function's role).
-    pub default_url: Option<&'static str>,
     /// How long one request may take by default (`<P>_TIMEOUT_SECS`), in seconds: a busy
     /// service can take well over 30 s for a caption, several languages at once take
     /// longer, and a request that timed out is not sent again in the same delivery.
     pub timeout_secs: u64,
-    /// Whether it declines every image without a key (a local OpenAI-compatible server
-    /// needs none).
-    pub needs_api_key: bool,
+    /// What it reaches, and how it is configured.
+    pub reach: Reach,
 }
+
+/// What a provider reaches.
+#[derive(Debug, Clone, Copy)]
+pub enum Reach {
+    /// The image itself: nothing outside the function.
+    Image,
+    /// Amazon Bedrock, with the function's role.
+    Bedrock,
+    /// An HTTP service with a key.
+    Http {
+        /// Its base URL when none is configured.
+        default_url: &'static str,
+        /// Whether it declines every image without a key (a local OpenAI-compatible server
+        /// needs none).
+        needs_api_key: bool,
+        /// Reads its own settings.
+        settings: ReadSettings,
+    },
+}
+
+/// Reads a service's own settings from the environment.
+pub type ReadSettings = fn(&Env) -> Result<Arc<dyn ServiceSettings>, ConfigError>;
 
 impl ProviderKind {
     pub const ALL: [ProviderKind; 6] = [
@@ -53,36 +73,69 @@ impl ProviderKind {
 
     /// The table: one row per kind.
     pub const fn info(self) -> KindInfo {
-        const fn row(
+        const fn http(
             name: &'static str,
             env_prefix: &'static str,
-            default_url: Option<&'static str>,
+            default_url: &'static str,
             timeout_secs: u64,
+            settings: ReadSettings,
         ) -> KindInfo {
+            let reach = Reach::Http {
+                default_url,
+                needs_api_key: true,
+                settings,
+            };
             KindInfo {
                 name,
                 env_prefix,
-                default_url,
                 timeout_secs,
-                needs_api_key: default_url.is_some(),
+                reach,
             }
         }
         match self {
-            ProviderKind::Embedded => row("embedded", "EMBEDDED", None, 10),
-            ProviderKind::AltTextLab => row(
+            ProviderKind::Embedded => KindInfo {
+                name: "embedded",
+                env_prefix: "EMBEDDED",
+                timeout_secs: 10,
+                reach: Reach::Image,
+            },
+            ProviderKind::AltTextLab => http(
                 "alttextlab",
                 "ALTTEXTLAB",
-                Some("https://app.alttextlab.com"),
+                "https://app.alttextlab.com",
                 60,
+                wire::read::<alttextlab::Settings>,
             ),
-            ProviderKind::AutoAlt => row("autoalt", "AUTOALT", Some("https://autoalt.app"), 60),
-            ProviderKind::AltTextAi => {
-                row("alttextai", "ALTTEXTAI", Some("https://alttext.ai"), 90)
-            }
-            ProviderKind::Bedrock => row("bedrock", "BEDROCK", None, 60),
+            ProviderKind::AutoAlt => http(
+                "autoalt",
+                "AUTOALT",
+                "https://autoalt.app",
+                60,
+                wire::read::<autoalt::Settings>,
+            ),
+            ProviderKind::AltTextAi => http(
+                "alttextai",
+                "ALTTEXTAI",
+                "https://alttext.ai",
+                90,
+                wire::read::<alttextai::Settings>,
+            ),
+            ProviderKind::Bedrock => KindInfo {
+                name: "bedrock",
+                env_prefix: "BEDROCK",
+                timeout_secs: 60,
+                reach: Reach::Bedrock,
+            },
+            // A local OpenAI-compatible server takes no key.
             ProviderKind::OpenAi => KindInfo {
-                needs_api_key: false,
-                ..row("openai", "OPENAI", Some("https://api.openai.com"), 120)
+                name: "openai",
+                env_prefix: "OPENAI",
+                timeout_secs: 120,
+                reach: Reach::Http {
+                    default_url: "https://api.openai.com",
+                    needs_api_key: false,
+                    settings: wire::read::<openai::Settings>,
+                },
             },
         }
     }
@@ -104,7 +157,10 @@ impl ProviderKind {
 
     /// The service's base URL when none is configured.
     pub const fn default_url(self) -> Option<&'static str> {
-        self.info().default_url
+        match self.info().reach {
+            Reach::Http { default_url, .. } => Some(default_url),
+            Reach::Image | Reach::Bedrock => None,
+        }
     }
 
     /// How long one request may take by default (`<P>_TIMEOUT_SECS`).
@@ -114,12 +170,18 @@ impl ProviderKind {
 
     /// Whether the service takes an API key (Bedrock uses the function's role instead).
     pub const fn takes_api_key(self) -> bool {
-        self.default_url().is_some()
+        matches!(self.info().reach, Reach::Http { .. })
     }
 
     /// Whether the service declines every image without a key.
     pub const fn needs_api_key(self) -> bool {
-        self.info().needs_api_key
+        matches!(
+            self.info().reach,
+            Reach::Http {
+                needs_api_key: true,
+                ..
+            }
+        )
     }
 }
 
@@ -127,11 +189,24 @@ impl ProviderKind {
 #[derive(Debug, Clone)]
 pub enum ProviderConfig {
     Embedded,
-    AltTextLab(alttextlab::Settings),
-    AutoAlt(autoalt::Settings),
-    AltTextAi(alttextai::Settings),
     Bedrock(bedrock::Settings),
-    OpenAi(openai::Settings),
+    Http(HttpConfig),
+}
+
+/// An HTTP service of the chain: its key and URL, and its own settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub kind: ProviderKind,
+    pub access: Access,
+    pub settings: Arc<dyn ServiceSettings>,
+}
+
+impl HttpConfig {
+    /// The service's own settings, as the type they are.
+    pub fn settings<S: ServiceSettings>(&self) -> Option<&S> {
+        let settings: &dyn Any = self.settings.as_ref();
+        settings.downcast_ref()
+    }
 }
 
 impl ProviderConfig {
@@ -142,62 +217,54 @@ impl ProviderConfig {
         env: &Env,
         generic: bool,
     ) -> Result<ProviderConfig, ConfigError> {
-        // The key, URL and image input of a service reached over HTTP with a key.
-        let access = || {
-            let url = kind.default_url().ok_or_else(|| {
-                ConfigError::invalid("ALT_TEXT_PROVIDER", format!("{} takes no key", kind.name()))
-            })?;
-            Access::from_env(env, kind.env_prefix(), url, kind.default_timeout(), generic)
-        };
-        Ok(match kind {
-            ProviderKind::Embedded => ProviderConfig::Embedded,
-            ProviderKind::AltTextLab => {
-                ProviderConfig::AltTextLab(alttextlab::Settings::from_env(env, access()?)?)
-            }
-            ProviderKind::AutoAlt => {
-                ProviderConfig::AutoAlt(autoalt::Settings::from_env(env, access()?)?)
-            }
-            ProviderKind::AltTextAi => {
-                ProviderConfig::AltTextAi(alttextai::Settings::from_env(env, access()?)?)
-            }
-            ProviderKind::Bedrock => {
+        Ok(match kind.info().reach {
+            Reach::Image => ProviderConfig::Embedded,
+            Reach::Bedrock => {
                 ProviderConfig::Bedrock(bedrock::Settings::from_env(env, kind.default_timeout())?)
             }
-            ProviderKind::OpenAi => {
-                ProviderConfig::OpenAi(openai::Settings::from_env(env, access()?)?)
-            }
+            Reach::Http {
+                default_url,
+                settings,
+                ..
+            } => ProviderConfig::Http(HttpConfig {
+                kind,
+                access: Access::from_env(
+                    env,
+                    kind.env_prefix(),
+                    default_url,
+                    kind.default_timeout(),
+                    generic,
+                )?,
+                settings: settings(env)?,
+            }),
         })
     }
 
     pub fn kind(&self) -> ProviderKind {
         match self {
             ProviderConfig::Embedded => ProviderKind::Embedded,
-            ProviderConfig::AltTextLab(_) => ProviderKind::AltTextLab,
-            ProviderConfig::AutoAlt(_) => ProviderKind::AutoAlt,
-            ProviderConfig::AltTextAi(_) => ProviderKind::AltTextAi,
             ProviderConfig::Bedrock(_) => ProviderKind::Bedrock,
-            ProviderConfig::OpenAi(_) => ProviderKind::OpenAi,
+            ProviderConfig::Http(c) => c.kind,
+        }
+    }
+
+    /// The HTTP service's configuration, for an HTTP service.
+    pub fn http(&self) -> Option<&HttpConfig> {
+        match self {
+            ProviderConfig::Http(c) => Some(c),
+            ProviderConfig::Embedded | ProviderConfig::Bedrock(_) => None,
         }
     }
 
     /// The service's key and URL, for providers that have them.
     pub fn access(&self) -> Option<&Access> {
-        match self {
-            ProviderConfig::AltTextLab(s) => Some(&s.access),
-            ProviderConfig::AutoAlt(s) => Some(&s.access),
-            ProviderConfig::AltTextAi(s) => Some(&s.access),
-            ProviderConfig::OpenAi(s) => Some(&s.access),
-            ProviderConfig::Embedded | ProviderConfig::Bedrock(_) => None,
-        }
+        self.http().map(|c| &c.access)
     }
 
     /// The same, to put a key read from its store in.
     pub fn access_mut(&mut self) -> Option<&mut Access> {
         match self {
-            ProviderConfig::AltTextLab(s) => Some(&mut s.access),
-            ProviderConfig::AutoAlt(s) => Some(&mut s.access),
-            ProviderConfig::AltTextAi(s) => Some(&mut s.access),
-            ProviderConfig::OpenAi(s) => Some(&mut s.access),
+            ProviderConfig::Http(c) => Some(&mut c.access),
             ProviderConfig::Embedded | ProviderConfig::Bedrock(_) => None,
         }
     }
@@ -207,16 +274,12 @@ impl ProviderConfig {
     /// # Panics
     /// For Bedrock, if `services` has no AWS configuration.
     pub fn build(&self, services: &Services) -> Box<dyn Provider> {
-        let http = || services.http.clone();
-        let keys = || services.keys.clone();
         match self {
             ProviderConfig::Embedded => Box::new(embedded::Embedded),
-            ProviderConfig::AltTextLab(s) => {
-                Box::new(alttextlab::AltTextLab::new(http(), s, keys()))
+            ProviderConfig::Http(c) => {
+                c.settings
+                    .provider(services.http.clone(), &c.access, services.keys.clone())
             }
-            ProviderConfig::AutoAlt(s) => Box::new(autoalt::AutoAlt::new(http(), s, keys())),
-            ProviderConfig::AltTextAi(s) => Box::new(alttextai::AltTextAi::new(http(), s, keys())),
-            ProviderConfig::OpenAi(s) => Box::new(openai::OpenAi::new(http(), s, keys())),
             ProviderConfig::Bedrock(s) => Box::new(bedrock::Bedrock::new(
                 services
                     .aws

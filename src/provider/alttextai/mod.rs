@@ -3,21 +3,17 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::access::{Access, ImageInput};
-use super::http;
-use super::keys::{KeyStore, ServiceKey};
-use super::retry::RetryPolicy;
+use super::access::Access;
+use super::http::{self, Auth, HttpProvider, Reply, Sent, ServiceSettings, Wire};
+use super::keys::KeyStore;
 use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
-use crate::secret::ApiKey;
 
 mod reply;
 
@@ -37,15 +33,14 @@ const SERVICE: &str = "AltText.ai";
 /// AltText.ai's settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub access: Access,
     /// Keywords to work into the caption (`ALT_TEXT_KEYWORDS`, comma separated).
     pub keywords: Vec<String>,
     /// Words the caption must not use (`ALT_TEXT_NEGATIVE_KEYWORDS`, comma separated).
     pub negative_keywords: Vec<String>,
 }
 
-impl Settings {
-    pub fn from_env(env: &Env, access: Access) -> Result<Settings, ConfigError> {
+impl ServiceSettings for Settings {
+    fn from_env(env: &Env) -> Result<Settings, ConfigError> {
         let list = |name: &'static str| {
             let list = env.list(name);
             if list.len() > MAX_KEYWORDS {
@@ -58,25 +53,34 @@ impl Settings {
             Ok(list)
         };
         Ok(Settings {
-            access,
             keywords: list("ALT_TEXT_KEYWORDS")?,
             negative_keywords: list("ALT_TEXT_NEGATIVE_KEYWORDS")?,
         })
     }
+
+    fn provider(
+        &self,
+        http: reqwest::Client,
+        access: &Access,
+        keys: Option<Arc<dyn KeyStore>>,
+    ) -> Box<dyn Provider> {
+        Box::new(HttpProvider::new(
+            AltTextAi::new(self, access),
+            http,
+            access,
+            keys,
+        ))
+    }
 }
 
-/// The AltText.ai API client.
+/// AltText.ai's wire format.
 #[derive(Debug, Clone)]
 pub struct AltTextAi {
-    http: reqwest::Client,
     endpoint: String,
-    access: Access,
-    key: ServiceKey,
-    keywords: Vec<String>,
-    negative_keywords: Vec<String>,
     /// `GET` it for the account's credits.
     account: String,
-    retry: RetryPolicy,
+    keywords: Vec<String>,
+    negative_keywords: Vec<String>,
 }
 
 /// The `asset_id` of an object's bytes: AltText.ai answers a known asset from its library
@@ -101,35 +105,13 @@ fn asset_id(image: &ImageRequest<'_>) -> Option<String> {
     Some(id)
 }
 
-/// What AltText.ai takes.
-const LIMITS: Limits = Limits {
-    service: SERVICE,
-    formats: &[
-        ImageFormat::Jpeg,
-        ImageFormat::Png,
-        ImageFormat::Gif,
-        ImageFormat::Webp,
-        ImageFormat::Bmp,
-    ],
-    max_bytes: MAX_BYTES,
-    max_side: ANY_SIDE,
-};
-
 impl AltTextAi {
-    pub fn new(
-        http: reqwest::Client,
-        settings: &Settings,
-        keys: Option<Arc<dyn KeyStore>>,
-    ) -> AltTextAi {
+    pub fn new(settings: &Settings, access: &Access) -> AltTextAi {
         AltTextAi {
-            http,
-            key: ServiceKey::new(SERVICE, &settings.access, keys),
-            endpoint: format!("{}/api/v1/images", settings.access.url),
-            account: format!("{}/api/v1/account", settings.access.url),
-            access: settings.access.clone(),
+            endpoint: format!("{}/api/v1/images", access.url),
+            account: format!("{}/api/v1/account", access.url),
             keywords: settings.keywords.clone(),
             negative_keywords: settings.negative_keywords.clone(),
-            retry: RetryPolicy::default(),
         }
     }
 
@@ -156,119 +138,71 @@ impl AltTextAi {
         }
         options.to_string()[1..].to_string()
     }
-
-    /// The request body with the image's bytes, built once for every attempt.
-    async fn raw_body(&self, image: &ImageRequest<'_>) -> Result<Bytes, ProviderError> {
-        let bytes = image.bytes_for(&LIMITS).await?.bytes;
-        let suffix = format!("}},{}", self.options(image));
-        let prefix = format!(r#"{{"image":{{{}"raw":"#, asset_field(image));
-        Ok(Bytes::from(http::json_with_base64(
-            &prefix, &bytes, &suffix,
-        )))
-    }
-
-    async fn attempt(
-        &self,
-        key: &ApiKey,
-        image: &ImageRequest<'_>,
-        raw_body: Option<&Bytes>,
-        budget: Duration,
-    ) -> Result<Vec<Caption>, ProviderError> {
-        let body = match raw_body {
-            Some(body) => body.clone(),
-            None => {
-                let url = image.fresh_url().await?;
-                let url = serde_json::Value::from(url.expose());
-                Bytes::from(format!(
-                    r#"{{"image":{{{}"url":{url}}},{}"#,
-                    asset_field(image),
-                    self.options(image)
-                ))
-            }
-        };
-        let request = self
-            .http
-            .post(&self.endpoint)
-            .header("X-API-Key", key.expose())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        http::exchange(
-            SERVICE,
-            request,
-            budget.min(self.access.timeout),
-            image.calls,
-            |body| parse_success(body, image.langs),
-            classify_error,
-        )
-        .await
-    }
 }
 
-impl Provider for AltTextAi {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::AltTextAi
+impl Wire for AltTextAi {
+    const KIND: ProviderKind = ProviderKind::AltTextAi;
+    const SERVICE: &'static str = SERVICE;
+    const AUTH: Auth = Auth::Header("X-API-Key");
+    const LIMITS: Limits = Limits {
+        service: SERVICE,
+        formats: &[
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::Gif,
+            ImageFormat::Webp,
+            ImageFormat::Bmp,
+        ],
+        max_bytes: MAX_BYTES,
+        max_side: ANY_SIDE,
+    };
+
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The account's credits left (`GET /api/v1/account`).
+    fn credits_endpoint(&self) -> Option<&str> {
+        Some(&self.account)
     }
 
     fn languages_per_call(&self) -> usize {
         LANGS_PER_CALL
     }
 
-    fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
-        match self.access.image_input {
-            ImageInput::Url => 0,
-            ImageInput::Data => image.memory_for(&LIMITS, http::base64_body_memory),
-        }
-    }
-
-    /// By URL, the image as it is; its bytes are prepared where it does not take them.
-    fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        self.key.require()?;
-        match self.access.image_input {
-            ImageInput::Url => LIMITS.check(image)?,
-            ImageInput::Data => drop(image.plan(&LIMITS)?),
-        }
-        if let Some((w, h)) = image.dimensions
-            && (w < MIN_SIDE || h < MIN_SIDE)
-        {
-            return Err(ProviderError::Declined(format!(
+    fn declines(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
+        match image.dimensions {
+            Some((w, h)) if w < MIN_SIDE || h < MIN_SIDE => Err(ProviderError::Declined(format!(
                 "AltText.ai takes images of at least 50×50 pixels; this one is {w}×{h}"
-            )));
+            ))),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
-    /// The account's credits left (`GET /api/v1/account`).
-    fn credits(&self) -> BoxFuture<'_, Result<Option<f64>, ProviderError>> {
-        Box::pin(self.key.with_key(move |key| async move {
-            let request = self
-                .http
-                .get(&self.account)
-                .header("X-API-Key", key.expose());
-            http::credits_left(SERVICE, request, self.access.timeout).await
+    /// `{"image":{"asset_id":…,"url"|"raw":…},…options}`; the bytes are encoded straight
+    /// into the body.
+    fn body(&self, image: &ImageRequest<'_>, sent: Sent<'_>) -> Result<Bytes, ProviderError> {
+        let asset = asset_field(image);
+        let options = self.options(image);
+        Ok(Bytes::from(match sent {
+            Sent::Url(url) => {
+                let url = serde_json::Value::from(url.expose());
+                format!(r#"{{"image":{{{asset}"url":{url}}},{options}"#).into_bytes()
+            }
+            Sent::Bytes(bytes) => http::json_with_base64(
+                &format!(r#"{{"image":{{{asset}"raw":"#),
+                &bytes.bytes,
+                &format!("}},{options}"),
+            ),
         }))
     }
 
-    fn caption<'a>(
-        &'a self,
-        image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
-        Box::pin(async move {
-            self.accepts(image)?;
-            let raw = match self.access.image_input {
-                ImageInput::Url => None,
-                ImageInput::Data => Some(self.raw_body(image).await?),
-            };
-            let raw = raw.as_ref();
-            self.key
-                .with_key(|key| async move {
-                    self.retry
-                        .run(image.deadline, |budget| {
-                            self.attempt(&key, image, raw, budget)
-                        })
-                        .await
-                })
-                .await
-        })
+    fn parse(&self, body: &str, image: &ImageRequest<'_>) -> Result<Vec<Caption>, ProviderError> {
+        parse_success(body, image.langs)
+    }
+
+    fn classify(&self, reply: &Reply) -> ProviderError {
+        classify_error(reply)
     }
 }
 
@@ -308,7 +242,6 @@ fn asset_field(image: &ImageRequest<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::http::Reply;
     use reqwest::StatusCode;
 
     fn langs(l: &[&str]) -> Vec<String> {
@@ -333,10 +266,7 @@ mod tests {
     /// AltText.ai's settings with `name` set to `value`.
     fn settings_with(name: &str, value: &str) -> Result<Settings, ConfigError> {
         let lookup = |n: &str| (n == name).then(|| value.to_string());
-        let env = Env::new(&lookup);
-        let url = "https://alttext.ai";
-        let access = Access::from_env(&env, "ALTTEXTAI", url, Duration::from_secs(9), true)?;
-        Settings::from_env(&env, access)
+        Settings::from_env(&Env::new(&lookup))
     }
 
     #[test]

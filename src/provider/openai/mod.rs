@@ -5,10 +5,8 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -19,14 +17,12 @@ use params::refused_param;
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::provider::access::{Access, ImageInput};
-use crate::provider::http::{self, Reply};
-use crate::provider::keys::{KeyStore, ServiceKey};
-use crate::provider::retry::RetryPolicy;
+use crate::provider::http::{self, Auth, HttpProvider, Reply, Sent, ServiceSettings, Wire};
+use crate::provider::keys::KeyStore;
 use crate::provider::{
     ANY_SIDE, Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, ProviderKind,
     prompt,
 };
-use crate::secret::ApiKey;
 
 /// The largest image sent as a `data:` URL, or handed over by URL (16 MB, decimal).
 pub const MAX_BYTES: u64 = 16_000_000;
@@ -38,36 +34,44 @@ pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// The OpenAI-compatible provider's settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The key is optional: local servers (Ollama, vLLM, LM Studio) take none.
-    pub access: Access,
     /// Model name (`OPENAI_MODEL`).
     pub model: String,
     /// Instructions instead of the default prompt (`ALT_TEXT_PROMPT`).
     pub prompt: Option<String>,
 }
 
-impl Settings {
-    pub fn from_env(env: &Env, access: Access) -> Result<Settings, ConfigError> {
+impl ServiceSettings for Settings {
+    fn from_env(env: &Env) -> Result<Settings, ConfigError> {
         Ok(Settings {
-            access,
             model: env
                 .get("OPENAI_MODEL")
                 .unwrap_or_else(|| DEFAULT_MODEL.into()),
             prompt: env.get("ALT_TEXT_PROMPT"),
         })
     }
+
+    /// The key is optional: local servers (Ollama, vLLM, LM Studio) take none.
+    fn provider(
+        &self,
+        http: reqwest::Client,
+        access: &Access,
+        keys: Option<Arc<dyn KeyStore>>,
+    ) -> Box<dyn Provider> {
+        Box::new(HttpProvider::new(
+            OpenAi::new(self, access),
+            http,
+            access,
+            keys,
+        ))
+    }
 }
 
-/// A chat-completions client.
+/// The chat-completions wire format.
 #[derive(Debug, Clone)]
 pub struct OpenAi {
-    http: reqwest::Client,
     endpoint: String,
-    access: Access,
-    key: ServiceKey,
     model: String,
     prompt: Option<String>,
-    retry: RetryPolicy,
     /// The parameters this server refused (`Refused`), shared by every call of the container.
     refused: Arc<AtomicU8>,
     /// OpenAI itself takes `max_completion_tokens`; other servers (Ollama, vLLM) `max_tokens`.
@@ -115,21 +119,13 @@ const DATA_LIMITS: Limits = Limits {
 };
 
 impl OpenAi {
-    pub fn new(
-        http: reqwest::Client,
-        settings: &Settings,
-        keys: Option<Arc<dyn KeyStore>>,
-    ) -> OpenAi {
+    pub fn new(settings: &Settings, access: &Access) -> OpenAi {
         // Accept a base given with or without its /v1.
-        let base = settings.access.url.trim_end_matches("/v1");
+        let base = access.url.trim_end_matches("/v1");
         OpenAi {
-            http,
-            key: ServiceKey::new(SERVICE, &settings.access, keys),
             endpoint: format!("{base}/v1/chat/completions"),
-            access: settings.access.clone(),
             model: settings.model.clone(),
             prompt: settings.prompt.clone(),
-            retry: RetryPolicy::default(),
             refused: Arc::new(AtomicU8::new(0)),
             completion_tokens_first: reqwest::Url::parse(base)
                 .ok()
@@ -138,14 +134,8 @@ impl OpenAi {
         }
     }
 
-    /// Whether `image` goes as a `data:` URL: always with `OPENAI_IMAGE_INPUT=data`, and a
-    /// GIF by URL too (as its first frame).
-    fn sends_bytes(&self, image: &ImageRequest<'_>) -> bool {
-        self.access.image_input == ImageInput::Data || image.format == ImageFormat::Gif
-    }
-
-    /// The request, its image URL empty.
-    fn request_head(&self, image: &ImageRequest<'_>, refused: u8) -> serde_json::Value {
+    /// The request, its image URL empty, with the parameters this server takes.
+    fn request_head(&self, image: &ImageRequest<'_>) -> serde_json::Value {
         let text = prompt::prompt(
             self.prompt.as_deref(),
             image.lang(),
@@ -163,15 +153,15 @@ impl OpenAi {
             }],
         });
         if let Some(object) = head.as_object_mut() {
+            let refused = self.refused.load(Ordering::Relaxed);
             object.extend(params::tuning(self.completion_tokens_first, refused));
         }
         head
     }
 
-    /// The body with the image as a `data:` URL, built once for every attempt: the image is
-    /// encoded straight into it.
-    fn data_body(&self, image: &ImageRequest<'_>, image_bytes: &ImageBytes, refused: u8) -> Bytes {
-        let head = self.request_head(image, refused).to_string();
+    /// The body with the image as a `data:` URL: the image is encoded straight into it.
+    fn data_body(&self, image: &ImageRequest<'_>, image_bytes: &ImageBytes) -> Bytes {
+        let head = self.request_head(image).to_string();
         let (before, after) = around_empty_url(&head);
         let mime = image_bytes.format.mime_type();
         Bytes::from(http::json_with_data_url(
@@ -181,84 +171,64 @@ impl OpenAi {
             after,
         ))
     }
+}
 
-    async fn attempt(
-        &self,
-        key: Option<&ApiKey>,
-        image: &ImageRequest<'_>,
-        data_body: Option<&Bytes>,
-        refused: u8,
-        learned: &AtomicU8,
-        budget: Duration,
-    ) -> Result<Caption, ProviderError> {
-        let lang = image.lang();
-        let body = match data_body {
-            Some(body) => body.clone(),
-            None => {
-                let url = image.fresh_url().await?;
-                let mut body = self.request_head(image, refused);
+impl Wire for OpenAi {
+    const KIND: ProviderKind = ProviderKind::OpenAi;
+    const SERVICE: &'static str = SERVICE;
+    const AUTH: Auth = Auth::Bearer;
+    const LIMITS: Limits = LIMITS;
+
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// As a `data:` URL with `OPENAI_IMAGE_INPUT=data`, and a GIF by URL too (as its first
+    /// frame).
+    fn input(&self, image: &ImageRequest<'_>, configured: ImageInput) -> ImageInput {
+        if image.format == ImageFormat::Gif {
+            ImageInput::Data
+        } else {
+            configured
+        }
+    }
+
+    fn limits(&self, input: ImageInput) -> Limits {
+        match input {
+            ImageInput::Url => LIMITS,
+            ImageInput::Data => DATA_LIMITS,
+        }
+    }
+
+    fn body(&self, image: &ImageRequest<'_>, sent: Sent<'_>) -> Result<Bytes, ProviderError> {
+        Ok(match sent {
+            Sent::Bytes(bytes) => self.data_body(image, bytes),
+            Sent::Url(url) => {
+                let mut body = self.request_head(image);
                 body["messages"][0]["content"][1]["image_url"]["url"] = json!(url.expose());
                 Bytes::from(body.to_string())
             }
-        };
-        let mut request = self
-            .http
-            .post(&self.endpoint)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        if let Some(key) = key {
-            request = request.bearer_auth(key.expose());
-        }
-        http::exchange(
-            SERVICE,
-            request,
-            budget.min(self.access.timeout),
-            image.calls,
-            |body| parse_success(body, lang),
-            |reply| {
-                if let Some(param) = refused_param(reply) {
-                    self.refused.fetch_or(param, Ordering::Relaxed);
-                    learned.fetch_or(param, Ordering::Relaxed);
-                }
-                classify_error(reply)
-            },
-        )
-        .await
+        })
     }
 
-    /// One caption with the parameters this server takes: a request refused for one it
-    /// does not take is sent once more without it, and the container remembers. A server
-    /// names one refused parameter at a time, so each of the three may cost one request
-    /// (never billed: a 400), once per container.
-    async fn caption_once(
-        &self,
-        image: &ImageRequest<'_>,
-        image_bytes: Option<&ImageBytes>,
-    ) -> Result<Caption, ProviderError> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let refused = self.refused.load(Ordering::Relaxed);
-            let data_body = image_bytes.map(|b| self.data_body(image, b, refused));
-            let data_body = data_body.as_ref();
-            // What this request's own answer refused (another call may learn meanwhile).
-            let learned = &AtomicU8::new(0);
-            let answer = self
-                .key
-                .with_optional_key(|key| async move {
-                    self.retry
-                        .run(image.deadline, |budget| {
-                            self.attempt(key.as_ref(), image, data_body, refused, learned, budget)
-                        })
-                        .await
-                })
-                .await;
-            let learned = learned.load(Ordering::Relaxed) & !refused != 0;
-            if tries <= 3 && learned && matches!(answer, Err(ProviderError::Permanent(_))) {
-                continue;
-            }
-            return answer;
-        }
+    fn parse(&self, body: &str, image: &ImageRequest<'_>) -> Result<Vec<Caption>, ProviderError> {
+        parse_success(body, image.lang()).map(|caption| vec![caption])
+    }
+
+    fn classify(&self, reply: &Reply) -> ProviderError {
+        classify_error(reply)
+    }
+
+    /// A request refused for a parameter this server does not take is sent once more
+    /// without it, and the container remembers. A server names one refused parameter at a
+    /// time, so each of the three may cost one request (never billed: a 400), once per
+    /// container.
+    fn learn(&self, reply: &Reply) -> bool {
+        let Some(param) = refused_param(reply) else {
+            return false;
+        };
+        self.refused.fetch_or(param, Ordering::Relaxed);
+        true
     }
 }
 
@@ -267,45 +237,6 @@ fn around_empty_url(head: &str) -> (&str, &str) {
     let marker = r#""url":"""#;
     let at = head.find(marker).expect("the request has an empty url") + r#""url":"#.len();
     (&head[..at], &head[at + 2..])
-}
-
-impl Provider for OpenAi {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::OpenAi
-    }
-
-    fn memory_needed(&self, image: &ImageRequest<'_>) -> u64 {
-        if self.sends_bytes(image) {
-            image.memory_for(&DATA_LIMITS, http::base64_body_memory)
-        } else {
-            0
-        }
-    }
-
-    /// By URL, the image as it is; as a `data:` URL, prepared where it is not taken as is.
-    fn accepts(&self, image: &ImageRequest<'_>) -> Result<(), ProviderError> {
-        if self.sends_bytes(image) {
-            image.plan(&DATA_LIMITS).map(drop)
-        } else {
-            LIMITS.check(image)
-        }
-    }
-
-    fn caption<'a>(
-        &'a self,
-        image: &'a ImageRequest<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Caption>, ProviderError>> {
-        Box::pin(async move {
-            self.accepts(image)?;
-            let image_bytes = if self.sends_bytes(image) {
-                Some(image.bytes_for(&DATA_LIMITS).await?)
-            } else {
-                None
-            };
-            let caption = self.caption_once(image, image_bytes.as_ref()).await?;
-            Ok(vec![caption])
-        })
-    }
 }
 
 fn parse_success(text: &str, lang: &str) -> Result<Caption, ProviderError> {
@@ -467,19 +398,19 @@ mod tests {
     }
 
     fn client(url: &str) -> OpenAi {
+        let access = Access {
+            env_prefix: "OPENAI",
+            api_key: None,
+            key_source: None,
+            url: url.into(),
+            image_input: ImageInput::Url,
+            timeout: std::time::Duration::from_secs(5),
+        };
         let settings = Settings {
-            access: Access {
-                env_prefix: "OPENAI",
-                api_key: None,
-                key_source: None,
-                url: url.into(),
-                image_input: ImageInput::Url,
-                timeout: Duration::from_secs(5),
-            },
             model: "o4-mini".into(),
             prompt: None,
         };
-        OpenAi::new(reqwest::Client::new(), &settings, None)
+        OpenAi::new(&settings, &access)
     }
 
     #[test]

@@ -1,6 +1,13 @@
-//! What the HTTP-based providers share: sending one JSON request within a time budget,
-//! reading `Retry-After`, and turning transport errors and error bodies into messages that
-//! carry no URL query string and no key.
+//! What the HTTP services share: [`HttpProvider`], the provider each of them runs as over
+//! its [`Wire`] format; sending one JSON request within a time budget, reading
+//! `Retry-After`, and turning transport errors and error bodies into messages that carry
+//! no URL query string and no key.
+
+mod provider;
+pub mod wire;
+
+pub use provider::HttpProvider;
+pub use wire::{Auth, Sent, ServiceSettings, Wire};
 
 use std::time::Duration;
 
