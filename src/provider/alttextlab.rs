@@ -1,15 +1,12 @@
 //! AltTextLab (<https://www.alttextlab.com>): captions an image it fetches from a presigned
 //! URL. `POST {base}/api/v1/alt-text/generate` with the key in `x-api-key`.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::access::{Access, ImageInput};
-use super::http::{self, Auth, HttpProvider, Reply, Sent, ServiceSettings, Wire};
-use super::keys::KeyStore;
-use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind};
+use super::http::{self, Auth, Reply, Sent, ServiceSettings, Wire};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, ProviderError, ProviderKind};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 
@@ -61,6 +58,8 @@ pub struct Settings {
 }
 
 impl ServiceSettings for Settings {
+    type Wire = AltTextLab;
+
     fn from_env(env: &Env) -> Result<Settings, ConfigError> {
         let style = match env.get("ALT_TEXT_STYLE") {
             None => None,
@@ -84,18 +83,8 @@ impl ServiceSettings for Settings {
         })
     }
 
-    fn provider(
-        &self,
-        http: reqwest::Client,
-        access: &Access,
-        keys: Option<Arc<dyn KeyStore>>,
-    ) -> Box<dyn Provider> {
-        Box::new(HttpProvider::new(
-            AltTextLab::new(self, access),
-            http,
-            access,
-            keys,
-        ))
+    fn wire(&self, _access: &Access) -> AltTextLab {
+        AltTextLab::new(self)
     }
 }
 
@@ -116,9 +105,6 @@ fn parse_ecommerce(raw: &str) -> Result<serde_json::Map<String, serde_json::Valu
 /// AltTextLab's wire format.
 #[derive(Debug, Clone)]
 pub struct AltTextLab {
-    endpoint: String,
-    /// `GET` it for the credits left on the subscription.
-    account: String,
     style: Option<&'static str>,
     keywords: Vec<String>,
     ecommerce: Option<serde_json::Map<String, serde_json::Value>>,
@@ -147,10 +133,8 @@ struct GenerateResponse {
 }
 
 impl AltTextLab {
-    pub fn new(settings: &Settings, access: &Access) -> AltTextLab {
+    pub fn new(settings: &Settings) -> AltTextLab {
         AltTextLab {
-            endpoint: format!("{}/api/v1/alt-text/generate", access.url),
-            account: format!("{}/api/v1/subscriptions/info", access.url),
             style: settings.style.map(Style::as_str),
             keywords: settings.keywords.clone(),
             ecommerce: settings.ecommerce.clone(),
@@ -185,14 +169,9 @@ impl Wire for AltTextLab {
         max_side: ANY_SIDE,
     };
 
-    fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    /// The subscription's credits left (`GET /api/v1/subscriptions/info`).
-    fn credits_endpoint(&self) -> Option<&str> {
-        Some(&self.account)
-    }
+    const PATH: &'static str = "/api/v1/alt-text/generate";
+    /// The subscription's credits left.
+    const CREDITS_PATH: Option<&'static str> = Some("/api/v1/subscriptions/info");
 
     /// It fetches the image from its URL, and takes no bytes.
     fn input(&self, _image: &ImageRequest<'_>, _configured: ImageInput) -> ImageInput {

@@ -1,15 +1,12 @@
 //! AutoAlt / AltTextAI (<https://autoalt.app>): captions an image sent in the request, as
 //! base64. `POST {base}/api/v1/generate` with `Authorization: Bearer KEY`.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use serde::Deserialize;
 
 use super::access::{Access, ImageInput};
-use super::http::{self, Auth, HttpProvider, Reply, Sent, ServiceSettings, Wire};
-use super::keys::KeyStore;
-use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind};
+use super::http::{self, Auth, Reply, Sent, ServiceSettings, Wire};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, ProviderError, ProviderKind};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 
@@ -28,27 +25,20 @@ const SERVICE: &str = "AutoAlt";
 pub struct Settings;
 
 impl ServiceSettings for Settings {
+    type Wire = AutoAlt;
+
     fn from_env(_env: &Env) -> Result<Settings, ConfigError> {
         Ok(Settings)
     }
 
-    fn provider(
-        &self,
-        http: reqwest::Client,
-        access: &Access,
-        keys: Option<Arc<dyn KeyStore>>,
-    ) -> Box<dyn Provider> {
-        Box::new(HttpProvider::new(AutoAlt::new(access), http, access, keys))
+    fn wire(&self, _access: &Access) -> AutoAlt {
+        AutoAlt
     }
 }
 
 /// AutoAlt's wire format.
 #[derive(Debug, Clone)]
-pub struct AutoAlt {
-    endpoint: String,
-    /// `GET` it for the credits left: it tells an unexplained 403 apart.
-    credits_url: String,
-}
+pub struct AutoAlt;
 
 #[derive(Deserialize)]
 struct GenerateResponse {
@@ -64,15 +54,6 @@ struct GenerateResult {
     alt_text: Option<String>,
     success: Option<bool>,
     error: Option<String>,
-}
-
-impl AutoAlt {
-    pub fn new(access: &Access) -> AutoAlt {
-        AutoAlt {
-            endpoint: format!("{}/api/v1/generate", access.url),
-            credits_url: format!("{}/api/v1/credits", access.url),
-        }
-    }
 }
 
 impl Wire for AutoAlt {
@@ -91,14 +72,9 @@ impl Wire for AutoAlt {
         max_side: ANY_SIDE,
     };
 
-    fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    /// The account's credits left (`GET /api/v1/credits`).
-    fn credits_endpoint(&self) -> Option<&str> {
-        Some(&self.credits_url)
-    }
+    const PATH: &'static str = "/api/v1/generate";
+    /// The credits left: they tell an unexplained 403 apart.
+    const CREDITS_PATH: Option<&'static str> = Some("/api/v1/credits");
 
     /// It is sent the image's bytes, base64, and takes no URL.
     fn input(&self, _image: &ImageRequest<'_>, _configured: ImageInput) -> ImageInput {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::access::Access;
-use super::http::{ServiceSettings, wire};
+use super::http::{BuildProvider, ServiceSettings, wire};
 use super::keys::KeyStore;
 use super::{Provider, alttextai, alttextlab, autoalt, bedrock, embedded, openai};
 use crate::env::{ConfigError, Env};
@@ -59,7 +59,7 @@ pub enum Reach {
 }
 
 /// Reads a service's own settings from the environment.
-pub type ReadSettings = fn(&Env) -> Result<Arc<dyn ServiceSettings>, ConfigError>;
+pub type ReadSettings = fn(&Env) -> Result<Arc<dyn BuildProvider>, ConfigError>;
 
 impl ProviderKind {
     pub const ALL: [ProviderKind; 6] = [
@@ -198,7 +198,7 @@ pub enum ProviderConfig {
 pub struct HttpConfig {
     pub kind: ProviderKind,
     pub access: Access,
-    pub settings: Arc<dyn ServiceSettings>,
+    pub settings: Arc<dyn BuildProvider>,
 }
 
 impl HttpConfig {

@@ -2,16 +2,14 @@
 //! in several languages in one call. `POST {base}/api/v1/images` with `X-API-Key`.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::access::Access;
-use super::http::{self, Auth, HttpProvider, Reply, Sent, ServiceSettings, Wire};
-use super::keys::KeyStore;
-use super::{ANY_SIDE, Caption, ImageRequest, Limits, Provider, ProviderError, ProviderKind};
+use super::http::{self, Auth, Reply, Sent, ServiceSettings, Wire};
+use super::{ANY_SIDE, Caption, ImageRequest, Limits, ProviderError, ProviderKind};
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 
@@ -40,6 +38,8 @@ pub struct Settings {
 }
 
 impl ServiceSettings for Settings {
+    type Wire = AltTextAi;
+
     fn from_env(env: &Env) -> Result<Settings, ConfigError> {
         let list = |name: &'static str| {
             let list = env.list(name);
@@ -58,27 +58,14 @@ impl ServiceSettings for Settings {
         })
     }
 
-    fn provider(
-        &self,
-        http: reqwest::Client,
-        access: &Access,
-        keys: Option<Arc<dyn KeyStore>>,
-    ) -> Box<dyn Provider> {
-        Box::new(HttpProvider::new(
-            AltTextAi::new(self, access),
-            http,
-            access,
-            keys,
-        ))
+    fn wire(&self, _access: &Access) -> AltTextAi {
+        AltTextAi::new(self)
     }
 }
 
 /// AltText.ai's wire format.
 #[derive(Debug, Clone)]
 pub struct AltTextAi {
-    endpoint: String,
-    /// `GET` it for the account's credits.
-    account: String,
     keywords: Vec<String>,
     negative_keywords: Vec<String>,
 }
@@ -106,10 +93,8 @@ fn asset_id(image: &ImageRequest<'_>) -> Option<String> {
 }
 
 impl AltTextAi {
-    pub fn new(settings: &Settings, access: &Access) -> AltTextAi {
+    pub fn new(settings: &Settings) -> AltTextAi {
         AltTextAi {
-            endpoint: format!("{}/api/v1/images", access.url),
-            account: format!("{}/api/v1/account", access.url),
             keywords: settings.keywords.clone(),
             negative_keywords: settings.negative_keywords.clone(),
         }
@@ -157,14 +142,9 @@ impl Wire for AltTextAi {
         max_side: ANY_SIDE,
     };
 
-    fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    /// The account's credits left (`GET /api/v1/account`).
-    fn credits_endpoint(&self) -> Option<&str> {
-        Some(&self.account)
-    }
+    const PATH: &'static str = "/api/v1/images";
+    /// The account's credits left.
+    const CREDITS_PATH: Option<&'static str> = Some("/api/v1/account");
 
     fn languages_per_call(&self) -> usize {
         LANGS_PER_CALL

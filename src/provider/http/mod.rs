@@ -7,7 +7,7 @@ mod provider;
 pub mod wire;
 
 pub use provider::HttpProvider;
-pub use wire::{Auth, Sent, ServiceSettings, Wire};
+pub use wire::{Auth, BuildProvider, Sent, ServiceSettings, Wire};
 
 use std::time::Duration;
 

@@ -26,6 +26,8 @@ const MAX_RELEARNS: u32 = 3;
 pub struct HttpProvider<W: Wire> {
     wire: W,
     http: reqwest::Client,
+    endpoint: String,
+    credits_endpoint: Option<String>,
     key: ServiceKey,
     input: ImageInput,
     timeout: Duration,
@@ -48,9 +50,12 @@ impl<W: Wire> HttpProvider<W> {
         access: &Access,
         keys: Option<Arc<dyn KeyStore>>,
     ) -> HttpProvider<W> {
+        let base = W::base(&access.url);
         HttpProvider {
             wire,
             http,
+            endpoint: format!("{base}{}", W::PATH),
+            credits_endpoint: W::CREDITS_PATH.map(|path| format!("{base}{path}")),
             key: ServiceKey::new(W::SERVICE, access, keys),
             input: access.image_input,
             timeout: access.timeout,
@@ -151,7 +156,7 @@ impl<W: Wire> HttpProvider<W> {
         };
         let mut request = self
             .http
-            .post(self.wire.endpoint())
+            .post(&self.endpoint)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         if let Some(key) = key {
@@ -192,7 +197,7 @@ impl<W: Wire> HttpProvider<W> {
     }
 
     async fn credits_with(&self, key: &ApiKey) -> Result<Option<f64>, ProviderError> {
-        let Some(url) = self.wire.credits_endpoint() else {
+        let Some(url) = &self.credits_endpoint else {
             return Ok(None);
         };
         let request = self.authorized(self.http.get(url), key);
@@ -240,7 +245,7 @@ impl<W: Wire> Provider for HttpProvider<W> {
     /// The account's credits left, where the service tells.
     fn credits(&self) -> BoxFuture<'_, Result<Option<f64>, ProviderError>> {
         Box::pin(async move {
-            if self.wire.credits_endpoint().is_none() {
+            if self.credits_endpoint.is_none() {
                 return Ok(None);
             }
             self.key

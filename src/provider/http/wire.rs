@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::Reply;
+use super::{HttpProvider, Reply};
 use crate::env::{ConfigError, Env};
 use crate::provider::access::{Access, ImageInput};
 use crate::provider::keys::KeyStore;
@@ -56,11 +56,14 @@ pub trait Wire: Debug + Send + Sync + 'static {
     /// What it takes.
     const LIMITS: Limits;
 
-    /// Where captions are asked for (`POST`, a JSON body).
-    fn endpoint(&self) -> &str;
+    /// Where captions are asked for (`POST`, a JSON body), after the base URL.
+    const PATH: &'static str;
     /// Where the credits left are read (`GET`), where the service tells.
-    fn credits_endpoint(&self) -> Option<&str> {
-        None
+    const CREDITS_PATH: Option<&'static str> = None;
+
+    /// The base URL of the requests, from the one configured.
+    fn base(url: &str) -> &str {
+        url
     }
     /// How `image` goes, given the configured `<P>_IMAGE_INPUT`.
     fn input(&self, _image: &ImageRequest<'_>, configured: ImageInput) -> ImageInput {
@@ -106,12 +109,19 @@ pub trait Wire: Debug + Send + Sync + 'static {
     }
 }
 
-/// A service's own settings, read at start: they build its provider with its [`Access`].
-pub trait ServiceSettings: Debug + Send + Sync + Any {
+/// A service's own settings, read at start: with its [`Access`], they make its wire.
+pub trait ServiceSettings: Debug + Send + Sync + Sized + 'static {
+    /// The wire format they configure.
+    type Wire: Wire;
     /// Reads them from the environment.
-    fn from_env(env: &Env) -> Result<Self, ConfigError>
-    where
-        Self: Sized;
+    fn from_env(env: &Env) -> Result<Self, ConfigError>;
+    /// The wire format, for the service at `access`.
+    fn wire(&self, access: &Access) -> Self::Wire;
+}
+
+/// A service's settings as the registry holds them: whatever the service, they build its
+/// provider.
+pub trait BuildProvider: Debug + Send + Sync + Any {
     /// The provider they configure.
     fn provider(
         &self,
@@ -121,7 +131,18 @@ pub trait ServiceSettings: Debug + Send + Sync + Any {
     ) -> Box<dyn Provider>;
 }
 
+impl<S: ServiceSettings> BuildProvider for S {
+    fn provider(
+        &self,
+        http: reqwest::Client,
+        access: &Access,
+        keys: Option<Arc<dyn KeyStore>>,
+    ) -> Box<dyn Provider> {
+        Box::new(HttpProvider::new(self.wire(access), http, access, keys))
+    }
+}
+
 /// Reads `S` as the settings of a service (a registry row names it).
-pub fn read<S: ServiceSettings>(env: &Env) -> Result<Arc<dyn ServiceSettings>, ConfigError> {
+pub fn read<S: ServiceSettings>(env: &Env) -> Result<Arc<dyn BuildProvider>, ConfigError> {
     Ok(Arc::new(S::from_env(env)?))
 }

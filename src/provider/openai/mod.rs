@@ -17,11 +17,9 @@ use params::refused_param;
 use crate::env::{ConfigError, Env};
 use crate::image::ImageFormat;
 use crate::provider::access::{Access, ImageInput};
-use crate::provider::http::{self, Auth, HttpProvider, Reply, Sent, ServiceSettings, Wire};
-use crate::provider::keys::KeyStore;
+use crate::provider::http::{self, Auth, Reply, Sent, ServiceSettings, Wire};
 use crate::provider::{
-    ANY_SIDE, Caption, ImageBytes, ImageRequest, Limits, Provider, ProviderError, ProviderKind,
-    prompt,
+    ANY_SIDE, Caption, ImageBytes, ImageRequest, Limits, ProviderError, ProviderKind, prompt,
 };
 
 /// The largest image sent as a `data:` URL, or handed over by URL (16 MB, decimal).
@@ -41,6 +39,8 @@ pub struct Settings {
 }
 
 impl ServiceSettings for Settings {
+    type Wire = OpenAi;
+
     fn from_env(env: &Env) -> Result<Settings, ConfigError> {
         Ok(Settings {
             model: env
@@ -51,25 +51,14 @@ impl ServiceSettings for Settings {
     }
 
     /// The key is optional: local servers (Ollama, vLLM, LM Studio) take none.
-    fn provider(
-        &self,
-        http: reqwest::Client,
-        access: &Access,
-        keys: Option<Arc<dyn KeyStore>>,
-    ) -> Box<dyn Provider> {
-        Box::new(HttpProvider::new(
-            OpenAi::new(self, access),
-            http,
-            access,
-            keys,
-        ))
+    fn wire(&self, access: &Access) -> OpenAi {
+        OpenAi::new(self, access)
     }
 }
 
 /// The chat-completions wire format.
 #[derive(Debug, Clone)]
 pub struct OpenAi {
-    endpoint: String,
     model: String,
     prompt: Option<String>,
     /// The parameters this server refused (`Refused`), shared by every call of the container.
@@ -120,10 +109,8 @@ const DATA_LIMITS: Limits = Limits {
 
 impl OpenAi {
     pub fn new(settings: &Settings, access: &Access) -> OpenAi {
-        // Accept a base given with or without its /v1.
-        let base = access.url.trim_end_matches("/v1");
+        let base = <OpenAi as Wire>::base(&access.url);
         OpenAi {
-            endpoint: format!("{base}/v1/chat/completions"),
             model: settings.model.clone(),
             prompt: settings.prompt.clone(),
             refused: Arc::new(AtomicU8::new(0)),
@@ -179,8 +166,11 @@ impl Wire for OpenAi {
     const AUTH: Auth = Auth::Bearer;
     const LIMITS: Limits = LIMITS;
 
-    fn endpoint(&self) -> &str {
-        &self.endpoint
+    const PATH: &'static str = "/v1/chat/completions";
+
+    /// A base given with or without its `/v1`.
+    fn base(url: &str) -> &str {
+        url.trim_end_matches("/v1")
     }
 
     /// As a `data:` URL with `OPENAI_IMAGE_INPUT=data`, and a GIF by URL too (as its first
