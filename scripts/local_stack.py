@@ -260,6 +260,8 @@ class LocalStack:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
+        # A table takes writes once ACTIVE, on dynalite as on DynamoDB.
+        self.client("dynamodb").get_waiter("table_exists").wait(TableName=TABLE, WaiterConfig={"Delay": 0.05})
         if api_key:
             self.client("ssm").put_parameter(Name=KEY_PARAMETER, Value=api_key, Type="SecureString")
 

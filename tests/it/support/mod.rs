@@ -148,6 +148,20 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// Waits for `table` to take writes: a new table is `CREATING` for a moment (on dynalite
+/// too), and a write to it meanwhile is refused as to a table that does not exist.
+async fn wait_until_active(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
+    for _ in 0..500 {
+        let described = dynamodb.describe_table().table_name(table).send().await;
+        let status = described.ok().and_then(|d| d.table?.table_status);
+        if status == Some(aws_sdk_dynamodb::types::TableStatus::Active) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("table {table} never became active");
+}
+
 impl Stack {
     /// Creates a bucket named `bucket` (made unique) and a table for the records.
     pub async fn new(bucket: &str) -> Stack {
@@ -201,6 +215,7 @@ impl Stack {
             .send()
             .await
             .expect("create table");
+        wait_until_active(&dynamodb, &table).await;
         Stack {
             s3_endpoint: stack.s3.clone(),
             dynamodb_endpoint: stack.dynamodb.clone(),
