@@ -136,9 +136,9 @@ class ImageFakes:
                     return "openai", base64.b64decode(part["image_url"]["url"].split(";base64,", 1)[1]), 20 << 20
                 if self.path == "/api/v1/images":
                     assert self.headers.get("X-API-Key") == api_key
-                    return "alttextai", base64.b64decode(body["image"]["raw"]), 16 << 20
+                    return "alttextai", base64.b64decode(body["image"]["raw"]), 16_000_000
                 assert self.headers.get("Authorization") == f"Bearer {api_key}"
-                return "autoalt", base64.b64decode(body["image"]), 16 << 20
+                return "autoalt", base64.b64decode(body["image"]), 16_000_000
 
             def answer(self, service, text):
                 if service == "bedrock":
