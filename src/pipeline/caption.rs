@@ -1,6 +1,7 @@
 //! A created object, as named steps. Each step either hands its result to the next or ends
 //! the object with an [`Outcome`] (`Err` below: the object is done).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::chain::{Answer, ChainResult};
@@ -28,6 +29,10 @@ fn has_person_caption(existing: Option<&Record>, head: &ObjectHead) -> bool {
 
 /// A step's result: the next step's input, or the object's final outcome.
 type Step<T> = Result<T, Outcome>;
+
+/// The object read again after the provider answered: whether it is still the one
+/// captioned, and its tags.
+type ReadAgain = (Result<bool, StoreError>, Result<Vec<Tag>, StoreError>);
 
 /// Time for the writes after the provider deadline: less than the handler keeps back from
 /// the invocation's deadline (at least 500 ms).
@@ -78,13 +83,14 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .await;
         let fresh = chain.fresh;
         let (record, answers) = self.settle(record, chain).await?;
-        let stored = !fresh || self.store_paid(&attempt, &record, &answers).await?;
-        self.write_in_time(&attempt, &head, record, answers, existing, stored)
+        self.write_in_time(&attempt, &head, record, answers, existing, fresh)
             .await
     }
 
-    /// Confirms the object is unchanged and writes the tags and the record, within the time
-    /// the invocation has left: its end is near the provider deadline.
+    /// Stores the captions just paid for (`fresh`) while the object's ETag and tags are
+    /// read again (neither waits on the other), confirms the object is unchanged and writes
+    /// the tags and the record, within the time the invocation has left: its end is near
+    /// the provider deadline.
     async fn write_in_time(
         &self,
         attempt: &Attempt<'_>,
@@ -92,21 +98,36 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         record: Record,
         answers: Vec<Answer>,
         existing: Option<&Record>,
-        stored: bool,
+        fresh: bool,
     ) -> Step<Outcome> {
+        // Whether the record holds the captions: those reused were stored already.
+        let stored = AtomicBool::new(!fresh);
         let written = async {
-            let tags = self
-                .confirm_unchanged(attempt, head, &record, &answers)
-                .await?;
+            let paid = async {
+                if fresh {
+                    self.store_paid(attempt, &record, &answers).await
+                } else {
+                    Ok(true)
+                }
+            };
+            let (paid, read) = tokio::join!(paid, self.read_again(attempt, head));
+            let paid = paid?;
+            stored.store(paid, Ordering::Relaxed);
+            let tags = self.confirm_unchanged(read, &record, &answers).await?;
             Ok(self
-                .write_back(attempt, record, answers, tags, existing)
+                .write_back(attempt, record, answers, tags, existing, paid)
                 .await)
         };
         let end = attempt.deadline + WRITE_TIME;
         match tokio::time::timeout_at(end.into(), written).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Outcome::Failed {
-                error: if stored { NOT_IN_TIME } else { LOST_IN_TIME }.into(),
+                error: if stored.load(Ordering::Relaxed) {
+                    NOT_IN_TIME
+                } else {
+                    LOST_IN_TIME
+                }
+                .into(),
                 retryable: true,
             }),
         }
@@ -304,19 +325,23 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
     }
 
-    /// The object must still be the one captioned; its tags are read now, not before the
-    /// provider call, so that a tag the user set meanwhile is kept.
+    /// The object's ETag (is it still the one captioned?) and its tags, read again now, not
+    /// before the provider call, so that a tag the user set meanwhile is kept.
+    async fn read_again(&self, attempt: &Attempt<'_>, head: &ObjectHead) -> ReadAgain {
+        tokio::join!(
+            self.still_there(attempt, head),
+            self.store.get_tags(&attempt.id)
+        )
+    }
+
+    /// The object must still be the one captioned: its tags, read again, go on; otherwise
+    /// the record says why it is not captioned.
     async fn confirm_unchanged(
         &self,
-        attempt: &Attempt<'_>,
-        head: &ObjectHead,
+        (now, existing_tags): ReadAgain,
         record: &Record,
         answers: &[Answer],
     ) -> Step<Result<Vec<Tag>, StoreError>> {
-        let (now, existing_tags) = tokio::join!(
-            self.still_there(attempt, head),
-            self.store.get_tags(&attempt.id)
-        );
         // Without the chain's note: an object that is not captioned says why not.
         let bare = Record {
             reason: None,

@@ -1434,6 +1434,40 @@ async fn a_delivery_cut_short_between_its_writes_keeps_the_persons_correction() 
     assert_eq!(h.paid.calls(), 1);
 }
 
+/// The record and the tags are written together only once the record holds the captions
+/// paid for: a tag written beside a record write that failed is one the stored record
+/// knows, never taken for a person's by the next delivery.
+#[tokio::test]
+async fn a_tag_written_beside_a_failed_record_write_is_one_the_record_knows() {
+    let h = Harness::new(vec![Ok(caption("A mug on a table."))]);
+    h.upload("mug.jpg", &sample("coffee.jpg"), vec![]);
+    let throttled = StoreError::Transient {
+        op: "DynamoDB PutItem",
+        message: "ProvisionedThroughputExceeded".into(),
+    };
+    *h.pipeline.records().fail_put_of.lock().unwrap() =
+        Some((|r| r.state == State::Captioned, throttled));
+    assert!(h.run("mug.jpg").await.is_retryable_failure());
+    // The failed delivery's claim lapses.
+    h.pipeline.records().claims.lock().unwrap().clear();
+
+    h.run("mug.jpg").await;
+    let en = h.record("mug.jpg").captions["en"].clone();
+    assert_eq!(
+        (en.text.as_str(), en.source, en.tag_status),
+        (
+            "A mug on a table.",
+            Source::Provider,
+            Some(TagStatus::Written)
+        )
+    );
+    assert_eq!(
+        h.paid.calls(),
+        1,
+        "the stored caption is not paid for again"
+    );
+}
+
 /// Found by the soak (seed 7): a person captioned one language of an image marked
 /// decorative; the same bytes, uploaded again without the mark, must get the other
 /// languages captioned (the person's words kept), not stay without them.

@@ -1,5 +1,5 @@
 //! Writing the result: the captions into the object's tags (merged with the user's) and the
-//! record, at the same time; or a final skipped or failed record.
+//! record; or a final skipped or failed record.
 
 use super::chain::Answer;
 use super::claim::Attempt;
@@ -9,7 +9,8 @@ use crate::caption::{LangCaption, Record, Source, State, Tag, TagStatus, tags};
 use crate::store::{ObjectStore, RecordStore, StoreError};
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
-    /// Writes the record, then the captions to the object's tags. A caption tag a person
+    /// Writes the record and the captions to the object's tags: together when the record
+    /// holds the captions already (`stored`), else the record first. A caption tag a person
     /// set meanwhile wins over the provider's caption of its language. A person's caption
     /// whose tag is still to be written goes in pending (the claim kept), and is marked
     /// written once its tag is: a process ended between the writes leaves it pending, so
@@ -21,6 +22,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         answers: Vec<Answer>,
         existing_tags: Result<Vec<Tag>, StoreError>,
         previous: Option<&Record>,
+        stored: bool,
     ) -> Outcome {
         let answers = match &existing_tags {
             Ok(tags) => {
@@ -55,21 +57,33 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 Err(err) => Outcome::failed(&err),
             };
         };
-        // The record first: a tag the function wrote is always one its record knows, or
-        // the next delivery would take it for a person's.
+        // A tag the function writes must be one its record knows, or the next delivery
+        // would take it for a person's. With the captions stored already (`stored`), the
+        // record and the tags go together; otherwise the record goes first.
         let first = person::pending(record.clone(), answers);
         let confirm = first != record;
         let first = Record {
             keep_claim_until: confirm.then_some(attempt.until),
             ..first
         };
-        if let Err(err) = self.records.put(&first).await {
-            return Outcome::failed(&err);
-        }
-        // Whether that write released the claim.
-        let released = !confirm;
         let id = &attempt.id;
-        match self.store.put_tags(id, new_tags).await {
+        let tags_written = if stored && !confirm {
+            let (put, tagged) =
+                tokio::join!(self.records.put(&first), self.store.put_tags(id, new_tags));
+            if let Err(err) = put {
+                // The stored record holds the captions: the next delivery writes them.
+                return Outcome::failed(&err);
+            }
+            tagged
+        } else {
+            if let Err(err) = self.records.put(&first).await {
+                return Outcome::failed(&err);
+            }
+            self.store.put_tags(id, new_tags).await
+        };
+        // Whether the record written released the claim.
+        let released = !confirm;
+        match tags_written {
             Ok(()) => {
                 if confirm {
                     // Best effort: the tag in place confirms a pending caption anyway.

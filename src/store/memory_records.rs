@@ -11,6 +11,9 @@ use super::{
 use crate::caption::{Record, State};
 use crate::event::sequencer_order;
 
+/// Picks the records whose put is to fail.
+pub type PickRecord = fn(&Record) -> bool;
+
 /// Records in memory.
 #[derive(Default)]
 pub struct MemoryRecords {
@@ -19,6 +22,8 @@ pub struct MemoryRecords {
     pub claims: Mutex<HashMap<(String, String), (String, u64)>>,
     pub puts: AtomicUsize,
     pub fail_puts: Mutex<VecDeque<StoreError>>,
+    /// The next put of a record this picks fails with the error (once).
+    pub fail_put_of: Mutex<Option<(PickRecord, StoreError)>>,
     /// The spend ledger: pauses by provider, calls used by period.
     pub pauses: Mutex<HashMap<String, Pause>>,
     pub used: Mutex<HashMap<String, u64>>,
@@ -85,6 +90,13 @@ impl RecordStore for MemoryRecords {
         if let Some(err) = self.fail_puts.lock().unwrap().pop_front() {
             return Err(err);
         }
+        let mut picked = self.fail_put_of.lock().unwrap();
+        if picked.as_ref().is_some_and(|(pick, _)| pick(record))
+            && let Some((_, err)) = picked.take()
+        {
+            return Err(err);
+        }
+        drop(picked);
         let id = (record.bucket.clone(), record.key.clone());
         let mut claims = self.claims.lock().unwrap();
         let allowed = match (&record.claim, claims.get(&id)) {
