@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the shape of src/: dependencies between the top-level modules point one way (down
-the layers below, never up, no cycle), no file is over 400 lines and no function over 80
-lines (tests excepted). Reads the `crate::` and `super::` paths of every file.
+the layers below, never up, no cycle), the files of one folder use each other without a
+cycle, no file is over 400 lines and no function over 80 lines (tests excepted). Reads the
+`crate::` and `super::` paths of every file.
 
 Usage: scripts/check_structure.py [--graph]   (--graph prints the module graph)
 """
@@ -68,8 +69,75 @@ def long_functions(path: Path, text: str):
                 break
 
 
+def top_level_names(group: str) -> list[str]:
+    """The first name of each path in a `{a, b::{c, d}, e as f}` group."""
+    names, depth, current = [], 0, ""
+    for ch in group:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            names.append(current)
+            current = ""
+            continue
+        if depth == 0:
+            current += ch
+    names.append(current)
+    return [n.strip().split("::")[0].split(" ")[0] for n in names if n.strip()]
+
+
+def sibling_uses(path: Path, text: str) -> set[Path]:
+    """The files beside `path` in its folder (not the folder's mod.rs) that it uses."""
+    if path.name in ("mod.rs", "lib.rs", "main.rs"):
+        return set()
+    folder = path.parent
+    prefix = "crate::" + "::".join(folder.relative_to(SRC).parts) + "::" if folder != SRC else "crate::"
+    found = set()
+    for lead in ("super::", prefix):
+        at = 0
+        while (at := text.find(lead, at)) != -1:
+            at += len(lead)
+            if text.startswith("{", at):
+                depth, end = 0, at
+                for end in range(at, len(text)):
+                    depth += {"{": 1, "}": -1}.get(text[end], 0)
+                    if depth == 0:
+                        break
+                names = top_level_names(text[at + 1 : end])
+            else:
+                m = re.match(r"[a-z_][a-z0-9_]*", text[at:])
+                names = [m.group(0)] if m else []
+            for name in names:
+                for candidate in (folder / f"{name}.rs", folder / name / "mod.rs"):
+                    if candidate.exists() and candidate != path:
+                        found.add(candidate)
+    return found
+
+
+def file_cycles(files: dict[Path, set[Path]]) -> list[str]:
+    """Cycles among the files of one folder."""
+    problems, state = [], {}
+
+    def visit(f: Path, stack: list[Path]):
+        state[f] = 1
+        for d in sorted(files.get(f, ())):
+            if state.get(d) == 1:
+                cycle = stack[stack.index(d):] + [d]
+                problems.append("cycle: " + " -> ".join(str(c.relative_to(SRC)) for c in cycle))
+            elif d not in state:
+                visit(d, stack + [d])
+        state[f] = 2
+
+    for f in sorted(files):
+        if f not in state:
+            visit(f, [f])
+    return problems
+
+
 def main() -> int:
     graph: dict[str, set[str]] = {}
+    files: dict[Path, set[Path]] = {}
     problems = []
     for path in sorted(SRC.rglob("*.rs")):
         text = path.read_text()
@@ -82,6 +150,7 @@ def main() -> int:
         for used in uses(path, text):
             if used != module:
                 graph.setdefault(module, set()).add(used)
+        files[path] = sibling_uses(path, code_without_tests(text))
         if path.name == "tests.rs":
             continue
         code = code_without_tests(text)
@@ -113,6 +182,7 @@ def main() -> int:
     for m in sorted(graph):
         if m not in state:
             visit(m, [m])
+    problems += file_cycles(files)
     if "--graph" in sys.argv:
         for module in sorted(graph, key=lambda m: RANK.get(m, 99)):
             print(f"{module} -> {', '.join(sorted(graph[module], key=lambda m: RANK.get(m, 99)))}")
@@ -120,7 +190,7 @@ def main() -> int:
         print(p, file=sys.stderr)
     if problems:
         return 1
-    print(f"structure: {len(graph)} modules, dependencies point down, no cycle, sizes within limits")
+    print(f"structure: {len(graph)} modules, dependencies point down, no cycle between modules or files, sizes within limits")
     return 0
 
 

@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::envelope::UnrecognisedEvent;
 use super::key::{decode, non_null};
-use super::{Action, Item, ObjectEvent, RecordError};
+use super::{Action, Item, ObjectEvent, RecordError, UnrecognisedEvent};
 
 /// An S3 Batch Operations invocation.
 #[derive(Debug)]

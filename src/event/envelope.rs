@@ -5,10 +5,9 @@
 use aws_lambda_events::sns::SnsRecord;
 use aws_lambda_events::sqs::SqsMessage as SqsRecord;
 use serde_json::Value;
-use thiserror::Error;
 
 use super::batch_job::{self, BatchJob};
-use super::{Item, RecordError, eventbridge, s3};
+use super::{Item, RecordError, UnrecognisedEvent, eventbridge, s3};
 
 /// What an invocation carries.
 #[derive(Debug)]
@@ -28,13 +27,6 @@ pub struct SqsMessage {
     pub message_id: String,
     pub items: Result<Vec<Item>, RecordError>,
 }
-
-/// A payload of no shape this function handles. Retrying will not help.
-#[derive(Debug, Error, PartialEq, Eq)]
-#[error(
-    "unrecognised event: expected an S3 notification (direct, via SNS or SQS), an EventBridge event from aws.s3 or an S3 Batch Operations job, got {0}"
-)]
-pub struct UnrecognisedEvent(pub String);
 
 /// Recognises and unwraps an invocation payload.
 pub fn parse(payload: &Value) -> Result<Invocation, UnrecognisedEvent> {

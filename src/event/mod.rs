@@ -19,7 +19,7 @@ pub mod sequencer;
 use thiserror::Error;
 
 pub use batch_job::{BatchJob, BatchTask};
-pub use envelope::{Invocation, SqsMessage, UnrecognisedEvent, message, parse};
+pub use envelope::{Invocation, SqsMessage, message, parse};
 pub use key::decode_key;
 pub use sequencer::{sequencer_key, sequencer_order};
 
@@ -47,6 +47,13 @@ pub struct ObjectEvent {
     pub sequencer: Option<String>,
     pub event_name: String,
 }
+
+/// A payload of no shape this function handles. Retrying will not help.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error(
+    "unrecognised event: expected an S3 notification (direct, via SNS or SQS), an EventBridge event from aws.s3 or an S3 Batch Operations job, got {0}"
+)]
+pub struct UnrecognisedEvent(pub String);
 
 /// A record that cannot be processed. Permanent: the same record will never parse.
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::chain::{Answer, ChainResult};
-use super::claim::Attempt;
+use super::answer::Answer;
+use super::attempt::Attempt;
+use super::chain::ChainResult;
 use super::source::examine;
 use super::{Outcome, Pipeline, decorative, person};
 use crate::caption::record::now_rfc3339;
@@ -29,6 +30,18 @@ fn has_person_caption(existing: Option<&Record>, head: &ObjectHead) -> bool {
 
 /// A step's result: the next step's input, or the object's final outcome.
 type Step<T> = Result<T, Outcome>;
+
+/// Whether the record in the store holds the captions the tags are to carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// Yes: they were all in it already (reused, or a person's on the object).
+    Yes,
+    /// Not yet: they were just paid for, and go into it while the object is read again.
+    ToStore,
+    /// No: they are new and free (embedded text, the decorative mark): the record is
+    /// written before the tags.
+    No,
+}
 
 /// The object read again after the provider answered: whether it is still the one
 /// captioned, and its tags.
@@ -61,7 +74,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
         let attempt = Attempt::new(event, deadline);
         // From here on, every record written holds the claim, and writing it releases it.
-        let (existing, read, object_tags) = self.claim_and_read(&attempt).await?;
+        let (claimed, spend) = tokio::join!(self.claim_and_read(&attempt), self.spend_ahead());
+        let (existing, read, object_tags) = claimed?;
         let existing = existing.as_deref();
         let head = self.read_or_finish(&attempt, existing, read).await?;
         let object_tags = self
@@ -79,15 +93,21 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let request = self.request(&attempt.id, &head, format, deadline, &source, &context);
         let tried = record.attempts.len();
         let chain = self
-            .collect_answers(existing, &head, people, &request, tried, context.decorative)
+            .collect_answers(existing, &head, people, &request, tried, spend)
             .await;
-        let fresh = chain.fresh;
+        let stored = if chain.fresh {
+            Stored::ToStore
+        } else if chain.new {
+            Stored::No
+        } else {
+            Stored::Yes
+        };
         let (record, answers) = self.settle(record, chain).await?;
-        self.write_in_time(&attempt, &head, record, answers, existing, fresh)
+        self.write_in_time(&attempt, &head, record, answers, existing, stored)
             .await
     }
 
-    /// Stores the captions just paid for (`fresh`) while the object's ETag and tags are
+    /// Stores the captions just paid for (`Stored::ToStore`) while the object's ETag and tags are
     /// read again (neither waits on the other), confirms the object is unchanged and writes
     /// the tags and the record, within the time the invocation has left: its end is near
     /// the provider deadline.
@@ -98,21 +118,20 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         record: Record,
         answers: Vec<Answer>,
         existing: Option<&Record>,
-        fresh: bool,
+        stored: Stored,
     ) -> Step<Outcome> {
-        // Whether the record holds the captions: those reused were stored already.
-        let stored = AtomicBool::new(!fresh);
+        let known = AtomicBool::new(stored == Stored::Yes);
         let written = async {
             let paid = async {
-                if fresh {
-                    self.store_paid(attempt, &record, &answers).await
-                } else {
-                    Ok(true)
+                match stored {
+                    Stored::ToStore => self.store_paid(attempt, &record, &answers).await,
+                    Stored::Yes => Ok(true),
+                    Stored::No => Ok(false),
                 }
             };
             let (paid, read) = tokio::join!(paid, self.read_again(attempt, head));
             let paid = paid?;
-            stored.store(paid, Ordering::Relaxed);
+            known.store(paid, Ordering::Relaxed);
             let tags = self.confirm_unchanged(read, &record, &answers).await?;
             Ok(self
                 .write_back(attempt, record, answers, tags, existing, paid)
@@ -122,7 +141,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         match tokio::time::timeout_at(end.into(), written).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Outcome::Failed {
-                error: if stored.load(Ordering::Relaxed) {
+                error: if known.load(Ordering::Relaxed) {
                     NOT_IN_TIME
                 } else {
                     LOST_IN_TIME

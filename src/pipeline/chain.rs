@@ -5,25 +5,11 @@
 use std::time::Instant;
 
 use super::Pipeline;
-use super::decorative::DECORATIVE;
+use super::answer::{Answer, DECORATIVE, decorative_answer};
 use super::spend::{CountedCalls, Hold, Spend};
 use crate::caption::{Record, Source, quality};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 use crate::store::{ObjectHead, ObjectStore, RecordStore};
-
-/// A caption of one language and who wrote it: a provider, or a person.
-#[derive(Debug, Clone)]
-pub(super) struct Answer {
-    pub provider: String,
-    pub caption: Caption,
-    /// A person's caption (from the object's tag or the record).
-    pub person: bool,
-    /// Its tag is on the object as a person wrote it: never rewritten.
-    pub on_object: bool,
-}
-
-/// The `provider` of a person's caption.
-pub(super) const PERSON: &str = "person";
 
 /// What the provider chain produced.
 #[derive(Default)]
@@ -42,6 +28,9 @@ pub(super) struct ChainResult {
     pub exhausted: bool,
     /// A paid provider gave captions this time.
     pub fresh: bool,
+    /// Some captions are new this time (a provider's, free or paid, or the decorative
+    /// mark's), not yet in the record.
+    pub new: bool,
     /// A provider was paused or held by the budget: the object is retried later.
     pub held: bool,
 }
@@ -145,8 +134,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         people: Vec<Answer>,
         request: &ImageRequest<'_>,
         tried: usize,
-        decorative: bool,
+        spend: Spend,
     ) -> ChainResult {
+        let decorative = request.context.decorative;
         let mut reused = people;
         for answer in self.reusable_answers(existing, head) {
             // The empty alt text of a decorative mark holds only while the mark does; a
@@ -185,8 +175,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 ..ChainResult::default()
             }
         } else {
-            self.run_chain(request, missing).await
+            self.run_chain(request, missing, spend).await
         };
+        chain.new = !chain.answers.is_empty();
         let mut answers = reused;
         answers.append(&mut chain.answers);
         let langs = &self.settings.langs;
@@ -234,9 +225,13 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 
     /// Asks each provider in turn for the languages still missing.
-    async fn run_chain(&self, request: &ImageRequest<'_>, mut missing: Vec<String>) -> ChainResult {
+    async fn run_chain(
+        &self,
+        request: &ImageRequest<'_>,
+        mut missing: Vec<String>,
+        mut spend: Spend,
+    ) -> ChainResult {
         let mut result = ChainResult::default();
-        let mut spend = Spend::default();
         for provider in &self.providers {
             if missing.is_empty() {
                 break;
@@ -300,16 +295,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             self.usage.provider_call(started.elapsed(), credits);
         }
         answer
-    }
-}
-
-/// The empty alt text of a decorative image in `lang`.
-pub(super) fn decorative_answer(lang: &str) -> Answer {
-    Answer {
-        provider: DECORATIVE.into(),
-        caption: Caption::new("", lang),
-        person: false,
-        on_object: false,
     }
 }
 

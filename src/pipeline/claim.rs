@@ -2,20 +2,14 @@
 //! delivery waits for the other's result instead of paying again. The claim also reads the
 //! record, and goes out together with the head read when the event carries the ETag.
 
-use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
-use super::{HEAD_BYTES, Outcome, Pipeline, decorative, epoch_secs, object_id, person};
-use crate::caption::{Record, State, Tag};
-use crate::event::ObjectEvent;
+use super::attempt::Attempt;
+use super::{HEAD_BYTES, Outcome, Pipeline, decorative, epoch_secs, person};
+use crate::caption::{Record, Tag};
 use crate::store::{
     Claim, ClaimRequest, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError,
 };
-
-/// A claim outlives the invocation's deadline by this much, so that it never lapses while
-/// its holder still writes; a crashed holder's claim lapses soon after.
-pub const CLAIM_GRACE_SECS: u64 = 10;
 
 /// Why an event older than the record's is skipped.
 const SUPERSEDED: &str = "superseded: a newer event for this key was already processed";
@@ -26,50 +20,6 @@ pub(super) type Claimed = (
     Result<ObjectHead, StoreError>,
     Result<Vec<Tag>, StoreError>,
 );
-
-/// One delivery's attempt at an object: the event, the object, the claim's token and
-/// when the claim lapses (seconds since the epoch).
-pub(super) struct Attempt<'e> {
-    pub event: &'e ObjectEvent,
-    pub id: ObjectId,
-    pub token: String,
-    pub until: u64,
-    /// No provider call starts after this.
-    pub deadline: Instant,
-}
-
-impl<'e> Attempt<'e> {
-    /// An attempt whose claim outlives `deadline` by [`CLAIM_GRACE_SECS`].
-    pub fn new(event: &'e ObjectEvent, deadline: Instant) -> Attempt<'e> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        Attempt {
-            event,
-            id: object_id(event),
-            token: claim_token(),
-            until: epoch_secs(SystemTime::now() + left) + CLAIM_GRACE_SECS,
-            deadline,
-        }
-    }
-
-    /// The record of the object before anything is known of its fate, holding the claim:
-    /// writing it releases the claim.
-    pub fn record(&self, head: Option<&ObjectHead>) -> Record {
-        let event = self.event;
-        let mut record = Record::new(&event.bucket, &event.key, State::Skipped);
-        record.etag = head
-            .and_then(|h| h.etag.clone())
-            .or_else(|| event.etag.clone());
-        record.version_id = event
-            .version_id
-            .clone()
-            .or_else(|| head.and_then(|h| h.version_id.clone()));
-        record.size = head.map(|h| h.size).or(event.size);
-        record.content_type = head.and_then(|h| h.content_type.clone());
-        record.sequencer = event.sequencer.clone();
-        record.claim = Some(self.token.clone());
-        record
-    }
-}
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Claims the object and reads its head and tags (a person's caption among them is not
@@ -147,12 +97,4 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         self.usage.read(head.bytes.len());
         Ok(head)
     }
-}
-
-/// A token that tells this invocation's claim from any other.
-fn claim_token() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let random = RandomState::new().hash_one((n, Instant::now(), std::process::id()));
-    format!("{random:016x}-{n}")
 }

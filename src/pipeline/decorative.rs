@@ -2,14 +2,12 @@
 //! asked; the record says `decorative`, and the main language's tag holds an empty value,
 //! the `alt=""` a page should render for it.
 
-use super::claim::Attempt;
+use super::answer::DECORATIVE;
+use super::attempt::Attempt;
 use super::{Outcome, Pipeline};
 use crate::caption::{Record, Source, State, Tag, TagStatus, tags};
 use crate::image::context::ImageContext;
 use crate::store::{ObjectHead, ObjectStore, RecordStore};
-
-/// The record's provider for a decorative image.
-pub const DECORATIVE: &str = "decorative";
 
 const REASON: &str =
     "decorative (x-amz-meta-alt-decorative): its alt text is empty, and no service was asked";

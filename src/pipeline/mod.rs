@@ -9,6 +9,8 @@
 //! Generic over the object store and the record store, so it runs against S3 and DynamoDB
 //! in production and against in-memory fakes in unit tests.
 
+mod answer;
+mod attempt;
 mod budget;
 mod caption;
 mod chain;
@@ -31,8 +33,8 @@ mod write_back;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
+pub use attempt::CLAIM_GRACE_SECS;
 pub use budget::{Budget, OverBudget, Per, SpendSettings, rfc3339};
-pub use claim::CLAIM_GRACE_SECS;
 pub use edit::{EditError, Edited, Shown};
 use memory::MemoryBudget;
 pub use outcome::Outcome;

@@ -8,7 +8,7 @@
 //! record's words are newer: they are written over it.
 
 use super::Settings;
-use super::chain::{Answer, PERSON};
+use super::answer::{Answer, PERSON};
 use crate::caption::{LangCaption, Record, Source, Tag, TagStatus, tags};
 use crate::provider::Caption;
 

@@ -66,7 +66,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         };
         let context = ImageContext::from_metadata(head.metadata());
         if context.decorative {
-            return Ok(Plan::Free(super::decorative::DECORATIVE.into()));
+            return Ok(Plan::Free(super::answer::DECORATIVE.into()));
         }
         let source = self.source(&id, &head);
         let deadline = Instant::now() + Duration::from_secs(60);

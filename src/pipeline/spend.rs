@@ -20,8 +20,8 @@ pub(super) enum Hold {
     Budget { reason: String, retry: bool },
 }
 
-/// What one object's chain knows of the ledger: the pauses, read once when the first paid
-/// call is due, and whether the budget was found spent.
+/// What one object's chain knows of the ledger: the pauses, read once (alongside the claim,
+/// or when the first paid call is due), and whether the budget was found spent.
 #[derive(Default)]
 pub(super) struct Spend {
     pauses: Option<Vec<Pause>>,
@@ -129,16 +129,36 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
     }
 
+    /// What the chain of one object starts from: the pauses read from the ledger, alongside
+    /// the claim, when a paid provider may be called (its read then costs no time of its
+    /// own); otherwise they are read when the first paid call is due, if one is.
+    pub(super) async fn spend_ahead(&self) -> Spend {
+        let paid = self.providers.iter().any(|p| !p.is_free());
+        if !paid || self.settings.spend.pause.is_zero() {
+            return Spend::default();
+        }
+        Spend {
+            pauses: Some(self.read_pauses().await),
+            spent: None,
+        }
+    }
+
+    /// The pauses running now. Without the ledger the call goes ahead: a pause saves
+    /// credits, and the service itself still refuses what it cannot do.
+    async fn read_pauses(&self) -> Vec<Pause> {
+        self.records
+            .pauses(epoch_now())
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "the provider pauses could not be read");
+                Vec::new()
+            })
+    }
+
     /// The running pause of `provider`, from the ledger read once per object.
     async fn pause_of(&self, provider: &str, spend: &mut Spend) -> Option<Pause> {
         if spend.pauses.is_none() {
-            let read = self.records.pauses(epoch_now()).await;
-            // Without the ledger the call goes ahead: a pause saves credits, and the
-            // service itself still refuses what it cannot do.
-            spend.pauses = Some(read.unwrap_or_else(|err| {
-                tracing::warn!(error = %err, "the provider pauses could not be read");
-                Vec::new()
-            }));
+            spend.pauses = Some(self.read_pauses().await);
         }
         let now = epoch_now();
         spend

@@ -5,8 +5,8 @@
 
 use super::Pipeline;
 use super::Settings;
-use super::chain::Answer;
-use super::decorative::DECORATIVE;
+use super::answer::Answer;
+use super::answer::DECORATIVE;
 use crate::caption::{Tag, TagStatus, tags};
 use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
 

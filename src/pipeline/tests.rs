@@ -1439,33 +1439,33 @@ async fn a_delivery_cut_short_between_its_writes_keeps_the_persons_correction() 
 /// knows, never taken for a person's by the next delivery.
 #[tokio::test]
 async fn a_tag_written_beside_a_failed_record_write_is_one_the_record_knows() {
-    let h = Harness::new(vec![Ok(caption("A mug on a table."))]);
-    h.upload("mug.jpg", &sample("coffee.jpg"), vec![]);
-    let throttled = StoreError::Transient {
-        op: "DynamoDB PutItem",
-        message: "ProvisionedThroughputExceeded".into(),
-    };
-    *h.pipeline.records().fail_put_of.lock().unwrap() =
-        Some((|r| r.state == State::Captioned, throttled));
-    assert!(h.run("mug.jpg").await.is_retryable_failure());
-    // The failed delivery's claim lapses.
-    h.pipeline.records().claims.lock().unwrap().clear();
+    let embedded = "Close-up of a brown tabby cat's face with green eyes and a pink nose.";
+    // A paid caption (stored before its tags) and a free one (embedded text, not stored).
+    for (file, text, paid_calls) in [
+        ("coffee.jpg", "A mug on a table.", 1),
+        ("cat.jpg", embedded, 0),
+    ] {
+        let h = Harness::new(vec![Ok(caption("A mug on a table."))]);
+        h.upload("img.jpg", &sample(file), vec![]);
+        let throttled = StoreError::Transient {
+            op: "DynamoDB PutItem",
+            message: "ProvisionedThroughputExceeded".into(),
+        };
+        *h.pipeline.records().fail_put_of.lock().unwrap() =
+            Some((|r| r.state == State::Captioned, throttled));
+        assert!(h.run("img.jpg").await.is_retryable_failure(), "{file}");
+        // The failed delivery's claim lapses.
+        h.pipeline.records().claims.lock().unwrap().clear();
 
-    h.run("mug.jpg").await;
-    let en = h.record("mug.jpg").captions["en"].clone();
-    assert_eq!(
-        (en.text.as_str(), en.source, en.tag_status),
-        (
-            "A mug on a table.",
-            Source::Provider,
-            Some(TagStatus::Written)
-        )
-    );
-    assert_eq!(
-        h.paid.calls(),
-        1,
-        "the stored caption is not paid for again"
-    );
+        h.run("img.jpg").await;
+        let en = h.record("img.jpg").captions["en"].clone();
+        assert_eq!(
+            (en.text.as_str(), en.source, en.tag_status),
+            (text, Source::Provider, Some(TagStatus::Written)),
+            "{file}"
+        );
+        assert_eq!(h.paid.calls(), paid_calls, "{file}: nothing paid for twice");
+    }
 }
 
 /// Found by the soak (seed 7): a person captioned one language of an image marked
@@ -1490,7 +1490,7 @@ async fn a_persons_caption_on_a_decorative_image_leaves_the_others_to_follow_the
     assert!(set.is_ok(), "{set:?}");
     assert_eq!(
         h.record("cup.jpg").captions["de"].provider,
-        decorative::DECORATIVE
+        answer::DECORATIVE
     );
 
     h.upload("cup.jpg", &sample("coffee.jpg"), vec![]);

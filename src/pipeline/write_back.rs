@@ -1,12 +1,12 @@
 //! Writing the result: the captions into the object's tags (merged with the user's) and the
 //! record; or a final skipped or failed record.
 
-use super::chain::Answer;
-use super::claim::Attempt;
+use super::answer::Answer;
+use super::attempt::Attempt;
 use super::tagging::{self, Placement, TagPlan};
 use super::{Outcome, Pipeline, person};
 use crate::caption::{LangCaption, Record, Source, State, Tag, TagStatus, tags};
-use crate::store::{ObjectStore, RecordStore, StoreError};
+use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Writes the record and the captions to the object's tags: together when the record
@@ -67,19 +67,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             ..first
         };
         let id = &attempt.id;
-        let tags_written = if stored && !confirm {
-            let (put, tagged) =
-                tokio::join!(self.records.put(&first), self.store.put_tags(id, new_tags));
-            if let Err(err) = put {
-                // The stored record holds the captions: the next delivery writes them.
-                return Outcome::failed(&err);
-            }
-            tagged
-        } else {
-            if let Err(err) = self.records.put(&first).await {
-                return Outcome::failed(&err);
-            }
-            self.store.put_tags(id, new_tags).await
+        let together = stored && !confirm;
+        let tags_written = match self.record_and_tags(&first, id, new_tags, together).await {
+            Ok(tags_written) => tags_written,
+            Err(err) => return Outcome::failed(&err),
         };
         // Whether the record written released the claim.
         let released = !confirm;
@@ -100,6 +91,26 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             }
             Err(err) => self.tags_not_written(record, answers, err, released).await,
         }
+    }
+
+    /// Writes `record` and `tags`: `together`, or the record first (no tag is written if it
+    /// fails). `Err` is the record's failure; `Ok`, how the tag write went. When they go
+    /// together and the record fails, the record stored before holds the captions: the
+    /// next delivery writes them.
+    async fn record_and_tags(
+        &self,
+        record: &Record,
+        id: &ObjectId,
+        tags: &[Tag],
+        together: bool,
+    ) -> Result<Result<(), StoreError>, StoreError> {
+        if together {
+            let (put, tagged) =
+                tokio::join!(self.records.put(record), self.store.put_tags(id, tags));
+            return put.map(|()| tagged);
+        }
+        self.records.put(record).await?;
+        Ok(self.store.put_tags(id, tags).await)
     }
 
     /// The record with its captions and where their tags went. A caption without a tag is

@@ -17,7 +17,7 @@ pub use rules::MAX_PERSON_CHARS;
 use rules::{as_ours, is_set_already, person_text};
 pub use shown::Shown;
 
-use super::chain::{Answer, PERSON, decorative_answer};
+use super::answer::{Answer, PERSON, decorative_answer};
 use super::source::examine;
 use super::tagging::{self, TagPlan};
 use super::{HEAD_BYTES, Pipeline, person};

@@ -3,7 +3,7 @@
 use super::EditError;
 use crate::caption::{Record, Source, Tag, TagStatus, tags};
 use crate::pipeline::Pipeline;
-use crate::pipeline::chain::Answer;
+use crate::pipeline::answer::Answer;
 use crate::store::{ObjectStore, RecordStore};
 
 /// Longest caption a person may set, in characters.
