@@ -107,10 +107,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .await
     }
 
-    /// Stores the captions just paid for (`Stored::ToStore`) while the object's ETag and tags are
-    /// read again (neither waits on the other), confirms the object is unchanged and writes
-    /// the tags and the record, within the time the invocation has left: its end is near
-    /// the provider deadline.
+    /// Stores the captions just paid for (`Stored::ToStore`) while the object's ETag and
+    /// tags are read again (neither waits on the other), confirms the object is unchanged
+    /// and writes the tags and the record, within the time the invocation has left: its
+    /// end is near the provider deadline.
     async fn write_in_time(
         &self,
         attempt: &Attempt<'_>,
@@ -122,19 +122,19 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     ) -> Step<Outcome> {
         let known = AtomicBool::new(stored == Stored::Yes);
         let written = async {
-            let paid = async {
+            let in_record = async {
                 match stored {
                     Stored::ToStore => self.store_paid(attempt, &record, &answers).await,
                     Stored::Yes => Ok(true),
                     Stored::No => Ok(false),
                 }
             };
-            let (paid, read) = tokio::join!(paid, self.read_again(attempt, head));
-            let paid = paid?;
-            known.store(paid, Ordering::Relaxed);
+            let (in_record, read) = tokio::join!(in_record, self.read_again(attempt, head));
+            let in_record = in_record?;
+            known.store(in_record, Ordering::Relaxed);
             let tags = self.confirm_unchanged(read, &record, &answers).await?;
             Ok(self
-                .write_back(attempt, record, answers, tags, existing, paid)
+                .write_back(attempt, record, answers, tags, existing, in_record)
                 .await)
         };
         let end = attempt.deadline + WRITE_TIME;

@@ -63,11 +63,6 @@ impl<W: Wire> HttpProvider<W> {
         }
     }
 
-    /// The service's wire format.
-    pub fn wire(&self) -> &W {
-        &self.wire
-    }
-
     fn input_for(&self, image: &ImageRequest<'_>) -> ImageInput {
         self.wire.input(image, self.input)
     }
