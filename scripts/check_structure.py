@@ -115,23 +115,22 @@ def sibling_uses(path: Path, text: str) -> set[Path]:
     return found
 
 
-def file_cycles(files: dict[Path, set[Path]]) -> list[str]:
-    """Cycles among the files of one folder."""
+def cycles(graph: dict, name=str) -> list[str]:
+    """Every cycle of `graph` (a node to the nodes it uses), each named by `name`."""
     problems, state = [], {}
 
-    def visit(f: Path, stack: list[Path]):
-        state[f] = 1
-        for d in sorted(files.get(f, ())):
+    def visit(node, stack: list):
+        state[node] = 1
+        for d in sorted(graph.get(node, ())):
             if state.get(d) == 1:
-                cycle = stack[stack.index(d):] + [d]
-                problems.append("cycle: " + " -> ".join(str(c.relative_to(SRC)) for c in cycle))
+                problems.append("cycle: " + " -> ".join(name(c) for c in stack[stack.index(d):] + [d]))
             elif d not in state:
                 visit(d, stack + [d])
-        state[f] = 2
+        state[node] = 2
 
-    for f in sorted(files):
-        if f not in state:
-            visit(f, [f])
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
     return problems
 
 
@@ -167,22 +166,9 @@ def main() -> int:
                 problems.append(f"{module} uses {dep}, which is in no layer")
             elif RANK[dep] <= RANK[module]:
                 problems.append(f"{module} uses {dep}: a dependency that does not point down")
-    # Layering alone rules out cycles; check them directly as well.
-    state: dict[str, int] = {}
-
-    def visit(m: str, stack: list[str]):
-        state[m] = 1
-        for d in sorted(graph.get(m, ())):
-            if state.get(d) == 1:
-                problems.append("cycle: " + " -> ".join(stack[stack.index(d):] + [d]))
-            elif d not in state:
-                visit(d, stack + [d])
-        state[m] = 2
-
-    for m in sorted(graph):
-        if m not in state:
-            visit(m, [m])
-    problems += file_cycles(files)
+    # Layering alone rules out cycles between modules; check them directly as well.
+    problems += cycles(graph)
+    problems += cycles(files, lambda f: str(f.relative_to(SRC)))
     if "--graph" in sys.argv:
         for module in sorted(graph, key=lambda m: RANK.get(m, 99)):
             print(f"{module} -> {', '.join(sorted(graph[module], key=lambda m: RANK.get(m, 99)))}")
