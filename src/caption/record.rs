@@ -246,20 +246,6 @@ pub struct Record {
         deserialize_with = "lenient"
     )]
     pub retryable: Option<bool>,
-    /// With `claim`: write the record and keep holding the claim until this time (seconds
-    /// since the epoch), for a write on the way (the caption stored before the tags). Not
-    /// stored as a field of the record.
-    #[serde(skip)]
-    pub keep_claim_until: Option<u64>,
-    /// The condition of the record's write, not stored: with a claim token, only while that
-    /// claim is still this invocation's; without, only while nobody holds a live claim.
-    #[serde(skip)]
-    pub claim: Option<String>,
-    /// A further condition of a write without a claim, not stored: only while the stored
-    /// record is still the one read, by its `updated_at` (`Some(None)`: while there is
-    /// none). A person's edit never overwrites what changed since it read the record.
-    #[serde(skip)]
-    pub if_unchanged: Option<Option<String>>,
 }
 
 impl Record {
@@ -287,9 +273,6 @@ impl Record {
             error: None,
             retryable: None,
             attempts: Vec::new(),
-            keep_claim_until: None,
-            claim: None,
-            if_unchanged: None,
         }
     }
 

@@ -1,27 +1,31 @@
 //! One delivery's attempt at an object: its event, its claim's token and lapse, its deadline.
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use super::{epoch_secs, object_id};
 use crate::caption::{Record, State};
 use crate::event::ObjectEvent;
-use crate::store::{ObjectHead, ObjectId};
+use crate::store::{Condition, ObjectHead, ObjectId, RecordStore, StoreError};
 
 /// A claim outlives the invocation's deadline by this much, so that it never lapses while
 /// its holder still writes; a crashed holder's claim lapses soon after.
 pub const CLAIM_GRACE_SECS: u64 = 10;
 
 /// One delivery's attempt at an object: the event, the object, the claim's token and
-/// when the claim lapses (seconds since the epoch).
+/// when the claim lapses (seconds since the epoch). Every record it writes goes under its
+/// claim until a write releases the claim; after that, only while nobody has claimed the
+/// object since.
 pub(super) struct Attempt<'e> {
     pub event: &'e ObjectEvent,
     pub id: ObjectId,
-    pub token: String,
+    token: String,
     pub until: u64,
     /// No provider call starts after this.
     pub deadline: Instant,
+    /// Whether a record written has released the claim.
+    released: AtomicBool,
 }
 
 impl<'e> Attempt<'e> {
@@ -34,11 +38,47 @@ impl<'e> Attempt<'e> {
             token: claim_token(),
             until: epoch_secs(SystemTime::now() + left) + CLAIM_GRACE_SECS,
             deadline,
+            released: AtomicBool::new(false),
         }
     }
 
-    /// The record of the object before anything is known of its fate, holding the claim:
-    /// writing it releases the claim.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Writes `record` under the claim, which the write releases.
+    pub async fn write(
+        &self,
+        records: &impl RecordStore,
+        record: &Record,
+    ) -> Result<(), StoreError> {
+        records.put(record, &self.condition(None)).await?;
+        self.released.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes `record` under the claim and keeps holding it until its lapse: for a write
+    /// still on the way.
+    pub async fn write_keeping(
+        &self,
+        records: &impl RecordStore,
+        record: &Record,
+    ) -> Result<(), StoreError> {
+        records.put(record, &self.condition(Some(self.until))).await
+    }
+
+    /// The condition of the next write: the claim while it is held.
+    fn condition(&self, keep_until: Option<u64>) -> Condition {
+        if self.released.load(Ordering::Relaxed) {
+            return Condition::Unclaimed;
+        }
+        Condition::Claimed {
+            token: self.token.clone(),
+            keep_until,
+        }
+    }
+
+    /// The record of the object before anything is known of its fate.
     pub fn record(&self, head: Option<&ObjectHead>) -> Record {
         let event = self.event;
         let mut record = Record::new(&event.bucket, &event.key, State::Skipped);
@@ -52,7 +92,6 @@ impl<'e> Attempt<'e> {
         record.size = head.map(|h| h.size).or(event.size);
         record.content_type = head.and_then(|h| h.content_type.clone());
         record.sequencer = event.sequencer.clone();
-        record.claim = Some(self.token.clone());
         record
     }
 }

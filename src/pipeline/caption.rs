@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::answer::Answer;
 use super::attempt::Attempt;
-use super::chain::ChainResult;
+use super::chain::{ChainResult, Fresh, Stop};
 use super::source::examine;
 use super::{Outcome, Pipeline, decorative, person};
 use crate::caption::record::now_rfc3339;
@@ -95,14 +95,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let chain = self
             .collect_answers(existing, &head, people, &request, tried, spend)
             .await;
-        let stored = if chain.fresh {
-            Stored::ToStore
-        } else if chain.new {
-            Stored::No
-        } else {
-            Stored::Yes
+        let stored = match chain.fresh {
+            Fresh::Paid => Stored::ToStore,
+            Fresh::Free => Stored::No,
+            Fresh::Nothing => Stored::Yes,
         };
-        let (record, answers) = self.settle(record, chain).await?;
+        let (record, answers) = self.settle(&attempt, record, chain).await?;
         self.write_in_time(&attempt, &head, record, answers, existing, stored)
             .await
     }
@@ -132,7 +130,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             let (in_record, read) = tokio::join!(in_record, self.read_again(attempt, head));
             let in_record = in_record?;
             known.store(in_record, Ordering::Relaxed);
-            let tags = self.confirm_unchanged(read, &record, &answers).await?;
+            let tags = self
+                .confirm_unchanged(attempt, read, &record, &answers)
+                .await?;
             Ok(self
                 .write_back(attempt, record, answers, tags, existing, in_record)
                 .await)
@@ -166,15 +166,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Ok(value) => return Ok(value),
             Err(StoreError::NotFound { .. }) => {
                 let reason = "the object no longer exists (deleted before it could be captioned)";
-                return Err(self.skip(attempt.record(None), reason).await);
+                return Err(self.skip(attempt, attempt.record(None), reason).await);
             }
             Err(err) => err,
         };
         let record = match existing {
-            Some(previous) => Record {
-                claim: Some(attempt.token.clone()),
-                ..previous.clone()
-            },
+            Some(previous) => previous.clone(),
             None => Record {
                 state: State::Failed,
                 error: Some(err.to_string()),
@@ -183,7 +180,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             },
         };
         // Best effort: the outcome is the failure to read.
-        let _ = self.records.put(&record).await;
+        let _ = attempt.write(&self.records, &record).await;
         Err(Outcome::failed(&err))
     }
 
@@ -209,11 +206,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if people_differ || decorative::marks_differ(previous, head) {
             return Ok(object_tags);
         }
-        let restored = Record {
-            claim: Some(attempt.token.clone()),
-            ..person::confirmed(previous, object_tags.as_deref().ok(), &self.settings)
-        };
-        if let Err(err) = self.records.put(&restored).await {
+        let restored = person::confirmed(previous, object_tags.as_deref().ok(), &self.settings);
+        if let Err(err) = attempt.write(&self.records, &restored).await {
             return Err(Outcome::failed(&err));
         }
         Err(self.keep(&attempt.id, previous, object_tags).await)
@@ -240,57 +234,34 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 };
                 Ok((record, format))
             }
-            Err(reason) => Err(self.skip(attempt.record(Some(head)), reason).await),
+            Err(reason) => Err(self.skip(attempt, attempt.record(Some(head)), reason).await),
         }
     }
 
-    /// What the chain gave, as the record to write and its captions. A transient failure
-    /// keeps what was paid for (the retry reuses it and asks only for the rest); no caption
-    /// at all ends the object skipped (all declined) or failed. Languages still missing are
-    /// noted in the record.
-    async fn settle(&self, record: Record, chain: ChainResult) -> Step<(Record, Vec<Answer>)> {
+    /// What the chain gave, as the record to write and its captions. A stop before every
+    /// language is in keeps what was paid for (the retry reuses it and asks only for the
+    /// rest); no caption at all ends the object skipped (all declined) or failed.
+    /// Languages still missing are noted in the record.
+    async fn settle(
+        &self,
+        attempt: &Attempt<'_>,
+        record: Record,
+        chain: ChainResult,
+    ) -> Step<(Record, Vec<Answer>)> {
         let ChainResult {
             answers,
             declined,
             mut errors,
-            transient,
-            uncertain,
-            exhausted,
-            held,
+            stop,
             ..
         } = chain;
-        let missing_any = self
-            .settings
-            .langs
-            .iter()
-            .any(|l| !answers.iter().any(|a| &a.caption.lang == l));
-        if transient || exhausted || (held && missing_any) {
-            let mut record = self.with_captions(record, &answers, None);
-            let now = now_rfc3339();
-            record
-                .attempts
-                .extend(uncertain.into_iter().map(|provider| PaidAttempt {
-                    at: now.clone(),
-                    provider,
-                }));
-            let spent = exhausted || record.attempts.len() >= self.settings.max_attempts;
-            if spent && !exhausted {
-                errors.push(format!(
-                    "no further request is sent for these bytes: {} may have been billed (ALT_TEXT_MAX_ATTEMPTS)",
-                    record.attempts.len()
-                ));
-            }
-            let record = Record {
-                state: State::Failed,
-                error: Some(errors.join("; ")),
-                retryable: Some(!spent),
-                ..record
-            };
-            return Err(self.finish(record).await);
+        if stop != Stop::Asked {
+            let record = self.with_captions(record, &answers, None);
+            return Err(self.retry_later(attempt, record, errors, stop).await);
         }
         if answers.is_empty() {
             if errors.is_empty() {
-                return Err(self.skip(record, declined.join("; ")).await);
+                return Err(self.skip(attempt, record, declined.join("; ")).await);
             }
             errors.extend(declined);
             let record = Record {
@@ -299,7 +270,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 retryable: Some(false),
                 ..record
             };
-            return Err(self.finish(record).await);
+            return Err(self.finish(attempt, record).await);
         }
         let missing = self.missing_langs(&answers);
         errors.extend(declined);
@@ -319,6 +290,39 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         ))
     }
 
+    /// The chain stopped before every language is in: the record keeps the captions it
+    /// gave and the request that may have been billed, and says whether a retry may ask
+    /// again (not once `ALT_TEXT_MAX_ATTEMPTS` requests may have been billed).
+    async fn retry_later(
+        &self,
+        attempt: &Attempt<'_>,
+        mut record: Record,
+        mut errors: Vec<String>,
+        stop: Stop,
+    ) -> Outcome {
+        if let Stop::Uncertain { provider } = &stop {
+            record.attempts.push(PaidAttempt {
+                at: now_rfc3339(),
+                provider: provider.clone(),
+            });
+        }
+        let exhausted = stop == Stop::Exhausted;
+        let spent = exhausted || record.attempts.len() >= self.settings.max_attempts;
+        if spent && !exhausted {
+            errors.push(format!(
+                "no further request is sent for these bytes: {} may have been billed (ALT_TEXT_MAX_ATTEMPTS)",
+                record.attempts.len()
+            ));
+        }
+        let record = Record {
+            state: State::Failed,
+            error: Some(errors.join("; ")),
+            retryable: Some(!spent),
+            ..record
+        };
+        self.finish(attempt, record).await
+    }
+
     /// Stores the captions just paid for in the record, keeping the claim, before any tag is
     /// touched: if the invocation ends before its tags are written, the next delivery finds
     /// the captions and writes them without paying again. A failed write is no reason to
@@ -334,10 +338,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             state: State::Failed,
             error: Some(UNWRITTEN.into()),
             retryable: Some(true),
-            keep_claim_until: Some(attempt.until),
             ..self.with_captions(record.clone(), answers, None)
         };
-        match self.records.put(&stored).await {
+        match attempt.write_keeping(&self.records, &stored).await {
             Ok(()) => Ok(true),
             Err(err @ StoreError::Conflict { .. }) => Err(Outcome::failed(&err)),
             Err(_) => Ok(false),
@@ -357,6 +360,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// the record says why it is not captioned.
     async fn confirm_unchanged(
         &self,
+        attempt: &Attempt<'_>,
         (now, existing_tags): ReadAgain,
         record: &Record,
         answers: &[Answer],
@@ -374,10 +378,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(StoreError::NotFound { .. }) => "the object was deleted while it was captioned",
             Err(err) => {
                 let bare = self.with_captions(bare, answers, None);
-                return Err(self.write_failure(bare, &err).await);
+                return Err(self.write_failure(attempt, bare, &err).await);
             }
         };
-        Err(self.skip(bare, reason).await)
+        Err(self.skip(attempt, bare, reason).await)
     }
 
     /// Whether the object is still the one whose head was read. A version is immutable, so

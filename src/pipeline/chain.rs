@@ -20,19 +20,41 @@ pub(super) struct ChainResult {
     pub declined: Vec<String>,
     /// Permanent failures, rejected captions, and providers held (paused, over budget).
     pub errors: Vec<String>,
-    /// The chain stopped on a transient failure.
-    pub transient: bool,
-    /// Providers whose request may have been billed without an answer.
-    pub uncertain: Vec<String>,
+    /// Why the chain stopped.
+    pub stop: Stop,
+    /// What is new in `answers`: not yet in the record.
+    pub fresh: Fresh,
+}
+
+/// Why the provider chain stopped.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// Every provider that could was asked, or none had to be.
+    #[default]
+    Asked,
+    /// A provider was paused or held by the budget, and languages are still missing: the
+    /// object is retried once someone has acted, or the budget allows.
+    Held,
+    /// A transient failure: asking the next provider now could pay for a caption this one
+    /// gives on the retry.
+    Transient,
+    /// The request to this provider may have been billed without an answer: asking another
+    /// could pay twice for the image.
+    Uncertain { provider: String },
     /// No request was sent: earlier ones for these bytes may all have been billed.
-    pub exhausted: bool,
+    Exhausted,
+}
+
+/// What the chain's captions are, beside those the record or the object held already.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fresh {
+    /// Nothing new: every caption was reused (from the record, or a person's on the object).
+    #[default]
+    Nothing,
+    /// New and free: embedded text, or the decorative mark's empty alt text.
+    Free,
     /// A paid provider gave captions this time.
-    pub fresh: bool,
-    /// Some captions are new this time (a provider's, free or paid, or the decorative
-    /// mark's), not yet in the record.
-    pub new: bool,
-    /// A provider was paused or held by the budget: the object is retried later.
-    pub held: bool,
+    Paid,
 }
 
 impl ChainResult {
@@ -60,18 +82,18 @@ impl ChainResult {
             // object retried once someone has acted.
             Err(ProviderError::KeyRejected(error) | ProviderError::OutOfCredits(error)) => {
                 self.errors.push(format!("{name}: {error}"));
-                self.held = true;
+                self.stop = Stop::Held;
             }
             Err(ProviderError::Transient { message, .. }) => {
                 self.errors.push(format!("{name}: {message}"));
-                self.transient = true;
+                self.stop = Stop::Transient;
                 return false;
             }
-            // Asking another provider could pay twice for this image.
             Err(ProviderError::Uncertain(message)) => {
                 self.errors.push(format!("{name}: {message}"));
-                self.uncertain.push(name.into());
-                self.transient = true;
+                self.stop = Stop::Uncertain {
+                    provider: name.into(),
+                };
                 return false;
             }
         }
@@ -87,7 +109,7 @@ impl ChainResult {
                 retry: true,
             } => {
                 self.errors.push(format!("{name}: {reason}"));
-                self.held = true;
+                self.stop = Stop::Held;
             }
             Hold::Budget {
                 reason,
@@ -171,13 +193,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                     "gave up: {tried} requests for these bytes may have been billed without an answer (ALT_TEXT_MAX_ATTEMPTS {}); replay after checking the provider",
                     self.settings.max_attempts
                 )],
-                exhausted: true,
+                stop: Stop::Exhausted,
                 ..ChainResult::default()
             }
         } else {
             self.run_chain(request, missing, spend).await
         };
-        chain.new = !chain.answers.is_empty();
+        if chain.fresh == Fresh::Nothing && !chain.answers.is_empty() {
+            chain.fresh = Fresh::Free;
+        }
         let mut answers = reused;
         answers.append(&mut chain.answers);
         let langs = &self.settings.langs;
@@ -265,11 +289,17 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 .await;
                 let before = result.answers.len();
                 let go_on = result.take(provider.name(), answer, &call, &mut missing);
-                result.fresh |= !provider.is_free() && result.answers.len() > before;
+                if !provider.is_free() && result.answers.len() > before {
+                    result.fresh = Fresh::Paid;
+                }
                 if !go_on {
                     return result;
                 }
             }
+        }
+        if result.stop == Stop::Held && missing.is_empty() {
+            // Another provider gave what the held one would have.
+            result.stop = Stop::Asked;
         }
         result
     }

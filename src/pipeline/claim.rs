@@ -81,7 +81,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let request = ClaimRequest {
             bucket: &event.bucket,
             key: &event.key,
-            token: &attempt.token,
+            token: attempt.token(),
             now: epoch_secs(SystemTime::now()),
             until: attempt.until,
             etag,

@@ -54,9 +54,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if let Some(new_tags) = new_tags
             && let Err(err) = self.store.put_tags(&attempt.id, &new_tags).await
         {
-            return self.write_failure(record, &err).await;
+            return self.write_failure(attempt, record, &err).await;
         }
-        match self.records.put(&record).await {
+        match attempt.write(&self.records, &record).await {
             Ok(()) => Outcome::Captioned {
                 provider: DECORATIVE.into(),
                 tag,

@@ -11,7 +11,7 @@ use crate::provider::scripted::{ScriptedProvider, caption};
 use crate::provider::{Caption, ProviderError};
 use crate::report::OutcomeKind;
 use crate::store::memory::{MemoryRecords, MemoryStore};
-use crate::store::{ObjectId, StoreError};
+use crate::store::{Condition, ObjectId, StoreError};
 
 const BUCKET: &str = "photos";
 
@@ -1330,11 +1330,10 @@ async fn a_correction_survives_the_retry_meant_to_finish_it(crash: bool) {
             error: None,
             retryable: None,
             tag_status: Some(TagStatus::Written),
-            if_unchanged: None,
-            claim: None,
             ..record
         };
-        h.pipeline.records().put(&left).await.unwrap();
+        let records = h.pipeline.records();
+        records.put(&left, &Condition::Unclaimed).await.unwrap();
     }
     h.run("mug.jpg").await;
     assert_eq!(h.paid.calls(), 1);

@@ -6,7 +6,7 @@ use super::attempt::Attempt;
 use super::tagging::{self, Placement, TagPlan};
 use super::{Outcome, Pipeline, person};
 use crate::caption::{LangCaption, Record, Source, State, Tag, TagStatus, tags};
-use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
+use crate::store::{ObjectStore, RecordStore, StoreError};
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Writes the record and the captions to the object's tags: together when the record
@@ -44,7 +44,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 // Without the current tags a write could drop the user's: keep the captions
                 // in the record so the retry reuses them, and touch no tag.
                 let record = self.with_captions(record, answers, None);
-                return self.write_failure(record, &err).await;
+                return self.write_failure(attempt, record, &err).await;
             }
         };
         let plan = tagging::plan(&existing_tags, answers, &self.settings);
@@ -52,7 +52,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let record = self.tagged(record, answers, &plan);
         let tag = record.tag_status.unwrap_or(TagStatus::NoRoom);
         let Some(new_tags) = &plan.new_tags else {
-            return match self.records.put(&record).await {
+            return match attempt.write(&self.records, &record).await {
                 Ok(()) => Outcome::Captioned { provider, tag },
                 Err(err) => Outcome::failed(&err),
             };
@@ -62,55 +62,56 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         // record and the tags go together; otherwise the record goes first.
         let first = person::pending(record.clone(), answers);
         let confirm = first != record;
-        let first = Record {
-            keep_claim_until: confirm.then_some(attempt.until),
-            ..first
-        };
-        let id = &attempt.id;
         let together = stored && !confirm;
-        let tags_written = match self.record_and_tags(&first, id, new_tags, together).await {
+        let written = self.record_and_tags(attempt, &first, new_tags, together, confirm);
+        let tags_written = match written.await {
             Ok(tags_written) => tags_written,
             Err(err) => return Outcome::failed(&err),
         };
-        // Whether the record written released the claim.
-        let released = !confirm;
         match tags_written {
             Ok(()) => {
                 if confirm {
                     // Best effort: the tag in place confirms a pending caption anyway.
-                    let _ = self.records.put(&record).await;
+                    let _ = attempt.write(&self.records, &record).await;
                 }
                 Outcome::Captioned { provider, tag }
             }
             Err(StoreError::InvalidTag { .. }) => {
-                let refused = self.without_refused_tags(id, &existing_tags, plan).await;
-                match refused {
-                    Ok(plan) => self.retagged(base, answers, &plan, released).await,
-                    Err(err) => self.tags_not_written(record, answers, err, released).await,
+                let refused = self.without_refused_tags(&attempt.id, &existing_tags, plan);
+                match refused.await {
+                    Ok(plan) => self.retagged(attempt, base, answers, &plan).await,
+                    Err(err) => self.tags_not_written(attempt, record, answers, err).await,
                 }
             }
-            Err(err) => self.tags_not_written(record, answers, err, released).await,
+            Err(err) => self.tags_not_written(attempt, record, answers, err).await,
         }
     }
 
     /// Writes `record` and `tags`: `together`, or the record first (no tag is written if it
-    /// fails). `Err` is the record's failure; `Ok`, how the tag write went. When they go
+    /// fails); the record keeps the claim when `keep` (a pending caption still to be
+    /// confirmed). `Err` is the record's failure; `Ok`, how the tag write went. When they go
     /// together and the record fails, the record stored before holds the captions: the
     /// next delivery writes them.
     async fn record_and_tags(
         &self,
+        attempt: &Attempt<'_>,
         record: &Record,
-        id: &ObjectId,
         tags: &[Tag],
         together: bool,
+        keep: bool,
     ) -> Result<Result<(), StoreError>, StoreError> {
+        let put = async {
+            match keep {
+                true => attempt.write_keeping(&self.records, record).await,
+                false => attempt.write(&self.records, record).await,
+            }
+        };
         if together {
-            let (put, tagged) =
-                tokio::join!(self.records.put(record), self.store.put_tags(id, tags));
+            let (put, tagged) = tokio::join!(put, self.store.put_tags(&attempt.id, tags));
             return put.map(|()| tagged);
         }
-        self.records.put(record).await?;
-        Ok(self.store.put_tags(id, tags).await)
+        put.await?;
+        Ok(self.store.put_tags(&attempt.id, tags).await)
     }
 
     /// The record with its captions and where their tags went. A caption without a tag is
@@ -143,52 +144,52 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 
     /// The record again (from `base`, before any tag), after the tags were written without
-    /// those S3 refused. If the first record went in (`stored`), it released the claim:
-    /// this one is written only while nobody has claimed the object since.
+    /// those S3 refused. If the first record released the claim, this one is written only
+    /// while nobody has claimed the object since.
     async fn retagged(
         &self,
+        attempt: &Attempt<'_>,
         base: Record,
         answers: &[Answer],
         plan: &TagPlan,
-        stored: bool,
     ) -> Outcome {
         let provider = answers[0].provider.clone();
-        let claim = if stored { None } else { base.claim.clone() };
-        let record = self.tagged(Record { claim, ..base }, answers, plan);
+        let record = self.tagged(base, answers, plan);
         let tag = record.tag_status.unwrap_or(TagStatus::Refused);
-        match self.records.put(&record).await {
+        match attempt.write(&self.records, &record).await {
             Ok(()) => Outcome::Captioned { provider, tag },
             Err(err) => Outcome::failed(&err),
         }
     }
 
     /// The tag write failed: the record says so and keeps the captions for the retry. If
-    /// the record written alongside went in (`stored`), it released the claim: the
-    /// correction is then written only while nobody has claimed the object since.
+    /// the record written alongside released the claim, the correction is written only
+    /// while nobody has claimed the object since.
     async fn tags_not_written(
         &self,
+        attempt: &Attempt<'_>,
         record: Record,
         answers: &[Answer],
         err: StoreError,
-        stored: bool,
     ) -> Outcome {
-        let claim = if stored { None } else { record.claim.clone() };
         let record = Record {
             tag_status: None,
-            claim,
             ..self.with_captions(record, answers, None)
         };
         match err {
             StoreError::NotFound { .. } => {
                 let reason = "the object was deleted while it was captioned";
-                self.finish(Record {
-                    state: State::Skipped,
-                    reason: Some(reason.into()),
-                    ..record
-                })
+                self.finish(
+                    attempt,
+                    Record {
+                        state: State::Skipped,
+                        reason: Some(reason.into()),
+                        ..record
+                    },
+                )
                 .await
             }
-            err => self.write_failure(record, &err).await,
+            err => self.write_failure(attempt, record, &err).await,
         }
     }
 
@@ -240,19 +241,24 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 
     /// Records a failed write-back, keeping the caption so that no retry pays for it again.
-    pub(super) async fn write_failure(&self, record: Record, err: &StoreError) -> Outcome {
+    pub(super) async fn write_failure(
+        &self,
+        attempt: &Attempt<'_>,
+        record: Record,
+        err: &StoreError,
+    ) -> Outcome {
         let record = Record {
             state: State::Failed,
             error: Some(format!("caption not written: {err}")),
             retryable: Some(err.is_retryable()),
             ..record
         };
-        let _ = self.records.put(&record).await;
+        let _ = attempt.write(&self.records, &record).await;
         Outcome::failed(err)
     }
 
     /// Writes a final skipped or failed record and turns it into the outcome.
-    pub(super) async fn finish(&self, record: Record) -> Outcome {
+    pub(super) async fn finish(&self, attempt: &Attempt<'_>, record: Record) -> Outcome {
         let outcome = match record.state {
             State::Failed => Outcome::Failed {
                 error: record.error.clone().unwrap_or_default(),
@@ -260,18 +266,26 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             },
             _ => Outcome::skipped(record.reason.clone().unwrap_or_default()),
         };
-        match self.records.put(&record).await {
+        match attempt.write(&self.records, &record).await {
             Ok(()) => outcome,
             Err(err) => Outcome::failed(&err),
         }
     }
 
     /// A final skipped record, with its reason.
-    pub(super) async fn skip(&self, record: Record, reason: impl Into<String>) -> Outcome {
-        self.finish(Record {
-            reason: Some(reason.into()),
-            ..record
-        })
+    pub(super) async fn skip(
+        &self,
+        attempt: &Attempt<'_>,
+        record: Record,
+        reason: impl Into<String>,
+    ) -> Outcome {
+        self.finish(
+            attempt,
+            Record {
+                reason: Some(reason.into()),
+                ..record
+            },
+        )
         .await
     }
 }

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::error::classify;
-use super::{Claim, ClaimRequest, RecordPage, RecordStore, StoreError, epoch_now};
+use super::{Claim, ClaimRequest, Condition, RecordPage, RecordStore, StoreError, epoch_now};
 use crate::caption::{Record, State};
 use crate::event::sequencer_key;
 
@@ -119,37 +119,37 @@ impl RecordStore for DynamoRecords {
         }
     }
 
-    async fn put(&self, record: &Record) -> Result<(), StoreError> {
+    async fn put(&self, record: &Record, condition: &Condition) -> Result<(), StoreError> {
         let mut item = to_item(record);
-        if let (Some(token), Some(until)) = (&record.claim, record.keep_claim_until) {
+        if let Condition::Claimed {
+            token,
+            keep_until: Some(until),
+        } = condition
+        {
             item.insert("claim_token".into(), AttributeValue::S(token.clone()));
             item.insert("claim_until".into(), AttributeValue::N(until.to_string()));
         }
-        let mut put = self
+        let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item));
-        put = match &record.claim {
-            Some(token) => put
+        let free = "(attribute_not_exists(claim_until) OR claim_until < :now)";
+        let now = || AttributeValue::N(epoch_now().to_string());
+        let put = match condition {
+            Condition::Claimed { token, .. } => put
                 .condition_expression("claim_token = :token")
                 .expression_attribute_values(":token", AttributeValue::S(token.clone())),
-            None => {
-                let free = "(attribute_not_exists(claim_until) OR claim_until < :now)";
-                let put = put.expression_attribute_values(
-                    ":now",
-                    AttributeValue::N(epoch_now().to_string()),
-                );
-                match &record.if_unchanged {
-                    None => put.condition_expression(free),
-                    Some(None) => put.condition_expression(format!(
-                        "{free} AND attribute_not_exists(updated_at)"
-                    )),
-                    Some(Some(seen)) => put
-                        .condition_expression(format!("{free} AND updated_at = :seen"))
-                        .expression_attribute_values(":seen", AttributeValue::S(seen.clone())),
-                }
-            }
+            Condition::Unclaimed => put
+                .condition_expression(free)
+                .expression_attribute_values(":now", now()),
+            Condition::Unchanged { seen: None } => put
+                .condition_expression(format!("{free} AND attribute_not_exists(updated_at)"))
+                .expression_attribute_values(":now", now()),
+            Condition::Unchanged { seen: Some(seen) } => put
+                .condition_expression(format!("{free} AND updated_at = :seen"))
+                .expression_attribute_values(":now", now())
+                .expression_attribute_values(":seen", AttributeValue::S(seen.clone())),
         };
         match put.send().await {
             Ok(_) => Ok(()),
@@ -533,9 +533,12 @@ mod tests {
             [&put, &delete]
         );
         let records = DynamoRecords::new(client, "records");
-        let mut record = Record::new("photos", "cat.jpg", State::Skipped);
-        record.claim = Some("t-1".into());
-        let err = records.put(&record).await.unwrap_err();
+        let record = Record::new("photos", "cat.jpg", State::Skipped);
+        let claimed = Condition::Claimed {
+            token: "t-1".into(),
+            keep_until: None,
+        };
+        let err = records.put(&record, &claimed).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
         assert!(!err.is_retryable());
         let deleted = records
@@ -560,7 +563,10 @@ mod tests {
         );
         let records = DynamoRecords::new(client, "records");
         let err = records
-            .put(&Record::new("photos", "cat.jpg", State::Skipped))
+            .put(
+                &Record::new("photos", "cat.jpg", State::Skipped),
+                &Condition::Unclaimed,
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Transient { .. }), "{err}");

@@ -1,4 +1,4 @@
-//! The in-memory object store, for unit tests: call counts, injectable failures and hangs;
+//! The in-memory object store of the unit tests: call counts, injectable failures and hangs;
 //! the record store beside it is `memory_records.rs`.
 
 use std::collections::{HashMap, VecDeque};

@@ -1,12 +1,14 @@
-//! The in-memory record store and spend ledger, for unit tests: the claim semantics of the
-//! DynamoDB store, injectable write failures.
+//! The in-memory record store and spend ledger of the unit tests: the claim semantics of the
+//! DynamoDB store (the contract test `tests/it/record_store.rs` holds both to the same
+//! checks), injectable write failures.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{
-    Claim, ClaimRequest, Ledger, Pause, Period, RecordPage, RecordStore, StoreError, epoch_now,
+    Claim, ClaimRequest, Condition, Ledger, Pause, Period, RecordPage, RecordStore, StoreError,
+    epoch_now,
 };
 use crate::caption::{Record, State};
 use crate::event::sequencer_order;
@@ -85,7 +87,7 @@ impl RecordStore for MemoryRecords {
         Ok(false)
     }
 
-    async fn put(&self, record: &Record) -> Result<(), StoreError> {
+    async fn put(&self, record: &Record, condition: &Condition) -> Result<(), StoreError> {
         self.puts.fetch_add(1, Ordering::SeqCst);
         if let Some(err) = self.fail_puts.lock().unwrap().pop_front() {
             return Err(err);
@@ -99,35 +101,33 @@ impl RecordStore for MemoryRecords {
         drop(picked);
         let id = (record.bucket.clone(), record.key.clone());
         let mut claims = self.claims.lock().unwrap();
-        let allowed = match (&record.claim, claims.get(&id)) {
-            (Some(token), Some((held, _))) => held == token,
-            (Some(_), None) => false,
-            (None, Some((_, until))) => *until < epoch_now(),
-            (None, None) => true,
+        let live = claims.get(&id).filter(|(_, until)| *until >= epoch_now());
+        let stored_at = || {
+            self.record(&record.bucket, &record.key)
+                .map(|r| r.updated_at)
         };
-        let stored_at = self
-            .record(&record.bucket, &record.key)
-            .map(|r| r.updated_at);
-        let unchanged = match &record.if_unchanged {
-            None => true,
-            Some(seen) => *seen == stored_at,
+        let allowed = match condition {
+            Condition::Claimed { token, .. } => {
+                claims.get(&id).is_some_and(|(held, _)| held == token)
+            }
+            Condition::Unclaimed => live.is_none(),
+            Condition::Unchanged { seen } => live.is_none() && *seen == stored_at(),
         };
-        if !allowed || !unchanged {
+        if !allowed {
             return Err(StoreError::Conflict { op: "put" });
         }
-        match (&record.claim, record.keep_claim_until) {
-            (Some(token), Some(until)) => {
-                claims.insert(id.clone(), (token.clone(), until));
+        match condition {
+            Condition::Claimed {
+                token,
+                keep_until: Some(until),
+            } => {
+                claims.insert(id.clone(), (token.clone(), *until));
             }
             _ => {
                 claims.remove(&id);
             }
         }
-        let stored = Record {
-            claim: None,
-            ..record.clone()
-        };
-        self.records.lock().unwrap().insert(id, stored);
+        self.records.lock().unwrap().insert(id, record.clone());
         Ok(())
     }
 

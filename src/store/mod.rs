@@ -6,9 +6,7 @@ pub mod dynamodb;
 mod dynamodb_ledger;
 pub mod error;
 pub mod ledger;
-#[cfg(test)]
-pub(crate) mod memory;
-#[cfg(test)]
+pub mod memory;
 mod memory_records;
 pub mod objects;
 pub mod records;
@@ -18,5 +16,5 @@ pub use dynamodb::DynamoRecords;
 pub use error::StoreError;
 pub use ledger::{Ledger, Pause, Period};
 pub use objects::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
-pub use records::{Claim, ClaimRequest, RecordPage, RecordStore, epoch_now};
+pub use records::{Claim, ClaimRequest, Condition, RecordPage, RecordStore, epoch_now};
 pub use s3::S3Store;

@@ -45,6 +45,25 @@ pub enum Claim {
     /// Another invocation holds a claim until this time (seconds since the epoch).
     Busy { until: u64 },
 }
+/// The rule a record's write is checked against, apart from the record (which is data
+/// only). Every write is refused (`Conflict`) when its condition does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Only while this invocation's claim (its token) holds. The write releases the claim,
+    /// or with `keep_until` keeps holding it until then (seconds since the epoch): for a
+    /// write still on the way, such as the caption stored before its tags.
+    Claimed {
+        token: String,
+        keep_until: Option<u64>,
+    },
+    /// Only while nobody holds a live claim: an invocation holding one captions newer bytes.
+    Unclaimed,
+    /// Only while nobody holds a live claim and the stored record is still the one read: the
+    /// one written at `seen` (its `updated_at`), or none (`None`). A person's edit never
+    /// overwrites what changed since it read the record.
+    Unchanged { seen: Option<String> },
+}
+
 /// One page of a bucket's records, in key order, and the key the next page starts after.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordPage {
@@ -75,12 +94,13 @@ pub trait RecordStore: Ledger + Send + Sync {
         prefix: Option<&str>,
         after: Option<&str>,
     ) -> impl Future<Output = Result<RecordPage, StoreError>> + Send;
-    /// Writes the record, replacing the item (and releasing the claim, unless
-    /// `record.keep_claim_until` asks to keep it). With `record.claim` set, only while that
-    /// claim holds; without, only while nobody holds a live claim, and with
-    /// `record.if_unchanged` only while the stored record is the one read (`Conflict`
-    /// otherwise).
-    fn put(&self, record: &Record) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes the record, replacing the item, if `condition` holds (`Conflict` otherwise).
+    /// The write releases any claim, unless the condition keeps it.
+    fn put(
+        &self,
+        record: &Record,
+        condition: &Condition,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes the record if it is still the one written at `updated_at` and nobody holds a
     /// live claim on it; `false` if it changed (or went) in the meantime, or is claimed.
     fn delete(

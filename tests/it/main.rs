@@ -21,6 +21,7 @@ mod presign;
 mod promises;
 mod properties;
 mod providers;
+mod record_store;
 mod shown;
 mod soak;
 mod spend;

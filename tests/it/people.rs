@@ -8,7 +8,6 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use s3_alt_text::caption::{Record, Source, State};
 use s3_alt_text::report::OutcomeKind;
 use s3_alt_text::store::dynamodb::to_item;
-use s3_alt_text::store::{DynamoRecords, RecordStore, StoreError};
 
 use crate::support::services::{FakeService, Wire};
 use crate::support::{API_KEY, Stack, far_deadline, sample, text};
@@ -387,46 +386,4 @@ async fn an_import_of_several_languages_of_one_image_keeps_every_one() {
         assert_eq!(langs, ["de", "en", "fr"], "{key}");
         assert_eq!(stack.tags(key).await.len(), 3, "{key}");
     }
-}
-
-#[tokio::test]
-async fn an_edit_never_overwrites_a_record_that_changed_since_it_was_read() {
-    let stack = Stack::new("unchanged").await;
-    let records = DynamoRecords::new(stack.dynamodb.clone(), &stack.table);
-    let mut read = Record::new(&stack.bucket, "a.jpg", State::Captioned);
-    read.updated_at = "2026-12-02T10:00:00.000001Z".into();
-    records.put(&read).await.unwrap();
-    let edit = |seen: Option<&str>| Record {
-        updated_at: "2026-12-02T10:05:00.000001Z".into(),
-        if_unchanged: Some(seen.map(String::from)),
-        alt_text: Some("Our red mug".into()),
-        ..read.clone()
-    };
-    for stale in [Some("2026-12-02T09:00:00.000001Z"), None] {
-        let refused = records.put(&edit(stale)).await;
-        assert!(
-            matches!(refused, Err(StoreError::Conflict { .. })),
-            "{stale:?}: {refused:?}"
-        );
-    }
-    assert_eq!(
-        stack.record("a.jpg").await.unwrap().alt_text,
-        None,
-        "nothing written"
-    );
-    records.put(&edit(Some(&read.updated_at))).await.unwrap();
-    assert_eq!(
-        stack.record("a.jpg").await.unwrap().alt_text.as_deref(),
-        Some("Our red mug")
-    );
-    // A record that did not exist when it was read is written only while there is none.
-    let new = Record {
-        if_unchanged: Some(None),
-        ..Record::new(&stack.bucket, "b.jpg", State::Captioned)
-    };
-    records.put(&new).await.unwrap();
-    assert!(matches!(
-        records.put(&new).await,
-        Err(StoreError::Conflict { .. })
-    ));
 }

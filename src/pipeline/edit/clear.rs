@@ -51,7 +51,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 ..record
             };
         }
-        self.put_edited(&record).await?;
+        self.put_edited(&record, current.seen.as_deref()).await?;
         let tags: Vec<Tag> = current
             .tags
             .iter()

@@ -26,7 +26,7 @@ use crate::caption::{Record, State, Tag};
 use crate::image::ImageFormat;
 use crate::image::context::ImageContext;
 use crate::provider::Caption;
-use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
+use crate::store::{Condition, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 
 /// What an edit reads first: the object's head, its record (if it describes these bytes)
 /// and its tags.
@@ -93,7 +93,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             reviewed_at: Some(now_rfc3339()),
             ..self.awaiting_languages(self.edited_record(id, &current), &current, &answers)
         };
-        self.write_edit(id, base, &answers, &base_tags, plan).await
+        let seen = current.seen.as_deref();
+        self.write_edit(id, seen, base, &answers, &base_tags, plan)
+            .await
     }
 
     /// The edited record, captioned; unless the bytes were not captioned yet and a language
@@ -144,11 +146,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let record = Record {
             reviewed_at: Some(now.clone()),
             updated_at: now,
-            claim: None,
-            if_unchanged: Some(current.seen),
             ..record
         };
-        self.put_edited(&record).await?;
+        self.put_edited(&record, current.seen.as_deref()).await?;
         Ok(Edited::Done)
     }
 
@@ -293,13 +293,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         Record {
             // As the function records it: the format read from the bytes.
             content_type: Some(current.format.mime_type().into()),
-            if_unchanged: Some(current.seen.clone()),
             updated_at: now_rfc3339(),
             error: None,
             retryable: None,
             reason: None,
-            claim: None,
-            keep_claim_until: None,
             ..record
         }
     }
@@ -308,10 +305,13 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// leaves it out, as for any caption, and the record says so. Until its tag is
     /// written, a person's caption is `pending` in the record: a caption tag still on the
     /// object is then an older one, which the next event or backfill writes over. A failed
-    /// tag write and a process ended between the writes leave the same record.
+    /// tag write and a process ended between the writes leave the same record. The first
+    /// write goes only while the stored record is the one read (`seen`), each later one
+    /// only while it is the one written before.
     async fn write_edit(
         &self,
         id: &ObjectId,
+        seen: Option<&str>,
         base: Record,
         answers: &[Answer],
         existing: &[Tag],
@@ -319,48 +319,53 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     ) -> Result<Edited, EditError> {
         let record = self.tagged(base.clone(), answers, &plan);
         let Some(new_tags) = &plan.new_tags else {
-            self.put_edited(&record).await?;
+            self.put_edited(&record, seen).await?;
             return Ok(Edited::Done);
         };
         let pending = person::pending(record.clone(), answers);
-        self.put_edited(&pending).await?;
+        self.put_edited(&pending, seen).await?;
+        let written = Some(pending.updated_at.as_str());
         match self.store.put_tags(id, new_tags).await {
             Ok(()) => {
                 // Best effort: the tag in place confirms a pending caption anyway.
-                let _ = self.put_edited(&rewrite_of(record)).await;
+                let _ = self.put_edited(&restamped(record), written).await;
                 Ok(Edited::Done)
             }
             Err(StoreError::InvalidTag { .. }) => {
                 match self.without_refused_tags(id, existing, plan).await {
                     Ok(plan) => {
-                        let again = self.tagged(rewrite_of(base), answers, &plan);
-                        self.put_edited(&again).await?;
+                        let again = self.tagged(restamped(base), answers, &plan);
+                        self.put_edited(&again, written).await?;
                         Ok(Edited::Done)
                     }
-                    Err(err) => Err(self.tag_failure(pending, err).await),
+                    Err(err) => Err(self.tag_failure(&pending, err).await),
                 }
             }
-            Err(err) => Err(self.tag_failure(pending, err).await),
+            Err(err) => Err(self.tag_failure(&pending, err).await),
         }
     }
 
-    /// The tag write failed after the record went in: the record says so, and the next
-    /// event or backfill writes the tag from it.
-    async fn tag_failure(&self, record: Record, err: StoreError) -> EditError {
+    /// The tag write failed after the record (`written`) went in: the record says so, and
+    /// the next event or backfill writes the tag from it.
+    async fn tag_failure(&self, written: &Record, err: StoreError) -> EditError {
         let record = Record {
             state: State::Failed,
             retryable: Some(true),
             error: Some(format!("caption not written to the tag: {err}")),
             tag_status: None,
-            ..rewrite_of(record)
+            ..restamped(written.clone())
         };
-        let _ = self.records.put(&record).await;
+        let _ = self.put_edited(&record, Some(&written.updated_at)).await;
         EditError::TagNotWritten(err)
     }
 
-    /// Writes an edited record, only while no invocation holds a claim on the object.
-    async fn put_edited(&self, record: &Record) -> Result<(), EditError> {
-        match self.records.put(record).await {
+    /// Writes an edited record, only while no invocation holds a claim on the object and
+    /// the stored record is still the one written at `seen` (`None`: while there is none).
+    async fn put_edited(&self, record: &Record, seen: Option<&str>) -> Result<(), EditError> {
+        let condition = Condition::Unchanged {
+            seen: seen.map(String::from),
+        };
+        match self.records.put(record, &condition).await {
             Ok(()) => Ok(()),
             Err(StoreError::Conflict { .. }) => Err(EditError::Busy {
                 key: record.key.clone(),
@@ -370,12 +375,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     }
 }
 
-/// `written` to be written again, only while it is still the record stored (nothing came
-/// between the two writes).
-fn rewrite_of(written: Record) -> Record {
+/// `record` stamped now, to be written again.
+fn restamped(record: Record) -> Record {
     Record {
-        if_unchanged: Some(Some(written.updated_at.clone())),
         updated_at: now_rfc3339(),
-        ..written
+        ..record
     }
 }
