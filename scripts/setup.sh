@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the local stack and the test tools: the project's Python virtual environment
 # (.venv: SeaweedFS, moto, cfn-lint, the SAM translator, pytest, selenium), dynalite from
-# its lockfile (tests/stack/node_modules), and headless Chromium with its WebDriver from
+# its lockfile (scripts/dynalite/node_modules), and headless Chromium with its WebDriver from
 # Debian's packages (chromium, chromium-driver) for the review page's browser test.
 # `scripts/setup.sh deploy` adds cargo-lambda and the SAM CLI. Safe to run again: it only
 # installs what is missing or changed.
@@ -25,12 +25,12 @@ install() {
 
 install scripts/requirements.txt
 
-# dynalite (DynamoDB), pinned by tests/stack/package-lock.json; needs Node.js and npm.
-lock_stamp=tests/stack/node_modules/.package-lock.sha256
-wanted=$(sha256sum tests/stack/package-lock.json | cut -d' ' -f1)
+# dynalite (DynamoDB), pinned by scripts/dynalite/package-lock.json; needs Node.js and npm.
+lock_stamp=scripts/dynalite/node_modules/.package-lock.sha256
+wanted=$(sha256sum scripts/dynalite/package-lock.json | cut -d' ' -f1)
 if [ "$(cat "$lock_stamp" 2>/dev/null)" != "$wanted" ]; then
   command -v npm >/dev/null || { echo "npm (Node.js) is needed for dynalite" >&2; exit 1; }
-  npm ci --prefix tests/stack --no-audit --no-fund --loglevel=error
+  npm ci --prefix scripts/dynalite --no-audit --no-fund --loglevel=error
   echo "$wanted" > "$lock_stamp"
 fi
 # Chromium and chromedriver (Debian's packages), for tests/browser.

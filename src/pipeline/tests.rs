@@ -1107,39 +1107,6 @@ async fn edits_say_what_is_wrong_and_write_nothing() {
 }
 
 #[tokio::test]
-async fn a_decorative_image_gets_an_empty_tag_and_no_call() {
-    let h = Harness::new(vec![Ok(caption("A cup of coffee."))]);
-    h.upload(
-        "border.jpg",
-        &sample("coffee.jpg"),
-        vec![Tag::new("owner", "shop")],
-    );
-    h.pipeline
-        .store()
-        .set_metadata(BUCKET, "border.jpg", &[("alt-decorative", "true")]);
-    let outcome = h.run("border.jpg").await;
-    assert_eq!(
-        outcome,
-        Outcome::Captioned {
-            provider: "decorative".into(),
-            tag: TagStatus::Written
-        }
-    );
-    assert_eq!(h.paid.calls(), 0);
-    let record = h.record("border.jpg");
-    assert_eq!(record.state, State::Captioned);
-    assert_eq!(record.provider.as_deref(), Some("decorative"));
-    assert_eq!(record.alt_text.as_deref(), Some(""));
-    assert_eq!(
-        h.tags("border.jpg"),
-        vec![Tag::new("owner", "shop"), Tag::new("alt-text", "")]
-    );
-    // Delivered again: nothing more.
-    h.run("border.jpg").await;
-    assert_eq!(h.paid.calls(), 0);
-}
-
-#[tokio::test]
 async fn a_persons_caption_whose_tag_failed_gets_its_tag_from_the_next_event() {
     let h = Harness::new(vec![]);
     h.upload(

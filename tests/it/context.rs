@@ -214,6 +214,8 @@ async fn autoalt_has_no_field_for_context_and_is_sent_the_image_alone() {
 async fn a_decorative_image_gets_an_empty_tag_and_no_call() {
     let stack = Stack::new("decorative").await;
     put_with_context(&stack, "border.jpg", &[("alt-decorative", "true")]).await;
+    let owner = [("owner".to_string(), "shop".to_string())];
+    stack.put_tags("border.jpg", &owner).await;
     let fake = FakeService::start(Wire::AltTextLab, Some(API_KEY), vec![]).await;
     let handler = stack.handler(&stack.alttextlab_config(&fake.url, &[]));
     let event = stack.event(&[("border.jpg", None)]);
@@ -224,9 +226,15 @@ async fn a_decorative_image_gets_an_empty_tag_and_no_call() {
         (OutcomeKind::Captioned, Some("decorative"))
     );
     assert!(fake.calls().is_empty(), "no service asked");
+    let mut tags = stack.tags("border.jpg").await;
+    tags.sort();
     assert_eq!(
-        stack.tags("border.jpg").await,
-        vec![("alt-text".into(), String::new())]
+        tags,
+        [
+            ("alt-text".into(), String::new()),
+            ("owner".into(), "shop".into())
+        ],
+        "the user's tag kept beside the empty caption"
     );
     let record = stack.record("border.jpg").await.unwrap();
     assert_eq!(

@@ -87,6 +87,15 @@ async fn sixteen_concurrent_deliveries_of_one_object_pay_once() {
         stack.record("photo.jpg").await.unwrap().state,
         State::Captioned
     );
+    // A busy delivery is handed back to Lambda to retry; each retry finds the caption.
+    for (handler, result) in handlers.iter().zip(&results) {
+        if outcome(result) == OutcomeKind::Busy {
+            assert!(result.is_err(), "a busy delivery is retryable");
+            let retry = handler.handle(&event, far_deadline()).await;
+            assert_eq!(outcome(&retry), OutcomeKind::Unchanged);
+        }
+    }
+    assert_eq!(fake.calls().len(), 1, "no retry paid");
 }
 
 /// An `ObjectCreated` event for one version of `key`, with its ETag and sequencer.

@@ -1,6 +1,6 @@
 //! The fault-injection suite: provider errors, S3 and DynamoDB throttling (through a
-//! fault-injecting proxy in front of moto), objects deleted, overwritten or re-tagged while
-//! they are captioned, concurrent duplicate deliveries and events out of order. Each case
+//! fault-injecting proxy in front of SeaweedFS and dynalite), objects deleted, overwritten
+//! or re-tagged while they are captioned, and events out of order. Each case
 //! asserts the final state of the object, that every user tag is intact, and the number of
 //! provider calls.
 
@@ -538,53 +538,6 @@ async fn new_bytes_never_get_the_caption_of_old_bytes() {
     assert_eq!(
         sorted_tags(&stack, KEY).await,
         expected_tags(Some(&expected))
-    );
-}
-
-#[tokio::test]
-async fn concurrent_duplicate_deliveries_make_one_provider_call() {
-    let stack = stack_with_photo("duplicates").await;
-    let fake = slow_fake().await;
-    // The second delivery arrives while the first is with the provider. (Two claims sent at
-    // the very same instant are DynamoDB's to order: a conditional write is atomic there,
-    // but moto checks and writes without a lock, so the test does not race it.)
-    let (one, two) = (handler(&stack, &fake), handler(&stack, &fake));
-    let delivery = event(&stack);
-    let (a, b) = tokio::join!(one.handle(&delivery, far_deadline()), async {
-        fake.fetched.notified().await;
-        two.handle(&delivery, far_deadline()).await
-    });
-    assert_eq!(
-        fake.calls().len(),
-        1,
-        "one provider call for two deliveries"
-    );
-    let outcomes: Vec<OutcomeKind> = [&a, &b]
-        .iter()
-        .map(|r| match r {
-            Ok(h) => h.summary.objects[0].outcome,
-            Err(s3_alt_text::handler::HandlerError::Retryable { summary, .. }) => {
-                summary.objects[0].outcome
-            }
-            Err(other) => panic!("{other}"),
-        })
-        .collect();
-    let mut sorted = outcomes.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, [OutcomeKind::Captioned, OutcomeKind::Busy]);
-    assert_eq!(
-        a.is_err() as u8 + b.is_err() as u8,
-        1,
-        "the duplicate is handed back to Lambda to retry"
-    );
-
-    // Lambda's retry of the duplicate finds the caption.
-    let retry = one.handle(&event(&stack), far_deadline()).await.unwrap();
-    assert_eq!(retry.summary.objects[0].outcome, OutcomeKind::Unchanged);
-    assert_eq!(fake.calls().len(), 1);
-    assert_eq!(
-        sorted_tags(&stack, KEY).await,
-        expected_tags(Some("A cup of coffee."))
     );
 }
 

@@ -1,13 +1,16 @@
 //! Every format on the local stack, through each service's fake: the services sent bytes get
 //! each image in a form they take (scaled to `ALT_TEXT_MAX_EDGE`, turned upright, converted
 //! from formats they refuse), an image that needs no change goes byte for byte, HEIC, AVIF
-//! and SVG go only to a service given the URL that takes them, and a decompression bomb is
-//! refused from its header.
+//! and SVG go only to a service given the URL that takes them, a decompression bomb is
+//! refused from its header, and a batch of large images waits for room in the memory
+//! budget.
 
 use crate::providers::bedrock_services;
 use crate::support::images::{self, marker_top_left, pixels};
-use crate::support::services::{FakeService, Wire, kind};
-use crate::support::{ACCESS_KEY, Stack, far_deadline, sample};
+use std::time::Duration;
+
+use crate::support::services::{FakeService, Reply, Wire, kind};
+use crate::support::{ACCESS_KEY, API_KEY, Stack, far_deadline, sample};
 use image::GenericImageView;
 use s3_alt_text::app::AppHandler;
 use s3_alt_text::caption::State;
@@ -260,4 +263,54 @@ async fn a_decompression_bomb_is_refused_from_its_header() {
         "{reason}"
     );
     assert!(fake.calls().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_batch_of_large_images_waits_for_room_in_the_memory_budget() {
+    let stack = Stack::new("memory").await;
+    // 12 MB each: the bytes and their base64 take 28 MB a call; a 128 MB function has a
+    // 64 MB budget, room for two calls at once.
+    let keys: Vec<String> = (0..5).map(|i| format!("large/{i}.jpg")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let mut bytes = sample("coffee.jpg");
+        bytes.resize(12 << 20, i as u8);
+        stack
+            .put(key, bytes, "image/jpeg", &[("owner", "shop")])
+            .await;
+    }
+    let wait = Duration::from_millis(300);
+    let script = vec![Reply::Slow(wait, "A cup of coffee on a table.".into()); keys.len()];
+    let fake = FakeService::start(Wire::AutoAlt, Some(API_KEY), script).await;
+    let handler = stack.handler(&stack.config(&[
+        ("ALT_TEXT_PROVIDER", "autoalt"),
+        ("ALT_TEXT_API_KEY", API_KEY),
+        ("ALT_TEXT_API_URL", &fake.url),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("MAX_CONCURRENCY", "8"),
+    ]));
+    let names: Vec<(&str, Option<&str>)> = keys.iter().map(|k| (k.as_str(), None)).collect();
+    let handled = handler
+        .handle(&stack.event(&names), far_deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        handled.summary.captioned,
+        keys.len(),
+        "{:?}",
+        handled.summary
+    );
+    assert_eq!(fake.calls().len(), keys.len());
+    assert!(fake.calls().iter().all(|c| c.image_len == 12 << 20));
+    assert_eq!(
+        fake.most_at_once(),
+        2,
+        "two calls fit the budget, the rest waited"
+    );
+    for key in &keys {
+        assert_eq!(
+            stack.tags(key).await.len(),
+            2,
+            "{key}: the user's tag and the caption"
+        );
+    }
 }

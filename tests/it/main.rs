@@ -7,22 +7,22 @@
 mod support;
 
 mod backfill;
+mod cli;
 mod context;
 mod deliveries;
 mod event_sources;
 mod events;
 mod faults;
+mod handler;
 mod images;
 mod key_store;
 mod lambda_binary;
-mod local_stack;
-mod people;
 mod presign;
-mod promises;
 mod properties;
 mod providers;
 mod record_store;
 mod shown;
 mod soak;
 mod spend;
+mod tags;
 mod thumbnails;

@@ -1,13 +1,18 @@
-//! Each provider end to end on the local stack (moto) through a fake of its service that
+//! Each provider end to end on the local stack through a fake of its service that
 //! speaks the real wire format: the sample images are captioned, documented errors end in
 //! the right outcome (retry, next provider, failed record), and several languages leave a
-//! tag and a record entry each.
+//! tag and a record entry each; a provider that hangs after accepting is sent one request
+//! per delivery, and a redirect never takes the key to another host.
 
+use std::sync::{Arc, Mutex};
+
+use crate::support::http::{self, HttpRequest, HttpResponse};
 use crate::support::services::{FakeService, Reply, Wire, describe};
-use crate::support::{ACCESS_KEY, Stack, far_deadline, provider_http, sample, sdk_config};
+use crate::support::{ACCESS_KEY, API_KEY, Stack, far_deadline, provider_http, sample, sdk_config};
 use s3_alt_text::app::AppHandler;
 use s3_alt_text::caption::{Record, State};
 use s3_alt_text::provider::Services;
+use s3_alt_text::report::OutcomeKind;
 use serde_json::json;
 
 const KEY: &str = "svc_live_0a1b2c3d4e5f60718293";
@@ -475,4 +480,119 @@ async fn a_two_language_chain_leaves_two_tags_and_a_two_entry_record() {
     );
     assert_eq!(fake.calls().len(), 1, "English came free from the image");
     assert_eq!(fake.calls()[0].langs, ["de"]);
+}
+
+#[tokio::test]
+async fn a_provider_that_hangs_after_accepting_is_sent_one_request_per_delivery() {
+    let stack = Stack::new("hangs").await;
+    stack
+        .put(
+            "cup.jpg",
+            sample("coffee.jpg"),
+            "image/jpeg",
+            &[("owner", "shop")],
+        )
+        .await;
+    let fake = FakeService::start(
+        Wire::AltTextLab,
+        Some(API_KEY),
+        vec![Reply::Hang, Reply::Hang, Reply::Hang],
+    )
+    .await;
+    let handler =
+        stack.handler(&stack.alttextlab_config(&fake.url, &[("ALTTEXTLAB_TIMEOUT_SECS", "5")]));
+    let event = stack.event(&[("cup.jpg", None)]);
+    // The first delivery: one request, which may have been billed; retryable.
+    let first = handler.handle(&event, far_deadline()).await;
+    assert!(first.is_err(), "retryable, for Lambda's retry");
+    assert_eq!(fake.calls().len(), 1, "one request in a delivery");
+    let record = stack.record("cup.jpg").await.unwrap();
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(true))
+    );
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(record.attempts[0].provider, "alttextlab");
+    let usage = handler.take_usage();
+    assert_eq!(
+        (usage.provider_calls, usage.provider_attempts_unknown),
+        (1, 1),
+        "ProviderCalls counts the request sent, ProviderAttemptsUnknown its lost answer"
+    );
+    // Lambda's retry: one more, the last (ALT_TEXT_MAX_ATTEMPTS is 2): failed for good.
+    let second = handler.handle(&event, far_deadline()).await.unwrap();
+    assert_eq!(second.summary.objects[0].outcome, OutcomeKind::Failed);
+    assert_eq!(fake.calls().len(), 2);
+    let record = stack.record("cup.jpg").await.unwrap();
+    assert_eq!(
+        (record.state, record.retryable),
+        (State::Failed, Some(false))
+    );
+    assert_eq!(record.attempts.len(), 2);
+    // Any later delivery or replay sends nothing.
+    handler.handle(&event, far_deadline()).await.unwrap();
+    assert_eq!(fake.calls().len(), 2, "no request after the limit");
+    assert!(
+        stack
+            .record("cup.jpg")
+            .await
+            .unwrap()
+            .error
+            .unwrap()
+            .contains("gave up"),
+        "the record says why"
+    );
+    assert_eq!(
+        stack.tags("cup.jpg").await,
+        vec![("owner".into(), "shop".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_refused_and_the_key_goes_nowhere_else() {
+    let stack = Stack::new("redirect").await;
+    stack
+        .put("cup.jpg", sample("coffee.jpg"), "image/jpeg", &[])
+        .await;
+    // Another host, which would collect whatever a redirect brought it.
+    let collected: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
+    let c = Arc::clone(&collected);
+    let collector = http::serve(move |req: HttpRequest| {
+        let c = Arc::clone(&c);
+        async move {
+            c.lock().unwrap().push(req);
+            Some(HttpResponse::json(
+                200,
+                json!({"id": "x", "result": "stolen"}),
+            ))
+        }
+    })
+    .await;
+    let to = format!("http://localhost:{}/collect", collector.port());
+    let redirecting = http::serve(move |_req: HttpRequest| {
+        let to = to.clone();
+        async move {
+            Some(HttpResponse {
+                status: 307,
+                headers: vec![("Location".into(), to)],
+                body: Vec::new(),
+            })
+        }
+    })
+    .await;
+    let url = format!("http://{redirecting}");
+    let handler = stack.handler(&stack.alttextlab_config(&url, &[]));
+    let handled = handler
+        .handle(&stack.event(&[("cup.jpg", None)]), far_deadline())
+        .await
+        .unwrap();
+    let object = &handled.summary.objects[0];
+    assert_eq!(object.outcome, OutcomeKind::Failed);
+    assert!(!object.retryable, "a redirect is permanent");
+    let error = stack.record("cup.jpg").await.unwrap().error.unwrap();
+    assert!(error.contains("redirecting to localhost"), "{error}");
+    assert!(
+        collected.lock().unwrap().is_empty(),
+        "nothing reached the other host"
+    );
 }

@@ -1,5 +1,8 @@
-//! End-to-end tests of the function against the local stack: moto (S3 and DynamoDB),
-//! started by the tests, and a fake AltTextLab that fetches the presigned URLs from it.
+//! One invocation end to end (`src/handler/`), on the local stack (SeaweedFS and dynalite)
+//! with a fake AltTextLab that fetches the presigned URLs from it: the sample events end as
+//! documented, the user's tags are kept, provider errors and throttling end in defined
+//! states, a malformed record fails alone, a version pins every read, and a hung provider
+//! times out within the deadline.
 
 use crate::support::services::{FakeService, Reply, Wire};
 use crate::support::{API_KEY, Stack, far_deadline, sample};
@@ -455,21 +458,6 @@ async fn throttling_is_retried_with_a_fresh_url_and_server_errors_fail_the_invoc
         stack.tags("down.jpg").await,
         vec![("owner".into(), "me".into())]
     );
-}
-
-#[tokio::test]
-async fn a_deleted_object_is_skipped_not_retried() {
-    let stack = Stack::new("deleted").await;
-    let handler = stack.handler(&stack.config(&[]));
-    let summary = handler
-        .handle(&stack.event(&[("vanished.jpg", None)]), far_deadline())
-        .await
-        .unwrap()
-        .summary;
-    assert_eq!(summary.skipped, 1);
-    let record = stack.record("vanished.jpg").await.unwrap();
-    assert_eq!(record.state, State::Skipped);
-    assert!(record.reason.unwrap().contains("no longer exists"));
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! People in charge of their alt text, through the commands of the binary on the local
-//! stack: `set` locks a caption against every event, replay and backfill, `--clear` lifts
+//! The terminal commands (`src/cli/`) of the binary on the local stack, by which people are
+//! in charge of their alt text: `set` locks a caption against every event, replay and backfill, `--clear` lifts
 //! the lock; `list` and `export` stream every record; `import` sets captions from a CSV.
 
 use std::process::Output;
