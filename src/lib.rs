@@ -2,27 +2,20 @@
 //!
 //! An S3 event names an object; the [`pipeline`] claims it, reads its first bytes, asks the
 //! configured [`provider`]s for a caption, and writes it back as an object tag and a
-//! DynamoDB record. Dependencies point one way, from the entry down:
+//! DynamoDB record. Each module uses only the layers below its own (checked by
+//! `scripts/check_structure.py`):
 //!
 //! ```text
-//! main ─▶ cli ─▶ app ─▶ config ─▶ handler ─▶ pipeline ─▶ provider ─▶ store ─▶ caption
-//!                                    │           │            │               event
-//!                                    ▼           ▼            ▼               image
-//!                                  report ◀── metrics       (image)           env, secret
+//! main
+//! cli                       the terminal commands
+//! app                       the composition root, and `serve()`
+//! config      handler       the settings │ one invocation
+//! pipeline                  one object, as named steps
+//! provider    metrics       the captioning services │ CloudWatch metrics
+//! store       report        S3 and DynamoDB │ what an invocation did
+//! caption     event  image  the record, tags, guard │ invocations │ formats, metadata
+//! env         secret time   variables │ keys and URLs that never print │ clock, deadlines
 //! ```
-//!
-//! - [`app`]: the composition root (clients, stores, providers, handler) and `serve()`;
-//! - [`cli`]: the terminal commands (`replay`, `backfill`);
-//! - [`config`]: the environment, as nested typed settings;
-//! - [`handler`]: one invocation, and the answer each caller expects;
-//! - [`pipeline`]: one object, as named steps;
-//! - [`provider`]: the captioning services, behind one trait, and their registry;
-//! - [`store`]: S3 and DynamoDB behind small traits, with in-memory fakes for tests;
-//! - [`caption`]: the record, the tags and the quality guard;
-//! - [`event`]: the invocation shapes and object events;
-//! - [`image`]: formats, dimensions and embedded alt text;
-//! - [`report`] and [`metrics`]: what an invocation did, and its CloudWatch metrics;
-//! - [`env`] and [`secret`]: reading variables; keys and URLs that never print.
 
 pub mod app;
 pub mod caption;
@@ -38,3 +31,4 @@ pub mod provider;
 pub mod report;
 pub mod secret;
 pub mod store;
+pub mod time;

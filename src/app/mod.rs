@@ -13,12 +13,13 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::handler::{Handler, deadline_instant};
+use crate::handler::Handler;
 use crate::metrics;
 use crate::pipeline::Pipeline;
 use crate::provider::keys::{AwsKeyStore, KeyError, KeyStore};
 use crate::provider::{Services, registry};
 use crate::store::{DynamoRecords, S3Store};
+use crate::time::deadline_instant;
 use trust::{TrustError, TrustRoots};
 
 /// The function could not start.

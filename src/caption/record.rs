@@ -4,11 +4,11 @@
 //! (an edit by hand, an older version) never makes a record unreadable.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
-use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use serde::de::{Deserializer, IgnoredAny};
 use serde::{Deserialize, Serialize};
+
+use crate::time::now_rfc3339;
 
 /// Where an object ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -311,13 +311,6 @@ impl Record {
     }
 }
 
-/// The current time in RFC 3339 (UTC, milliseconds).
-pub fn now_rfc3339() -> String {
-    DateTime::from(SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
-}
-
 /// A value read as it is, or set aside when it has another type.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -380,17 +373,6 @@ mod tests {
         let mut skipped = captioned("e1", None);
         skipped.state = State::Skipped;
         assert!(!skipped.is_captioned_for(Some("e1"), None));
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339() {
-        let now = now_rfc3339();
-        let parsed = DateTime::from_str(&now, DateTimeFormat::DateTime).unwrap();
-        let age = SystemTime::now()
-            .duration_since(SystemTime::try_from(parsed).unwrap())
-            .unwrap();
-        assert!(age.as_secs() < 5, "{now}");
-        assert!(now.ends_with('Z') && now.as_bytes()[10] == b'T', "{now}");
     }
 
     /// The names conditions compare (`as_str`) are the names items hold (serde).

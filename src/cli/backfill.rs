@@ -2,13 +2,14 @@
 //! with bounded concurrency; or, as a dry run, counts what that would cost.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 
 use crate::event::{Action, ObjectEvent};
 use crate::pipeline::{Outcome, Pipeline, Plan};
 use crate::store::{Listed, ObjectStore, RecordStore, StoreError};
+use crate::time::Deadlines;
 
 /// Time one object may take, as a Lambda timeout would bound it.
 const OBJECT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -111,7 +112,7 @@ async fn one<S: ObjectStore, R: RecordStore>(
     } else {
         Done::Processed(
             pipeline
-                .process(&event, Instant::now() + OBJECT_TIMEOUT)
+                .process(&event, Deadlines::within(OBJECT_TIMEOUT))
                 .await,
         )
     };

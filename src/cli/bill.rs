@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::pipeline::{Allowance, rfc3339};
+use crate::pipeline::Allowance;
+use crate::time::rfc3339;
 
 /// The calls needed, by provider, and what the accounts allow.
 pub struct Bill<'a> {

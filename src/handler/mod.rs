@@ -7,7 +7,6 @@
 //! gets the messages to retry (`batchItemFailures`); S3 Batch Operations gets a result per
 //! task. Permanent failures are in the records and not retried.
 
-pub mod deadline;
 mod error;
 mod log;
 pub mod response;
@@ -18,7 +17,6 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-pub use deadline::deadline_instant;
 pub use error::HandlerError;
 pub use response::{Handled, Response};
 
@@ -27,6 +25,7 @@ use crate::metrics::Usage;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::report::{ObjectSummary, Summary};
 use crate::store::{ObjectStore, RecordStore};
+use crate::time::{Deadlines, START_MARGIN};
 
 /// Handles invocations with one pipeline.
 pub struct Handler<S, R> {
@@ -73,7 +72,7 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
                 return Err(err.into());
             }
         };
-        let deadline = deadline::for_providers(deadline);
+        let deadlines = Deadlines::of_invocation(deadline);
         match invocation {
             Invocation::Async(items) => {
                 if items.is_empty() {
@@ -82,17 +81,17 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
                         "event names no object (s3:TestEvent)"
                     );
                 }
-                response::async_answer(Summary::of(self.run(items, deadline).await))
+                response::async_answer(Summary::of(self.run(items, deadlines).await))
             }
-            Invocation::Sqs(messages) => Ok(self.handle_sqs(messages, deadline).await),
-            Invocation::BatchJob(job) => Ok(self.handle_batch_job(job, deadline).await),
+            Invocation::Sqs(messages) => Ok(self.handle_sqs(messages, deadlines).await),
+            Invocation::BatchJob(job) => Ok(self.handle_batch_job(job, deadlines).await),
         }
     }
 
     /// A message is delivered again when it cannot be read (SQS then moves it to its
     /// dead-letter queue after the redrive policy's receive count, so it is never lost) or
     /// when one of its objects failed in a way a retry can fix.
-    async fn handle_sqs(&self, messages: Vec<SqsMessage>, deadline: Instant) -> Handled {
+    async fn handle_sqs(&self, messages: Vec<SqsMessage>, deadlines: Deadlines) -> Handled {
         let mut retry = vec![false; messages.len()];
         let mut ids = Vec::with_capacity(messages.len());
         let mut owners = Vec::new();
@@ -110,17 +109,17 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
             }
             ids.push(message.message_id);
         }
-        let objects = self.run(items, deadline).await;
+        let objects = self.run(items, deadlines).await;
         for (owner, object) in owners.iter().zip(&objects) {
             retry[*owner] |= object.retryable;
         }
         response::sqs_answer(ids, retry, Summary::of(objects))
     }
 
-    async fn handle_batch_job(&self, job: BatchJob, deadline: Instant) -> Handled {
+    async fn handle_batch_job(&self, job: BatchJob, deadlines: Deadlines) -> Handled {
         let (task_ids, items): (Vec<String>, Vec<Item>) =
             job.tasks.into_iter().map(|t| (t.task_id, t.item)).unzip();
-        let objects = self.run(items, deadline).await;
+        let objects = self.run(items, deadlines).await;
         response::batch_answer(
             job.schema_version,
             job.invocation_id,
@@ -131,10 +130,10 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
 
     /// Processes every item concurrently (bounded), keeping their order. A slot frees as
     /// soon as its object is done, whatever the objects before it are waiting on.
-    async fn run(&self, items: Vec<Item>, deadline: Instant) -> Vec<ObjectSummary> {
+    async fn run(&self, items: Vec<Item>, deadlines: Deadlines) -> Vec<ObjectSummary> {
         let mut done: Vec<(usize, ObjectSummary)> = futures_util::stream::iter(items)
             .enumerate()
-            .map(|(i, item)| async move { (i, self.one(item, deadline).await) })
+            .map(|(i, item)| async move { (i, self.one(item, deadlines).await) })
             .buffer_unordered(self.max_concurrency)
             .collect()
             .await;
@@ -143,19 +142,19 @@ impl<S: ObjectStore, R: RecordStore> Handler<S, R> {
     }
 
     /// One object: processed unless too little time is left, then logged once.
-    async fn one(&self, item: Item, deadline: Instant) -> ObjectSummary {
+    async fn one(&self, item: Item, deadlines: Deadlines) -> ObjectSummary {
         let object = match item {
             Ok(object) => object,
             Err(err) => return log::unusable(&err),
         };
         let started = Instant::now();
-        let outcome = if started + deadline::START_MARGIN > deadline {
+        let outcome = if started + START_MARGIN > deadlines.providers {
             Outcome::Failed {
                 error: "not started: the invocation is close to its timeout".into(),
                 retryable: true,
             }
         } else {
-            self.pipeline.process(&object, deadline).await
+            self.pipeline.process(&object, deadlines).await
         };
         let duration_ms = started.elapsed().as_millis() as u64;
         log::finished(object, &outcome, duration_ms)

@@ -4,10 +4,11 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
-use super::{epoch_secs, object_id};
+use super::object_id;
 use crate::caption::{Record, State};
 use crate::event::ObjectEvent;
 use crate::store::{Condition, ObjectHead, ObjectId, RecordStore, StoreError};
+use crate::time::{Deadlines, epoch_secs};
 
 /// A claim outlives the invocation's deadline by this much, so that it never lapses while
 /// its holder still writes; a crashed holder's claim lapses soon after.
@@ -22,22 +23,21 @@ pub(super) struct Attempt<'e> {
     pub id: ObjectId,
     token: String,
     pub until: u64,
-    /// No provider call starts after this.
-    pub deadline: Instant,
+    pub deadlines: Deadlines,
     /// Whether a record written has released the claim.
     released: AtomicBool,
 }
 
 impl<'e> Attempt<'e> {
-    /// An attempt whose claim outlives `deadline` by [`CLAIM_GRACE_SECS`].
-    pub fn new(event: &'e ObjectEvent, deadline: Instant) -> Attempt<'e> {
-        let left = deadline.saturating_duration_since(Instant::now());
+    /// An attempt whose claim outlives its writes' deadline by [`CLAIM_GRACE_SECS`].
+    pub fn new(event: &'e ObjectEvent, deadlines: Deadlines) -> Attempt<'e> {
+        let left = deadlines.writes.saturating_duration_since(Instant::now());
         Attempt {
             event,
             id: object_id(event),
             token: claim_token(),
             until: epoch_secs(SystemTime::now() + left) + CLAIM_GRACE_SECS,
-            deadline,
+            deadlines,
             released: AtomicBool::new(false),
         }
     }

@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat as Format};
-
 use crate::env::{ConfigError, Env};
 use crate::store::Period;
 
@@ -146,13 +144,6 @@ impl std::fmt::Display for Budget {
     }
 }
 
-/// A time in seconds since the Unix epoch, in RFC 3339 (UTC).
-pub fn rfc3339(secs: u64) -> String {
-    DateTime::from_secs(secs as i64)
-        .fmt(Format::DateTime)
-        .unwrap_or_else(|_| secs.to_string())
-}
-
 /// Year, month, day of a count of days since 1970-01-01 (H. Hinnant's algorithm).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
@@ -181,6 +172,7 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::rfc3339;
 
     #[test]
     fn budgets_are_parsed() {

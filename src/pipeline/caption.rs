@@ -2,19 +2,18 @@
 //! the object with an [`Outcome`] (`Err` below: the object is done).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use super::answer::Answer;
 use super::attempt::Attempt;
 use super::chain::{ChainResult, Fresh, Stop};
 use super::source::examine;
 use super::{Outcome, Pipeline, decorative, person};
-use crate::caption::record::now_rfc3339;
 use crate::caption::{PaidAttempt, Record, Source, State, Tag};
 use crate::event::ObjectEvent;
 use crate::image::ImageFormat;
 use crate::image::context::ImageContext;
 use crate::store::{ObjectHead, ObjectStore, RecordStore, StoreError};
+use crate::time::{Deadlines, now_rfc3339};
 
 /// Whether `existing` holds a person's caption of these bytes (which a decorative mark
 /// does not replace).
@@ -47,10 +46,6 @@ enum Stored {
 /// captioned, and its tags.
 type ReadAgain = (Result<bool, StoreError>, Result<Vec<Tag>, StoreError>);
 
-/// Time for the writes after the provider deadline: less than the handler keeps back from
-/// the invocation's deadline (at least 500 ms).
-const WRITE_TIME: Duration = Duration::from_millis(450);
-
 /// Why an object ends retryable when its writes did not finish in time.
 const NOT_IN_TIME: &str = "the tags and the record were not written before the invocation's end; captions paid for are in the record, and the next delivery writes them without a provider call";
 
@@ -62,17 +57,17 @@ const UNWRITTEN: &str = "the caption is paid for and stored in the record; its t
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Captions a created object.
-    pub(super) async fn caption(&self, event: &ObjectEvent, deadline: Instant) -> Outcome {
-        match self.caption_steps(event, deadline).await {
+    pub(super) async fn caption(&self, event: &ObjectEvent, deadlines: Deadlines) -> Outcome {
+        match self.caption_steps(event, deadlines).await {
             Ok(outcome) | Err(outcome) => outcome,
         }
     }
 
-    async fn caption_steps(&self, event: &ObjectEvent, deadline: Instant) -> Step<Outcome> {
+    async fn caption_steps(&self, event: &ObjectEvent, deadlines: Deadlines) -> Step<Outcome> {
         if event.key.ends_with('/') {
             return Err(Outcome::skipped("folder marker, not an object"));
         }
-        let attempt = Attempt::new(event, deadline);
+        let attempt = Attempt::new(event, deadlines);
         // From here on, every record written holds the claim, and writing it releases it.
         let (claimed, spend) = tokio::join!(self.claim_and_read(&attempt), self.spend_ahead());
         let (existing, read, object_tags) = claimed?;
@@ -90,6 +85,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             return Ok(self.decorative(&attempt, record, &object_tags).await);
         }
         let source = self.source(&attempt.id, &head);
+        let deadline = deadlines.providers;
         let request = self.request(&attempt.id, &head, format, deadline, &source, &context);
         let tried = record.attempts.len();
         let chain = self
@@ -107,8 +103,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 
     /// Stores the captions just paid for (`Stored::ToStore`) while the object's ETag and
     /// tags are read again (neither waits on the other), confirms the object is unchanged
-    /// and writes the tags and the record, within the time the invocation has left: its
-    /// end is near the provider deadline.
+    /// and writes the tags and the record, by the writes' deadline.
     async fn write_in_time(
         &self,
         attempt: &Attempt<'_>,
@@ -137,7 +132,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 .write_back(attempt, record, answers, tags, existing, in_record)
                 .await)
         };
-        let end = attempt.deadline + WRITE_TIME;
+        let end = attempt.deadlines.writes;
         match tokio::time::timeout_at(end.into(), written).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Outcome::Failed {

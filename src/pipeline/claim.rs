@@ -5,11 +5,12 @@
 use std::time::SystemTime;
 
 use super::attempt::Attempt;
-use super::{HEAD_BYTES, Outcome, Pipeline, decorative, epoch_secs, person};
+use super::{HEAD_BYTES, Outcome, Pipeline, decorative, person};
 use crate::caption::{Record, Tag};
 use crate::store::{
     Claim, ClaimRequest, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError,
 };
+use crate::time::epoch_secs;
 
 /// Why an event older than the record's is skipped.
 const SUPERSEDED: &str = "superseded: a newer event for this key was already processed";

@@ -30,11 +30,8 @@ pub use spend::Allowance;
 mod tagging;
 mod write_back;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
-
 pub use attempt::CLAIM_GRACE_SECS;
-pub use budget::{Budget, OverBudget, Per, SpendSettings, rfc3339};
+pub use budget::{Budget, OverBudget, Per, SpendSettings};
 pub use edit::{EditError, Edited, Shown};
 use memory::MemoryBudget;
 pub use outcome::Outcome;
@@ -42,11 +39,13 @@ pub use plan::Plan;
 #[cfg(test)]
 pub(crate) use settings::test_settings;
 pub use settings::{MAX_LANGS, Settings};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::event::{Action, ObjectEvent};
 use crate::metrics::UsageMeter;
 use crate::provider::Provider;
 use crate::store::{ObjectId, ObjectStore, RecordStore};
+use crate::time::Deadlines;
 
 /// Bytes read at the start of every object: enough to recognise any image format and,
 /// for most JPEGs and PNGs, to hold the XMP packet too.
@@ -93,10 +92,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         &self.records
     }
 
-    /// Processes one object event. No provider call starts after `deadline`.
-    pub async fn process(&self, event: &ObjectEvent, deadline: Instant) -> Outcome {
+    /// Processes one object event within `deadlines`.
+    pub async fn process(&self, event: &ObjectEvent, deadlines: Deadlines) -> Outcome {
         match event.action {
-            Action::Created => self.caption(event, deadline).await,
+            Action::Created => self.caption(event, deadlines).await,
             Action::Removed => self.forget(event).await,
         }
     }
@@ -110,11 +109,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     pub fn paid_calls(&self) -> u64 {
         self.paid_calls.load(Ordering::Relaxed)
     }
-}
-
-pub(crate) fn epoch_secs(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn object_id(event: &ObjectEvent) -> ObjectId {

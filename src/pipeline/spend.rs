@@ -7,9 +7,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Pipeline;
-use super::budget::{OverBudget, rfc3339};
+use super::budget::OverBudget;
 use crate::provider::{Calls, Caption, Provider, ProviderError};
-use crate::store::{ObjectStore, Pause, Period, RecordStore, epoch_now};
+use crate::store::{ObjectStore, Pause, Period, RecordStore};
+use crate::time::{epoch_now, rfc3339};
 
 /// Why a paid call was not made.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! before each paid call and given back when a call was never billed.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::*;
 use crate::caption::State;
@@ -59,7 +59,7 @@ fn scripted(name: &'static str, answers: Answers) -> Arc<ScriptedProvider> {
 
 async fn run(p: &Pipeline<MemoryStore, MemoryRecords>, key: &str) -> Outcome {
     p.store().put(BUCKET, key, &coffee(), None, vec![]);
-    p.process(&event(key), Instant::now() + Duration::from_secs(60))
+    p.process(&event(key), Deadlines::within(Duration::from_secs(60)))
         .await
 }
 
@@ -89,7 +89,7 @@ async fn out_of_credits_pauses_the_provider_and_the_next_one_captions() {
         matches!(run(&p, "b.jpg").await, Outcome::Captioned { provider, .. } if provider == "second")
     );
     assert_eq!(first.calls(), 1, "no request while the pause lasts");
-    let pauses = p.records().pauses(crate::store::epoch_now()).await.unwrap();
+    let pauses = p.records().pauses(crate::time::epoch_now()).await.unwrap();
     assert_eq!(pauses.len(), 1);
     assert_eq!(pauses[0].provider, "first");
     assert_eq!(pauses[0].reason, "out of credits");
@@ -205,7 +205,7 @@ async fn a_call_never_billed_is_given_back_to_the_budget() {
     let p = pipeline(&first, &second, budget("10/day", OverBudget::Retry));
     let period = Budget::parse("10/day")
         .unwrap()
-        .period(crate::store::epoch_now());
+        .period(crate::time::epoch_now());
     run(&p, "a.jpg").await;
     assert_eq!(
         p.records().used(&period).await.unwrap(),
@@ -253,7 +253,7 @@ async fn a_call_that_sent_nothing_is_given_back_whatever_its_error() {
     let p = pipeline(&first, &second, budget("10/day", OverBudget::Retry));
     let period = Budget::parse("10/day")
         .unwrap()
-        .period(crate::store::epoch_now());
+        .period(crate::time::epoch_now());
     run(&p, "a.jpg").await;
     assert_eq!(
         p.records().used(&period).await.unwrap(),

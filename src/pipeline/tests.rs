@@ -1,7 +1,7 @@
 //! Unit tests of the pipeline against in-memory stores and scripted providers.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::caption::{Record, Source, State, Tag, TagStatus};
@@ -12,6 +12,7 @@ use crate::provider::{Caption, ProviderError};
 use crate::report::OutcomeKind;
 use crate::store::memory::{MemoryRecords, MemoryStore};
 use crate::store::{Condition, ObjectId, StoreError};
+use crate::time::Deadlines;
 
 const BUCKET: &str = "photos";
 
@@ -66,7 +67,7 @@ impl Harness {
 
     async fn run(&self, key: &str) -> Outcome {
         self.pipeline
-            .process(&event(key), Instant::now() + Duration::from_secs(60))
+            .process(&event(key), Deadlines::within(Duration::from_secs(60)))
             .await
     }
 
@@ -262,7 +263,7 @@ async fn a_transient_provider_error_is_retryable_and_stops_the_chain() {
     let outcome = pipeline
         .process(
             &event("coffee.jpg"),
-            Instant::now() + Duration::from_secs(60),
+            Deadlines::within(Duration::from_secs(60)),
         )
         .await;
     assert!(outcome.is_retryable_failure(), "{outcome:?}");
@@ -420,7 +421,7 @@ async fn a_late_event_never_puts_the_old_caption_on_new_bytes() {
         etag: Some(h.pipeline.store().object(BUCKET, "coffee.jpg").etag),
         ..event("coffee.jpg")
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Deadlines::within(Duration::from_secs(60));
     h.pipeline.process(&first, deadline).await;
     assert_eq!(h.record("coffee.jpg").alt_text.as_deref(), Some("First."));
 
@@ -450,7 +451,7 @@ async fn a_late_event_whose_head_read_fails_puts_no_tag_back() {
         etag: Some(h.pipeline.store().object(BUCKET, "coffee.jpg").etag),
         ..event("coffee.jpg")
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Deadlines::within(Duration::from_secs(60));
     h.pipeline.process(&first, deadline).await;
     // New bytes; the old event again, and the head read that would tell them apart fails.
     let mut changed = sample("coffee.jpg");
@@ -481,7 +482,7 @@ async fn a_deletion_never_removes_a_live_claim() {
     // Another invocation captions a new upload of the key.
     h.pipeline.records().claims.lock().unwrap().insert(
         (BUCKET.into(), "cat.jpg".into()),
-        ("theirs".into(), crate::store::epoch_now() + 60),
+        ("theirs".into(), crate::time::epoch_now() + 60),
     );
     let deleted = ObjectEvent {
         action: Action::Removed,
@@ -489,7 +490,7 @@ async fn a_deletion_never_removes_a_live_claim() {
         event_name: "ObjectRemoved:Delete".into(),
         ..event("cat.jpg")
     };
-    let far = Instant::now() + Duration::from_secs(60);
+    let far = Deadlines::within(Duration::from_secs(60));
     assert_eq!(
         h.pipeline.process(&deleted, far).await,
         Outcome::Removed {
@@ -526,7 +527,7 @@ async fn a_deletion_removes_the_record_unless_a_newer_upload_is_recorded() {
         event_name: "ObjectRemoved:Delete".into(),
         ..event("cat.jpg")
     };
-    let far = Instant::now() + Duration::from_secs(60);
+    let far = Deadlines::within(Duration::from_secs(60));
     assert_eq!(
         h.pipeline.process(&older, far).await,
         Outcome::Removed {
@@ -575,7 +576,7 @@ fn pipeline_with(
 
 async fn run_on(pipeline: &Pipeline<MemoryStore, MemoryRecords>, key: &str) -> Outcome {
     pipeline
-        .process(&event(key), Instant::now() + Duration::from_secs(60))
+        .process(&event(key), Deadlines::within(Duration::from_secs(60)))
         .await
 }
 
@@ -859,7 +860,7 @@ async fn a_crashed_claim_lapses() {
     p.store()
         .put(BUCKET, "coffee.jpg", &sample("coffee.jpg"), None, vec![]);
     let id = (BUCKET.to_string(), "coffee.jpg".to_string());
-    let now = epoch_secs(SystemTime::now());
+    let now = crate::time::epoch_secs(SystemTime::now());
     p.records()
         .claims
         .lock()
@@ -893,7 +894,7 @@ async fn an_older_event_never_overwrites_a_newer_caption() {
     // The newer event (a longer sequencer that orders after) is processed first.
     let newer = event_seq("photo.jpg", "0055AED6DCD90281E6");
     let older = event_seq("photo.jpg", "0055AED6DCD90281E5");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Deadlines::within(Duration::from_secs(60));
     assert!(matches!(
         p.process(&newer, deadline).await,
         Outcome::Captioned { .. }
@@ -939,7 +940,7 @@ async fn a_failed_read_never_overwrites_a_record_or_a_live_claim() {
 
     // A new object another invocation is captioning: a duplicate (that would see it
     // deleted) is busy, and writes no record over the live claim.
-    let now = epoch_secs(SystemTime::now());
+    let now = crate::time::epoch_secs(SystemTime::now());
     p.records().claims.lock().unwrap().insert(
         (BUCKET.to_string(), "gone.jpg".to_string()),
         ("theirs".into(), now + 60),
@@ -1099,7 +1100,7 @@ async fn edits_say_what_is_wrong_and_write_nothing() {
     // While an invocation holds a claim, the edit waits for it to end.
     h.pipeline.records().claims.lock().unwrap().insert(
         (BUCKET.into(), "mug.jpg".into()),
-        ("someone".into(), crate::store::epoch_now() + 60),
+        ("someone".into(), crate::time::epoch_now() + 60),
     );
     let busy = set("mug.jpg", None, "A mug").await.unwrap_err();
     assert!(matches!(busy, EditError::Busy { .. }) && busy.is_retryable());

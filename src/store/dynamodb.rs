@@ -7,9 +7,10 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::error::classify;
-use super::{Claim, ClaimRequest, Condition, RecordPage, RecordStore, StoreError, epoch_now};
+use super::{Claim, ClaimRequest, Condition, RecordPage, RecordStore, StoreError};
 use crate::caption::{Record, State};
 use crate::event::sequencer_key;
+use crate::time::epoch_now;
 
 /// [`RecordStore`] on a DynamoDB table.
 #[derive(Debug, Clone)]

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{
     Claim, ClaimRequest, Condition, Ledger, Pause, Period, RecordPage, RecordStore, StoreError,
-    epoch_now,
 };
 use crate::caption::{Record, State};
 use crate::event::sequencer_order;
+use crate::time::epoch_now;
 
 /// Picks the records whose put is to fail.
 pub type PickRecord = fn(&Record) -> bool;

@@ -16,5 +16,5 @@ pub use dynamodb::DynamoRecords;
 pub use error::StoreError;
 pub use ledger::{Ledger, Pause, Period};
 pub use objects::{Listed, ObjectHead, ObjectId, ObjectStore, Page};
-pub use records::{Claim, ClaimRequest, Condition, RecordPage, RecordStore, epoch_now};
+pub use records::{Claim, ClaimRequest, Condition, RecordPage, RecordStore};
 pub use s3::S3Store;

@@ -7,13 +7,6 @@ use std::future::Future;
 use super::{Ledger, StoreError};
 use crate::caption::Record;
 
-/// Seconds since the Unix epoch.
-pub fn epoch_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// A request to claim an object for captioning.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest<'a> {

@@ -5,9 +5,8 @@
 
 use s3_alt_text::caption::{Record, State};
 use s3_alt_text::store::memory::MemoryRecords;
-use s3_alt_text::store::{
-    Claim, ClaimRequest, Condition, DynamoRecords, RecordStore, StoreError, epoch_now,
-};
+use s3_alt_text::store::{Claim, ClaimRequest, Condition, DynamoRecords, RecordStore, StoreError};
+use s3_alt_text::time::epoch_now;
 
 use crate::support::Stack;
 

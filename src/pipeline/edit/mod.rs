@@ -21,12 +21,12 @@ use super::answer::{Answer, PERSON, decorative_answer};
 use super::source::examine;
 use super::tagging::{self, TagPlan};
 use super::{HEAD_BYTES, Pipeline, person};
-use crate::caption::record::now_rfc3339;
 use crate::caption::{Record, State, Tag};
 use crate::image::ImageFormat;
 use crate::image::context::ImageContext;
 use crate::provider::Caption;
 use crate::store::{Condition, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
+use crate::time::now_rfc3339;
 
 /// What an edit reads first: the object's head, its record (if it describes these bytes)
 /// and its tags.
