@@ -22,7 +22,7 @@ LAYERS = [
     ["metrics", "provider"],
     ["report", "store"],
     ["caption", "event", "image"],
-    ["env", "secret", "time"],
+    ["env", "retry", "secret", "time"],
 ]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 MAX_FILE_LINES = 400

@@ -14,7 +14,8 @@
 //! provider    metrics       the captioning services │ CloudWatch metrics
 //! store       report        S3 and DynamoDB │ what an invocation did
 //! caption     event  image  the record, tags, guard │ invocations │ formats, metadata
-//! env         secret time   variables │ keys and URLs that never print │ clock, deadlines
+//! env  retry  secret  time   variables │ what a retry can help │ keys and URLs that never
+//!                           print │ clock, deadlines
 //! ```
 
 pub mod app;
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod provider;
 pub mod report;
+pub mod retry;
 pub mod secret;
 pub mod store;
 pub mod time;

@@ -30,7 +30,7 @@ pub enum StartError {
     #[error(transparent)]
     Trust(#[from] TrustError),
     #[error("cannot build the HTTP client of the providers: {0}")]
-    Http(String),
+    Http(#[source] reqwest::Error),
 }
 
 /// The handler as deployed: S3, DynamoDB and the configured providers.
@@ -107,7 +107,7 @@ pub fn http_client(roots: &TrustRoots) -> Result<reqwest::Client, StartError> {
         .user_agent(concat!("s3-alt-text/", env!("CARGO_PKG_VERSION")))
         .tls_certs_only(roots.for_reqwest())
         .build()
-        .map_err(|e| StartError::Http(e.to_string()))
+        .map_err(StartError::Http)
 }
 
 /// Builds the handler over the given stores and services.

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::args::Args;
 use crate::pipeline::{EditError, Edited};
+use crate::retry::Retryable;
 use crate::store::ObjectId;
 
 pub const USAGE: &str = "\

@@ -3,6 +3,7 @@
 use crate::event::{ObjectEvent, RecordError};
 use crate::pipeline::Outcome;
 use crate::report::{ObjectSummary, OutcomeKind};
+use crate::retry::Retryable;
 
 /// A record of the event that names no object to process: logged, and summarised.
 pub fn unusable(err: &RecordError) -> ObjectSummary {
@@ -48,7 +49,7 @@ pub fn finished(object: ObjectEvent, outcome: &Outcome, duration_ms: u64) -> Obj
         outcome: outcome.kind(),
         provider,
         detail,
-        retryable: outcome.is_retryable_failure(),
+        retryable: outcome.is_retryable(),
     }
 }
 

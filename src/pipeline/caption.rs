@@ -12,6 +12,7 @@ use crate::caption::{PaidAttempt, Record, Source, State, Tag};
 use crate::event::ObjectEvent;
 use crate::image::ImageFormat;
 use crate::image::context::ImageContext;
+use crate::retry::Retryable;
 use crate::store::{ObjectHead, ObjectStore, RecordStore, StoreError};
 use crate::time::{Deadlines, now_rfc3339};
 

@@ -67,7 +67,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 .already_captioned(&attempt.id, &record, &read, object_tags)
                 .await),
             Ok(Claim::Superseded) => Err(Outcome::skipped(SUPERSEDED)),
-            Ok(Claim::Busy { until }) => Err(Outcome::Busy { until }),
+            Ok(Claim::Taken { until }) => Err(Outcome::Busy { until }),
             Err(err) => Err(Outcome::failed(&err)),
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::caption::TagStatus;
 use crate::report::OutcomeKind;
+use crate::retry::Retryable;
 use crate::store::StoreError;
 
 /// Where one object ended.
@@ -35,18 +36,6 @@ impl Outcome {
         }
     }
 
-    /// Whether the event should be delivered again (a passing failure, or a duplicate
-    /// whose twin may not finish).
-    pub fn is_retryable_failure(&self) -> bool {
-        matches!(
-            self,
-            Outcome::Failed {
-                retryable: true,
-                ..
-            } | Outcome::Busy { .. }
-        )
-    }
-
     pub(crate) fn skipped(reason: impl Into<String>) -> Outcome {
         Outcome::Skipped {
             reason: reason.into(),
@@ -64,5 +53,19 @@ impl Outcome {
                 retryable: err.is_retryable(),
             },
         }
+    }
+}
+
+impl Retryable for Outcome {
+    /// Whether the event should be delivered again (a passing failure, or a duplicate
+    /// whose twin may not finish).
+    fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed {
+                retryable: true,
+                ..
+            } | Outcome::Busy { .. }
+        )
     }
 }

@@ -9,6 +9,7 @@ use crate::caption::State;
 use crate::event::{Action, ObjectEvent};
 use crate::provider::scripted::{ScriptedProvider, caption};
 use crate::provider::{Caption, ProviderError};
+use crate::retry::Retryable;
 use crate::store::Ledger;
 use crate::store::memory::{MemoryRecords, MemoryStore};
 
@@ -110,7 +111,7 @@ async fn with_no_provider_left_a_paused_object_ends_retryable() {
         .unwrap()
         .extend((0..2).map(|_| Err(ProviderError::Declined("not this one".into()))));
     let first = run(&p, "a.jpg").await;
-    assert!(first.is_retryable_failure(), "{first:?}");
+    assert!(first.is_retryable(), "{first:?}");
     let second = run(&p, "b.jpg").await;
     let Outcome::Failed { error, retryable } = &second else {
         panic!("{second:?}")

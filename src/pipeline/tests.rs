@@ -10,6 +10,7 @@ use crate::provider::embedded::Embedded;
 use crate::provider::scripted::{ScriptedProvider, caption};
 use crate::provider::{Caption, ProviderError};
 use crate::report::OutcomeKind;
+use crate::retry::Retryable;
 use crate::store::memory::{MemoryRecords, MemoryStore};
 use crate::store::{Condition, ObjectId, StoreError};
 use crate::time::Deadlines;
@@ -266,7 +267,7 @@ async fn a_transient_provider_error_is_retryable_and_stops_the_chain() {
             Deadlines::within(Duration::from_secs(60)),
         )
         .await;
-    assert!(outcome.is_retryable_failure(), "{outcome:?}");
+    assert!(outcome.is_retryable(), "{outcome:?}");
     assert_eq!(second.calls(), 0);
     let record = pipeline.records().record(BUCKET, "coffee.jpg").unwrap();
     assert_eq!(
@@ -331,7 +332,7 @@ async fn a_failed_tag_write_keeps_the_caption_for_the_retry() {
         },
     );
     let outcome = h.run("coffee.jpg").await;
-    assert!(outcome.is_retryable_failure(), "{outcome:?}");
+    assert!(outcome.is_retryable(), "{outcome:?}");
     let record = h.record("coffee.jpg");
     assert_eq!(record.state, State::Failed);
     assert_eq!(record.alt_text.as_deref(), Some("A cup of coffee."));
@@ -362,7 +363,7 @@ async fn unreadable_tags_are_never_overwritten() {
         },
     );
     let outcome = h.run("cat.jpg").await;
-    assert!(outcome.is_retryable_failure());
+    assert!(outcome.is_retryable());
     assert_eq!(h.pipeline.store().calls("put_tags"), 0);
     assert_eq!(h.tags("cat.jpg"), user_tags(4));
 }
@@ -465,7 +466,7 @@ async fn a_late_event_whose_head_read_fails_puts_no_tag_back() {
         },
     );
     let outcome = h.pipeline.process(&first, deadline).await;
-    assert!(outcome.is_retryable_failure(), "{outcome:?}");
+    assert!(outcome.is_retryable(), "{outcome:?}");
     assert!(
         h.tags("coffee.jpg").is_empty(),
         "{:?}",
@@ -513,7 +514,7 @@ async fn a_record_store_outage_is_retryable() {
             op: "DynamoDB PutItem",
             message: "ProvisionedThroughputExceeded".into(),
         });
-    assert!(h.run("cat.jpg").await.is_retryable_failure());
+    assert!(h.run("cat.jpg").await.is_retryable());
 }
 
 #[tokio::test]
@@ -745,7 +746,7 @@ async fn a_language_failing_for_now_keeps_the_others_for_the_retry() {
         user_tags(1),
     );
     let outcome = run_on(&p, "coffee.jpg").await;
-    assert!(outcome.is_retryable_failure(), "{outcome:?}");
+    assert!(outcome.is_retryable(), "{outcome:?}");
     assert_eq!(p.store().object(BUCKET, "coffee.jpg").tags, user_tags(1));
     let record = p.records().record(BUCKET, "coffee.jpg").unwrap();
     assert_eq!(record.state, State::Failed);
@@ -838,10 +839,7 @@ async fn concurrent_duplicates_make_one_provider_call() {
     outcomes.sort_unstable();
     assert_eq!(outcomes, [OutcomeKind::Captioned, OutcomeKind::Busy]);
     let busy = if a.kind() == OutcomeKind::Busy { a } else { b };
-    assert!(
-        busy.is_retryable_failure(),
-        "the duplicate is delivered again"
-    );
+    assert!(busy.is_retryable(), "the duplicate is delivered again");
     assert_eq!(paid.calls(), 1);
     // Its redelivery finds the caption.
     assert_eq!(
@@ -929,7 +927,7 @@ async fn a_failed_read_never_overwrites_a_record_or_a_live_claim() {
     };
     // A listed object (no ETag in the event) whose read is throttled: the caption stays.
     p.store().fail_next("read_head", slow_down());
-    assert!(run_on(&p, "coffee.jpg").await.is_retryable_failure());
+    assert!(run_on(&p, "coffee.jpg").await.is_retryable());
     let record = p.records().record(BUCKET, "coffee.jpg").unwrap();
     assert_eq!(
         (record.state, record.alt_text.as_deref()),
@@ -1103,7 +1101,7 @@ async fn edits_say_what_is_wrong_and_write_nothing() {
         ("someone".into(), crate::time::epoch_now() + 60),
     );
     let busy = set("mug.jpg", None, "A mug").await.unwrap_err();
-    assert!(matches!(busy, EditError::Busy { .. }) && busy.is_retryable());
+    assert!(matches!(busy, EditError::Conflict { .. }) && busy.is_retryable());
     assert!(h.tags("mug.jpg").is_empty(), "no tag written either");
 }
 
@@ -1420,7 +1418,7 @@ async fn a_tag_written_beside_a_failed_record_write_is_one_the_record_knows() {
         };
         *h.pipeline.records().fail_put_of.lock().unwrap() =
             Some((|r| r.state == State::Captioned, throttled));
-        assert!(h.run("img.jpg").await.is_retryable_failure(), "{file}");
+        assert!(h.run("img.jpg").await.is_retryable(), "{file}");
         // The failed delivery's claim lapses.
         h.pipeline.records().claims.lock().unwrap().clear();
 

@@ -6,6 +6,7 @@ use super::attempt::Attempt;
 use super::tagging::{self, Placement, TagPlan};
 use super::{Outcome, Pipeline, person};
 use crate::caption::{LangCaption, Record, Source, State, Tag, TagStatus, tags};
+use crate::retry::Retryable;
 use crate::store::{ObjectStore, RecordStore, StoreError};
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {

@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 
 use super::ProviderError;
 use crate::image::context::ImageContext;
-use crate::image::prepare::{self, Plan, Preparation, Refused, Target};
+use crate::image::prepare::{self, Plan, Preparation, Target, Unpreparable};
 use crate::image::{self as images, ImageFormat};
 use crate::secret::PresignedUrl;
 use crate::store::StoreError;
@@ -141,7 +141,7 @@ impl<'a> ImageRequest<'a> {
             &limits.target(),
             &self.preparation,
         )
-        .map_err(|Refused(reason)| ProviderError::Declined(reason))
+        .map_err(|Unpreparable(reason)| ProviderError::Declined(reason))
     }
 
     /// The most memory a call to a service that takes `limits` holds for the image: its
@@ -175,7 +175,7 @@ impl<'a> ImageRequest<'a> {
                 &limits.target(),
                 &self.preparation,
             )
-            .map_err(|Refused(reason)| ProviderError::Declined(reason))?;
+            .map_err(|Unpreparable(reason)| ProviderError::Declined(reason))?;
         }
         let image = match plan {
             Plan::AsIs => ImageBytes {
@@ -190,7 +190,7 @@ impl<'a> ImageRequest<'a> {
                 })
                 .await
                 .map_err(|e| ProviderError::Permanent(format!("preparing the image failed: {e}")))?
-                .map_err(|Refused(reason)| ProviderError::Declined(reason))?;
+                .map_err(|Unpreparable(reason)| ProviderError::Declined(reason))?;
                 ImageBytes {
                     bytes: Bytes::from(prepared.bytes),
                     format: prepared.format,

@@ -252,7 +252,7 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Record> {
 fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_>) -> Claim {
     let Some(item) = item else {
         // The item went between the refusal and the read: as good as busy for a moment.
-        return Claim::Busy { until: req.now };
+        return Claim::Taken { until: req.now };
     };
     let s = |name: &str| {
         item.get(name)
@@ -279,7 +279,7 @@ fn explain(item: Option<&HashMap<String, AttributeValue>>, req: &ClaimRequest<'_
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
         .unwrap_or(req.now);
-    Claim::Busy { until }
+    Claim::Taken { until }
 }
 
 #[cfg(test)]
@@ -288,6 +288,7 @@ mod tests {
 
     use super::*;
     use crate::caption::{LangCaption, TagStatus};
+    use crate::retry::Retryable;
 
     #[test]
     fn items_round_trip() {
@@ -450,7 +451,7 @@ mod tests {
             .claim(&request(Some("abc"), None))
             .await
             .unwrap();
-        assert_eq!(claim, Claim::Busy { until: 1050 });
+        assert_eq!(claim, Claim::Taken { until: 1050 });
     }
 
     #[tokio::test]

@@ -5,6 +5,8 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use thiserror::Error;
 
+use crate::retry::Retryable;
+
 /// A failed store operation.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -29,8 +31,8 @@ pub enum StoreError {
     Permanent { op: &'static str, message: String },
 }
 
-impl StoreError {
-    pub fn is_retryable(&self) -> bool {
+impl Retryable for StoreError {
+    fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Transient { .. })
     }
 }

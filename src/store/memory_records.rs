@@ -154,7 +154,7 @@ impl RecordStore for MemoryRecords {
         if let Some((_, until)) = claims.get(&id)
             && *until >= req.now
         {
-            return Ok(Claim::Busy { until: *until });
+            return Ok(Claim::Taken { until: *until });
         }
         claims.insert(id, (req.token.to_string(), req.until));
         Ok(Claim::Claimed {

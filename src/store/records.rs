@@ -36,7 +36,7 @@ pub enum Claim {
     /// The record describes a newer event for the key.
     Superseded,
     /// Another invocation holds a claim until this time (seconds since the epoch).
-    Busy { until: u64 },
+    Taken { until: u64 },
 }
 /// The rule a record's write is checked against, apart from the record (which is data
 /// only). Every write is refused (`Conflict`) when its condition does not hold.

@@ -273,6 +273,7 @@ mod tests {
     use aws_smithy_types::body::SdkBody;
 
     use super::*;
+    use crate::retry::Retryable;
 
     fn id() -> ObjectId {
         ObjectId {

@@ -80,7 +80,7 @@ async fn claims_hold_until_released_or_lapsed(records: &impl RecordStore, bucket
     let first = records.claim(&claim(bucket, key, "a", live)).await.unwrap();
     assert_eq!(first, Claim::Claimed { previous: None });
     let other = records.claim(&claim(bucket, key, "b", live)).await.unwrap();
-    assert_eq!(other, Claim::Busy { until: live }, "a live claim holds");
+    assert_eq!(other, Claim::Taken { until: live }, "a live claim holds");
     let got = records.get(bucket, key).await.unwrap();
     assert_eq!(got, None, "an item holding only a claim is no record");
 
@@ -109,7 +109,7 @@ async fn claims_hold_until_released_or_lapsed(records: &impl RecordStore, bucket
         Some(skipped.clone())
     );
     let other = records.claim(&claim(bucket, key, "b", live)).await.unwrap();
-    assert_eq!(other, Claim::Busy { until: live }, "a kept claim holds");
+    assert_eq!(other, Claim::Taken { until: live }, "a kept claim holds");
     assert_conflict(
         records.put(&skipped, &Condition::Unclaimed).await,
         "unclaimed under a kept claim",

@@ -7,7 +7,7 @@ use std::io::Cursor;
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, ImageBuffer, ImageDecoder, ImageReader, RgbImage};
 
-use super::{Refused, dct_scaled, fit};
+use super::{Unpreparable, dct_scaled, fit};
 use crate::image::ImageFormat;
 
 /// Decoded pixels and how to turn them upright.
@@ -23,7 +23,7 @@ pub fn decode(
     format: ImageFormat,
     edge: u32,
     memory: u64,
-) -> Result<Decoded, Refused> {
+) -> Result<Decoded, Unpreparable> {
     let cap = usize::try_from(memory).unwrap_or(usize::MAX);
     match format {
         ImageFormat::Jpeg => decode_jpeg(bytes, edge, cap),
@@ -31,11 +31,11 @@ pub fn decode(
     }
 }
 
-fn undecodable(format: &str, e: impl std::fmt::Display) -> Refused {
-    Refused(format!("the {format} could not be decoded: {e}"))
+fn undecodable(format: &str, e: impl std::fmt::Display) -> Unpreparable {
+    Unpreparable(format!("the {format} could not be decoded: {e}"))
 }
 
-fn decode_jpeg(bytes: &[u8], edge: u32, cap: usize) -> Result<Decoded, Refused> {
+fn decode_jpeg(bytes: &[u8], edge: u32, cap: usize) -> Result<Decoded, Unpreparable> {
     let fail = |e: jpeg_decoder::Error| undecodable("JPEG", e);
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     decoder.set_max_decoding_buffer_size(cap);
@@ -45,7 +45,7 @@ fn decode_jpeg(bytes: &[u8], edge: u32, cap: usize) -> Result<Decoded, Refused> 
         || info.pixel_format == jpeg_decoder::PixelFormat::L16
     {
         // Decoded at full size and 16 bits whatever the scale asked: not converted.
-        return Err(Refused(
+        return Err(Unpreparable(
             "a lossless or 12-bit JPEG is not converted here: a service given its URL that takes it can caption it".into(),
         ));
     }
@@ -57,7 +57,7 @@ fn decode_jpeg(bytes: &[u8], edge: u32, cap: usize) -> Result<Decoded, Refused> 
     let needed = 2 * 4 * u64::from(sw) * u64::from(sh)
         + super::jpeg::progressive_coefficient_bytes(bytes).unwrap_or(0);
     if needed > cap as u64 {
-        return Err(Refused(format!(
+        return Err(Unpreparable(format!(
             "the JPEG's frame ({w}×{h}) needs {} MB to decode, more than the {} MB counted for it; it was not decoded",
             needed.div_ceil(1 << 20),
             (cap as u64) >> 20
@@ -82,7 +82,9 @@ fn decode_jpeg(bytes: &[u8], edge: u32, cap: usize) -> Result<Decoded, Refused> 
             ImageBuffer::from_raw(sw, sh, cmyk_to_rgb(&pixels)).map(DynamicImage::ImageRgb8)
         }
     }
-    .ok_or_else(|| Refused("the JPEG decoded to fewer pixels than its header claims".into()))?;
+    .ok_or_else(|| {
+        Unpreparable("the JPEG decoded to fewer pixels than its header claims".into())
+    })?;
     Ok(Decoded { image, orientation })
 }
 
@@ -124,12 +126,13 @@ pub fn header_total_bytes(head: &[u8], format: ImageFormat) -> Option<u64> {
     Some(reader.into_decoder().ok()?.total_bytes())
 }
 
-fn decode_other(bytes: &[u8], format: ImageFormat, memory: u64) -> Result<Decoded, Refused> {
+fn decode_other(bytes: &[u8], format: ImageFormat, memory: u64) -> Result<Decoded, Unpreparable> {
     let label = format.label();
     let fail = |e: image::ImageError| undecodable(label, e);
     let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader
-        .set_format(codec(format).ok_or_else(|| Refused(format!("{label} is not decoded here")))?);
+    reader.set_format(
+        codec(format).ok_or_else(|| Unpreparable(format!("{label} is not decoded here")))?,
+    );
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(memory);
     reader.limits(limits.clone());

@@ -4,11 +4,11 @@
 use image::{DynamicImage, GenericImageView, ImageEncoder};
 
 use super::decode::Decoded;
-use super::{JPEG_QUALITY, Prepared, Refused, Target, fit};
+use super::{JPEG_QUALITY, Prepared, Target, Unpreparable, fit};
 use crate::image::ImageFormat;
 
 /// `decoded`, its longest edge at most `edge`, upright, encoded for `target`.
-pub fn encode(decoded: &Decoded, edge: u32, target: &Target) -> Result<Prepared, Refused> {
+pub fn encode(decoded: &Decoded, edge: u32, target: &Target) -> Result<Prepared, Unpreparable> {
     let source = &decoded.image;
     let (w, h) = fit(source.dimensions(), edge);
     let mut image = if (w, h) == source.dimensions() {
@@ -40,18 +40,19 @@ fn has_transparency(image: &DynamicImage) -> bool {
     }
 }
 
-fn encode_jpeg(image: DynamicImage) -> Result<Prepared, Refused> {
+fn encode_jpeg(image: DynamicImage) -> Result<Prepared, Unpreparable> {
     let (w, h) = image.dimensions();
     let (pixels, color) = match image {
         DynamicImage::ImageLuma8(gray) => (gray.into_raw(), jpeg_encoder::ColorType::Luma),
         other => (other.into_rgb8().into_raw(), jpeg_encoder::ColorType::Rgb),
     };
     let mut bytes = Vec::new();
-    let side =
-        |s: u32| u16::try_from(s).map_err(|_| Refused(format!("{s} px is too large for a JPEG")));
+    let side = |s: u32| {
+        u16::try_from(s).map_err(|_| Unpreparable(format!("{s} px is too large for a JPEG")))
+    };
     jpeg_encoder::Encoder::new(&mut bytes, JPEG_QUALITY)
         .encode(&pixels, side(w)?, side(h)?, color)
-        .map_err(|e| Refused(format!("the image could not be encoded as JPEG: {e}")))?;
+        .map_err(|e| Unpreparable(format!("the image could not be encoded as JPEG: {e}")))?;
     Ok(Prepared {
         bytes,
         format: ImageFormat::Jpeg,
@@ -60,13 +61,13 @@ fn encode_jpeg(image: DynamicImage) -> Result<Prepared, Refused> {
     })
 }
 
-fn encode_png(image: DynamicImage) -> Result<Prepared, Refused> {
+fn encode_png(image: DynamicImage) -> Result<Prepared, Unpreparable> {
     let (w, h) = image.dimensions();
     let rgba = image.into_rgba8();
     let mut bytes = Vec::new();
     image::codecs::png::PngEncoder::new(&mut bytes)
         .write_image(rgba.as_raw(), w, h, image::ExtendedColorType::Rgba8)
-        .map_err(|e| Refused(format!("the image could not be encoded as PNG: {e}")))?;
+        .map_err(|e| Unpreparable(format!("the image could not be encoded as PNG: {e}")))?;
     Ok(Prepared {
         bytes,
         format: ImageFormat::Png,

@@ -91,7 +91,7 @@ pub struct Prepared {
 /// Why an image could not be prepared.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct Refused(pub String);
+pub struct Unpreparable(pub String);
 
 /// The formats decoded here (pure Rust); HEIC and AVIF need C libraries, SVG a renderer.
 pub fn can_decode(format: ImageFormat) -> bool {
@@ -115,7 +115,7 @@ pub fn plan(
     head: &[u8],
     target: &Target,
     prep: &Preparation,
-) -> Result<Plan, Refused> {
+) -> Result<Plan, Unpreparable> {
     let edge = prep.max_edge.min(target.max_side);
     let accepted = target.formats.contains(&format) && size <= target.max_bytes;
     let small = dims.is_none_or(|(w, h)| w.max(h) <= edge);
@@ -124,7 +124,7 @@ pub fn plan(
         return Ok(Plan::AsIs);
     }
     if !can_decode(format) {
-        return Err(Refused(not_decodable(format)));
+        return Err(Unpreparable(not_decodable(format)));
     }
     let (memory, sent) = match dims {
         Some((w, h)) => {
@@ -139,7 +139,7 @@ pub fn plan(
         // the file may take half.
         None if size <= prep.max_memory / 2 => (prep.max_memory, target.max_bytes),
         None => {
-            return Err(Refused(format!(
+            return Err(Unpreparable(format!(
                 "the image has {} MB and no dimensions in its first bytes: reading it whole to prepare it could take more than the {} MB the function keeps for images",
                 size.div_ceil(1 << 20),
                 prep.max_memory >> 20
@@ -148,7 +148,7 @@ pub fn plan(
     };
     if memory > prep.max_memory {
         let (w, h) = dims.unwrap_or_default();
-        return Err(Refused(format!(
+        return Err(Unpreparable(format!(
             "the image claims {w}×{h} pixels: preparing it would take {} MB, more than the {} MB the function keeps for images (a decompression bomb, or raise the function's memory); it was not decoded",
             memory.div_ceil(1 << 20),
             prep.max_memory >> 20
@@ -250,7 +250,7 @@ pub fn prepare(
     target: &Target,
     edge: u32,
     memory: u64,
-) -> Result<Prepared, Refused> {
+) -> Result<Prepared, Unpreparable> {
     let image = decode::decode(bytes, format, edge, memory)?;
     let mut edge = edge;
     loop {
@@ -259,7 +259,7 @@ pub fn prepare(
             return Ok(prepared);
         }
         if edge <= 256 {
-            return Err(Refused(format!(
+            return Err(Unpreparable(format!(
                 "even at {edge} px the image is {} bytes, more than the {} this service takes",
                 prepared.bytes.len(),
                 target.max_bytes

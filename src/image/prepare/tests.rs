@@ -68,7 +68,7 @@ fn png(image: &DynamicImage) -> Vec<u8> {
     bytes
 }
 
-fn plan_of(bytes: &[u8], format: ImageFormat, target: &Target) -> Result<Plan, Refused> {
+fn plan_of(bytes: &[u8], format: ImageFormat, target: &Target) -> Result<Plan, Unpreparable> {
     let dims = crate::image::dimensions(bytes, format);
     plan(format, bytes.len() as u64, dims, bytes, target, &prep())
 }
@@ -159,7 +159,7 @@ fn a_header_claiming_too_many_pixels_is_refused_before_any_decode() {
     bomb.extend(100_000u32.to_be_bytes());
     bomb.extend(100_000u32.to_be_bytes());
     bomb.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
-    let Err(Refused(reason)) = plan_of(&bomb, ImageFormat::Png, &BEDROCK) else {
+    let Err(Unpreparable(reason)) = plan_of(&bomb, ImageFormat::Png, &BEDROCK) else {
         panic!("a bomb is refused");
     };
     assert!(
@@ -168,7 +168,8 @@ fn a_header_claiming_too_many_pixels_is_refused_before_any_decode() {
     );
     // A file with no dimensions in its first bytes is read whole only if it fits half the
     // budget.
-    let Err(Refused(reason)) = plan(ImageFormat::Tiff, 100 << 20, None, &[], &BEDROCK, &prep())
+    let Err(Unpreparable(reason)) =
+        plan(ImageFormat::Tiff, 100 << 20, None, &[], &BEDROCK, &prep())
     else {
         panic!("a 100 MB file of unknown size is refused");
     };
@@ -198,7 +199,7 @@ fn formats_without_a_decoder_here_say_where_they_can_go() {
         (ImageFormat::Avif, "AltTextLab takes AVIF"),
         (ImageFormat::Svg, "only a service given its URL"),
     ] {
-        let Err(Refused(reason)) = plan(format, 1000, Some((10, 10)), &[], &BEDROCK, &prep())
+        let Err(Unpreparable(reason)) = plan(format, 1000, Some((10, 10)), &[], &BEDROCK, &prep())
         else {
             panic!("{format:?} is refused");
         };
@@ -325,12 +326,14 @@ fn a_result_larger_than_the_service_takes_is_scaled_further() {
 #[test]
 fn decoding_is_capped_and_broken_images_are_refused() {
     let bytes = png(&DynamicImage::ImageRgb8(upright(600, 600)));
-    let Err(Refused(reason)) = prepare(&bytes, ImageFormat::Png, &BEDROCK, 1568, 100_000) else {
+    let Err(Unpreparable(reason)) = prepare(&bytes, ImageFormat::Png, &BEDROCK, 1568, 100_000)
+    else {
         panic!("a decode past its cap is refused");
     };
     assert!(reason.contains("could not be decoded"), "{reason}");
     let big = jpeg(&upright(600, 600), None);
-    let Err(Refused(reason)) = prepare(&big, ImageFormat::Jpeg, &BEDROCK, 1568, 100_000) else {
+    let Err(Unpreparable(reason)) = prepare(&big, ImageFormat::Jpeg, &BEDROCK, 1568, 100_000)
+    else {
         panic!("a JPEG decode past its cap is refused");
     };
     assert!(
@@ -339,7 +342,8 @@ fn decoding_is_capped_and_broken_images_are_refused() {
     );
     let mut broken = b"\xff\xd8\xff\xe0".to_vec();
     broken.extend([0x5a; 4000]);
-    let Err(Refused(reason)) = prepare(&broken, ImageFormat::Jpeg, &BEDROCK, 1568, 1 << 26) else {
+    let Err(Unpreparable(reason)) = prepare(&broken, ImageFormat::Jpeg, &BEDROCK, 1568, 1 << 26)
+    else {
         panic!("a broken JPEG is refused");
     };
     assert!(reason.contains("could not be decoded"), "{reason}");

@@ -367,7 +367,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         };
         match self.records.put(record, &condition).await {
             Ok(()) => Ok(()),
-            Err(StoreError::Conflict { .. }) => Err(EditError::Busy {
+            Err(StoreError::Conflict { .. }) => Err(EditError::Conflict {
                 key: record.key.clone(),
             }),
             Err(err) => Err(EditError::Store(err)),

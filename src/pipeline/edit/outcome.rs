@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 
+use crate::retry::Retryable;
 use crate::store::StoreError;
 
 /// What an edit did.
@@ -28,7 +29,7 @@ pub enum EditError {
     #[error(
         "{key} is being captioned or edited right now, or changed since it was read; try again"
     )]
-    Busy { key: String },
+    Conflict { key: String },
     /// The record went in, the tag write failed: the record says so, and the next event
     /// writes the tag.
     #[error("the caption is in the record, but its tag could not be written: {0}")]
@@ -43,11 +44,11 @@ pub enum EditError {
     Store(StoreError),
 }
 
-impl EditError {
+impl Retryable for EditError {
     /// Whether the same edit may pass later.
-    pub fn is_retryable(&self) -> bool {
+    fn is_retryable(&self) -> bool {
         match self {
-            EditError::Busy { .. } => true,
+            EditError::Conflict { .. } => true,
             EditError::Store(err)
             | EditError::TagNotWritten(err)
             | EditError::TagNotRemoved(err) => err.is_retryable(),

@@ -61,7 +61,7 @@ impl ServiceSettings for Settings {
 pub struct OpenAi {
     model: String,
     prompt: Option<String>,
-    /// The parameters this server refused (`Refused`), shared by every call of the container.
+    /// The parameters this server refused (`RefusedParams`), shared by every call of the container.
     refused: Arc<AtomicU8>,
     /// OpenAI itself takes `max_completion_tokens`; other servers (Ollama, vLLM) `max_tokens`.
     completion_tokens_first: bool,
@@ -303,7 +303,7 @@ fn classify_error(reply: &Reply) -> ProviderError {
 
 #[cfg(test)]
 mod tests {
-    use super::params::{MAX_COMPLETION_TOKENS, MAX_TOKENS, Refused, tuning};
+    use super::params::{MAX_COMPLETION_TOKENS, MAX_TOKENS, RefusedParams, tuning};
     use super::*;
     use reqwest::StatusCode;
 
@@ -419,13 +419,16 @@ mod tests {
             json!({"max_tokens": MAX_TOKENS, "temperature": 0.2})
         );
         assert_eq!(
-            fields(&local, Refused::MAX_TOKENS | Refused::TEMPERATURE),
+            fields(
+                &local,
+                RefusedParams::MAX_TOKENS | RefusedParams::TEMPERATURE
+            ),
             json!({"max_completion_tokens": MAX_COMPLETION_TOKENS})
         );
         assert_eq!(
             fields(
                 &openai,
-                Refused::MAX_COMPLETION_TOKENS | Refused::MAX_TOKENS
+                RefusedParams::MAX_COMPLETION_TOKENS | RefusedParams::MAX_TOKENS
             ),
             json!({"temperature": 0.2})
         );
@@ -442,11 +445,11 @@ mod tests {
         };
         assert_eq!(
             refused_param(&refusal("max_tokens", "unsupported_parameter")),
-            Some(Refused::MAX_TOKENS)
+            Some(RefusedParams::MAX_TOKENS)
         );
         assert_eq!(
             refused_param(&refusal("temperature", "unsupported_value")),
-            Some(Refused::TEMPERATURE)
+            Some(RefusedParams::TEMPERATURE)
         );
         assert_eq!(
             refused_param(&refusal("messages", "unsupported_parameter")),

@@ -12,18 +12,18 @@ pub const MAX_TOKENS: u32 = 300;
 pub const MAX_COMPLETION_TOKENS: u32 = 4000;
 
 /// Parameters a server refused with `unsupported_parameter` or `unsupported_value`.
-pub struct Refused;
+pub struct RefusedParams;
 
-impl Refused {
+impl RefusedParams {
     pub const MAX_TOKENS: u8 = 1;
     pub const MAX_COMPLETION_TOKENS: u8 = 2;
     pub const TEMPERATURE: u8 = 4;
 
     fn of(param: &str) -> Option<u8> {
         match param {
-            "max_tokens" => Some(Refused::MAX_TOKENS),
-            "max_completion_tokens" => Some(Refused::MAX_COMPLETION_TOKENS),
-            "temperature" => Some(Refused::TEMPERATURE),
+            "max_tokens" => Some(RefusedParams::MAX_TOKENS),
+            "max_completion_tokens" => Some(RefusedParams::MAX_COMPLETION_TOKENS),
+            "temperature" => Some(RefusedParams::TEMPERATURE),
             _ => None,
         }
     }
@@ -41,7 +41,7 @@ pub fn refused_param(reply: &Reply) -> Option<u8> {
     if !matches!(code, "unsupported_parameter" | "unsupported_value") {
         return None;
     }
-    Refused::of(error.get("param")?.as_str()?)
+    RefusedParams::of(error.get("param")?.as_str()?)
 }
 
 /// The token limit and temperature, as this server takes them.
@@ -50,10 +50,10 @@ pub fn tuning(
     refused: u8,
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut fields = serde_json::Map::new();
-    let max = ("max_tokens", Refused::MAX_TOKENS, MAX_TOKENS);
+    let max = ("max_tokens", RefusedParams::MAX_TOKENS, MAX_TOKENS);
     let completion = (
         "max_completion_tokens",
-        Refused::MAX_COMPLETION_TOKENS,
+        RefusedParams::MAX_COMPLETION_TOKENS,
         MAX_COMPLETION_TOKENS,
     );
     let order = if completion_tokens_first {
@@ -64,7 +64,7 @@ pub fn tuning(
     if let Some((name, _, limit)) = order.into_iter().find(|(_, bit, _)| refused & bit == 0) {
         fields.insert(name.into(), json!(limit));
     }
-    if refused & Refused::TEMPERATURE == 0 {
+    if refused & RefusedParams::TEMPERATURE == 0 {
         fields.insert("temperature".into(), json!(0.2));
     }
     fields
