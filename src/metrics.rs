@@ -88,6 +88,14 @@ impl UsageMeter {
         self.with(|u| u.bytes_read += bytes as u64);
     }
 
+    /// Requests sent to paid providers' services since the last take.
+    pub fn provider_calls(&self) -> u64 {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .provider_calls
+    }
+
     /// The usage so far, and a fresh start.
     pub fn take(&self) -> Usage {
         std::mem::take(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))

@@ -60,7 +60,7 @@ pub async fn run<S: ObjectStore, R: RecordStore>(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Report, StoreError> {
-    let calls_before = pipeline.paid_calls();
+    let calls_before = pipeline.usage().provider_calls();
     let mut report = Report::default();
     let mut start = None;
     loop {
@@ -82,7 +82,7 @@ pub async fn run<S: ObjectStore, R: RecordStore>(
             None => break,
         }
     }
-    report.provider_calls = pipeline.paid_calls() - calls_before;
+    report.provider_calls = pipeline.usage().provider_calls() - calls_before;
     Ok(report)
 }
 

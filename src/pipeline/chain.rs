@@ -265,7 +265,11 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 continue;
             };
             for langs in langs.chunks(provider.languages_per_call().max(1)) {
-                let call = request.for_langs(langs);
+                let counted = CountedCalls::new(request.calls);
+                let call = ImageRequest {
+                    calls: &counted,
+                    ..request.for_langs(langs)
+                };
                 let ticket = match self.admit(provider.as_ref(), &mut spend).await {
                     Ok(ticket) => ticket,
                     Err(hold) => {
@@ -273,12 +277,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                         break;
                     }
                 };
-                let counted = CountedCalls::new(call.calls);
-                let counted_call = ImageRequest {
-                    calls: &counted,
-                    ..call.for_langs(langs)
-                };
-                let answer = self.call(provider.as_ref(), &counted_call).await;
+                let answer = self.call(provider.as_ref(), &call).await;
                 self.account(
                     provider.as_ref(),
                     ticket,

@@ -39,7 +39,6 @@ pub use plan::Plan;
 #[cfg(test)]
 pub(crate) use settings::test_settings;
 pub use settings::{MAX_LANGS, Settings};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::event::{Action, ObjectEvent};
 use crate::metrics::UsageMeter;
@@ -57,7 +56,6 @@ pub struct Pipeline<S, R> {
     records: R,
     providers: Vec<Box<dyn Provider>>,
     settings: Settings,
-    paid_calls: AtomicU64,
     usage: UsageMeter,
     memory: MemoryBudget,
 }
@@ -75,7 +73,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             providers,
             memory: MemoryBudget::new(settings.memory_budget),
             settings,
-            paid_calls: AtomicU64::new(0),
             usage: UsageMeter::default(),
         }
     }
@@ -103,11 +100,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// What processing has used since the last take (provider calls, bytes read…).
     pub fn usage(&self) -> &UsageMeter {
         &self.usage
-    }
-
-    /// Calls made so far to providers that are not free.
-    pub fn paid_calls(&self) -> u64 {
-        self.paid_calls.load(Ordering::Relaxed)
     }
 }
 

@@ -1,7 +1,6 @@
 //! The object as providers see it: its format, the request they are given, and an
 //! [`ImageSource`] for ranged reads pinned to the ETag first read and fresh presigned URLs.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -36,13 +35,11 @@ pub(super) struct ObjectSource<'a, S> {
     etag: Option<String>,
     ttl: Duration,
     usage: &'a UsageMeter,
-    paid_calls: &'a AtomicU64,
 }
 
 impl<S: ObjectStore> Calls for ObjectSource<'_, S> {
     fn sent(&self, answered: bool) {
         self.usage.request(answered);
-        self.paid_calls.fetch_add(1, Ordering::Relaxed);
     }
 
     fn image(&self, bytes: u64, prepared: bool) {
@@ -76,7 +73,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             etag: head.etag.clone(),
             ttl: self.settings.presign_ttl,
             usage: &self.usage,
-            paid_calls: &self.paid_calls,
         }
     }
 
