@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use super::Pipeline;
-use super::answer::{Answer, DECORATIVE, decorative_answer};
+use super::answer::{Answer, Author};
 use super::spend::{CountedCalls, Hold, Spend};
-use crate::caption::{Record, Source, quality};
+use crate::caption::{Record, quality};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 use crate::store::{ObjectHead, ObjectStore, RecordStore};
 
@@ -130,9 +130,8 @@ impl ChainResult {
             Ok(text) => {
                 missing.retain(|l| *l != caption.lang);
                 self.answers.push(Answer {
-                    provider: name.into(),
+                    author: Author::Provider(name.into()),
                     caption: Caption { text, ..caption },
-                    person: false,
                     on_object: false,
                 });
             }
@@ -164,8 +163,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             // The empty alt text of a decorative mark holds only while the mark does; a
             // marked image keeps only a person's words.
             let fits = match decorative {
-                true => answer.person || answer.provider == DECORATIVE,
-                false => answer.provider != DECORATIVE,
+                true => matches!(answer.author, Author::Person | Author::Decorative),
+                false => answer.author != Author::Decorative,
             };
             if fits && !reused.iter().any(|a| a.caption.lang == answer.caption.lang) {
                 reused.push(answer);
@@ -184,7 +183,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             // A person captioned some languages of a decorative image: the others are
             // empty, and no service is asked.
             ChainResult {
-                answers: missing.iter().map(|l| decorative_answer(l)).collect(),
+                answers: missing.iter().map(|l| Answer::decorative(l)).collect(),
                 ..ChainResult::default()
             }
         } else if tried >= self.settings.max_attempts {
@@ -236,9 +235,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .filter_map(|lang| {
                 let c = captions.remove(lang)?;
                 Some(Answer {
-                    person: c.source == Source::Person,
+                    author: Author::of(&c),
                     on_object: false,
-                    provider: c.provider,
                     caption: Caption {
                         request_id: c.request_id,
                         ..Caption::new(c.text, lang.clone())

@@ -2,10 +2,10 @@
 //! asked; the record says `decorative`, and the main language's tag holds an empty value,
 //! the `alt=""` a page should render for it.
 
-use super::answer::DECORATIVE;
+use super::answer::{Author, DECORATIVE};
 use super::attempt::Attempt;
 use super::{Outcome, Pipeline};
-use crate::caption::{Record, Source, State, Tag, TagStatus, tags};
+use crate::caption::{Record, State, Tag, TagStatus, tags};
 use crate::image::context::ImageContext;
 use crate::store::{ObjectHead, ObjectStore, RecordStore};
 
@@ -18,11 +18,14 @@ const REASON: &str =
 pub(super) fn marks_differ(record: &Record, head: &ObjectHead) -> bool {
     let marked = ImageContext::from_metadata(head.metadata()).decorative;
     let captions = record.all_captions();
-    let mut others = captions.values().filter(|c| c.source != Source::Person);
+    let mut others = captions
+        .values()
+        .map(Author::of)
+        .filter(|a| *a != Author::Person);
     match marked {
         // Every caption not a person's is the empty one.
-        true => others.any(|c| c.provider != DECORATIVE),
-        false => others.any(|c| c.provider == DECORATIVE),
+        true => others.any(|a| a != Author::Decorative),
+        false => others.any(|a| a == Author::Decorative),
     }
 }
 

@@ -8,9 +8,8 @@
 //! record's words are newer: they are written over it.
 
 use super::Settings;
-use super::answer::{Answer, PERSON};
+use super::answer::Answer;
 use crate::caption::{LangCaption, Record, Source, Tag, TagStatus, tags};
-use crate::provider::Caption;
 
 /// The people's captions among `object_tags`, one per configured language. A caption tag
 /// is the function's own when its value is the tag value of the caption `existing` holds
@@ -37,10 +36,10 @@ pub(super) fn answers(
                 // The function's own tag.
                 Some(c) if c.source != Source::Person => None,
                 // The tag of a person's caption the record keeps whole (set by hand).
-                Some(c) => Some(person(&c.text, lang, true)),
+                Some(c) => Some(Answer::person(&c.text, lang, true)),
                 None => match caption.filter(|c| same_bytes && awaits_tag(c)) {
-                    Some(newer) => Some(person(&newer.text, lang, false)),
-                    None => Some(person(&tag.value, lang, true)),
+                    Some(newer) => Some(Answer::person(&newer.text, lang, false)),
+                    None => Some(Answer::person(&tag.value, lang, true)),
                 },
             }
         })
@@ -101,7 +100,7 @@ pub(super) fn awaits_tag(c: &LangCaption) -> bool {
 /// written is pending until it is, so that a process ended between the two writes leaves
 /// the same record as a failed tag write.
 pub(super) fn pending(mut record: Record, answers: &[Answer]) -> Record {
-    for answer in answers.iter().filter(|a| a.person && !a.on_object) {
+    for answer in answers.iter().filter(|a| a.is_person() && !a.on_object) {
         if let Some(c) = record.captions.get_mut(&answer.caption.lang)
             && c.tag_status == Some(TagStatus::Written)
         {
@@ -109,16 +108,6 @@ pub(super) fn pending(mut record: Record, answers: &[Answer]) -> Record {
         }
     }
     record
-}
-
-/// A person's caption; `on_object` when the tag on the object is it already.
-fn person(text: &str, lang: &str, on_object: bool) -> Answer {
-    Answer {
-        provider: PERSON.into(),
-        caption: Caption::new(text, lang),
-        person: true,
-        on_object,
-    }
 }
 
 #[cfg(test)]
@@ -136,7 +125,7 @@ mod tests {
         ];
         let found = answers(&tags, None, None, &settings);
         assert_eq!(found.len(), 1);
-        assert!(found[0].person);
+        assert!(found[0].is_person());
         assert_eq!(found[0].caption.text, "Our red mug, hand-glazed");
 
         // The function's own tag, as its record says, is not.
@@ -163,6 +152,6 @@ mod tests {
         record.captions.get_mut("en").unwrap().source = Source::Person;
         let found = answers(&ours, Some(&record), None, &settings);
         assert_eq!(found[0].caption.text, "A red mug, on a table!");
-        assert!(found[0].person);
+        assert!(found[0].is_person());
     }
 }

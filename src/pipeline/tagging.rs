@@ -5,8 +5,7 @@
 
 use super::Pipeline;
 use super::Settings;
-use super::answer::Answer;
-use super::answer::DECORATIVE;
+use super::answer::{Answer, Author};
 use crate::caption::{Tag, TagStatus, tags};
 use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
 
@@ -50,7 +49,7 @@ pub(super) fn plan(existing: &[Tag], answers: &[Answer], settings: &Settings) ->
             continue;
         }
         // A decorative image's alt text is empty: so is its tag.
-        if answer.provider == DECORATIVE {
+        if answer.author == Author::Decorative {
             ours.push(Some(Tag::new(key, "")));
             placements.push(Placement::written());
             continue;

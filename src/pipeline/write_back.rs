@@ -5,7 +5,7 @@ use super::answer::Answer;
 use super::attempt::Attempt;
 use super::tagging::{self, Placement, TagPlan};
 use super::{Outcome, Pipeline, person};
-use crate::caption::{LangCaption, Record, Source, State, Tag, TagStatus, tags};
+use crate::caption::{LangCaption, Record, State, Tag, TagStatus, tags};
 use crate::retry::Retryable;
 use crate::store::{ObjectStore, RecordStore, StoreError};
 
@@ -34,7 +34,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(_) => answers,
         };
         let answers = answers.as_slice();
-        let provider = answers[0].provider.clone();
+        let provider = answers[0].author.name().to_string();
         let record = Record {
             state: State::Captioned,
             ..record
@@ -154,7 +154,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         answers: &[Answer],
         plan: &TagPlan,
     ) -> Outcome {
-        let provider = answers[0].provider.clone();
+        let provider = answers[0].author.name().to_string();
         let record = self.tagged(base, answers, plan);
         let tag = record.tag_status.unwrap_or(TagStatus::Refused);
         match attempt.write(&self.records, &record).await {
@@ -216,12 +216,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                     a.caption.lang.clone(),
                     LangCaption {
                         text: a.caption.text.clone(),
-                        provider: a.provider.clone(),
-                        source: if a.person {
-                            Source::Person
-                        } else {
-                            Source::Provider
-                        },
+                        provider: a.author.name().to_string(),
+                        source: a.author.source(),
                         request_id: a.caption.request_id.clone(),
                         tag_key: written.then(|| self.settings.tag_key_for(&a.caption.lang)),
                         tag_status: placement.map(|p| p.status),
@@ -233,7 +229,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         Record {
             alt_text: Some(main.caption.text.clone()),
             tag_value: tags::tag_value(&main.caption.text).ok(),
-            provider: Some(main.provider.clone()),
+            provider: Some(main.author.name().to_string()),
             provider_request_id: main.caption.request_id.clone(),
             lang: Some(main.caption.lang.clone()),
             captions,

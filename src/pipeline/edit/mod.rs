@@ -17,14 +17,13 @@ pub use rules::MAX_PERSON_CHARS;
 use rules::{as_ours, is_set_already, person_text};
 pub use shown::Shown;
 
-use super::answer::{Answer, PERSON, decorative_answer};
+use super::answer::Answer;
 use super::source::examine;
 use super::tagging::{self, TagPlan};
 use super::{HEAD_BYTES, Pipeline, person};
 use crate::caption::{Record, State, Tag};
 use crate::image::ImageFormat;
 use crate::image::context::ImageContext;
-use crate::provider::Caption;
 use crate::store::{Condition, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 use crate::time::now_rfc3339;
 
@@ -250,19 +249,14 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             }
         }
         if !text.is_empty() {
-            answers.push(Answer {
-                provider: PERSON.into(),
-                caption: Caption::new(text, lang),
-                person: true,
-                on_object: false,
-            });
+            answers.push(Answer::person(text, lang, false));
         }
         // On an image marked decorative, every other language stays the empty caption, as
         // the function writes it: the record then says so, should the mark go.
         if ImageContext::from_metadata(current.head.metadata()).decorative {
             for l in &self.settings.langs {
                 if !answers.iter().any(|a| &a.caption.lang == l) && (l != lang || text.is_empty()) {
-                    answers.push(decorative_answer(l));
+                    answers.push(Answer::decorative(l));
                 }
             }
         }
