@@ -4,9 +4,10 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
-use super::object_id;
+use super::{Outcome, object_id};
 use crate::caption::{Record, State};
 use crate::event::ObjectEvent;
+use crate::retry::Retryable;
 use crate::store::{Condition, ObjectHead, ObjectId, RecordStore, StoreError};
 use crate::time::{Deadlines, epoch_secs};
 
@@ -18,8 +19,10 @@ pub const CLAIM_GRACE_SECS: u64 = 10;
 /// when the claim lapses (seconds since the epoch). Every record it writes goes under its
 /// claim until a write releases the claim; after that, only while nobody has claimed the
 /// object since.
-pub(super) struct Attempt<'e> {
+pub(super) struct Attempt<'e, R> {
     pub event: &'e ObjectEvent,
+    /// Where its records go.
+    records: &'e R,
     pub id: ObjectId,
     token: String,
     pub until: u64,
@@ -28,12 +31,13 @@ pub(super) struct Attempt<'e> {
     released: AtomicBool,
 }
 
-impl<'e> Attempt<'e> {
+impl<'e, R: RecordStore> Attempt<'e, R> {
     /// An attempt whose claim outlives its writes' deadline by [`CLAIM_GRACE_SECS`].
-    pub fn new(event: &'e ObjectEvent, deadlines: Deadlines) -> Attempt<'e> {
+    pub fn new(event: &'e ObjectEvent, deadlines: Deadlines, records: &'e R) -> Attempt<'e, R> {
         let left = deadlines.writes.saturating_duration_since(Instant::now());
         Attempt {
             event,
+            records,
             id: object_id(event),
             token: claim_token(),
             until: epoch_secs(SystemTime::now() + left) + CLAIM_GRACE_SECS,
@@ -47,24 +51,55 @@ impl<'e> Attempt<'e> {
     }
 
     /// Writes `record` under the claim, which the write releases.
-    pub async fn write(
-        &self,
-        records: &impl RecordStore,
-        record: &Record,
-    ) -> Result<(), StoreError> {
-        records.put(record, &self.condition(None)).await?;
+    pub async fn write(&self, record: &Record) -> Result<(), StoreError> {
+        self.records.put(record, &self.condition(None)).await?;
         self.released.store(true, Ordering::Relaxed);
         Ok(())
     }
 
     /// Writes `record` under the claim and keeps holding it until its lapse: for a write
     /// still on the way.
-    pub async fn write_keeping(
-        &self,
-        records: &impl RecordStore,
-        record: &Record,
-    ) -> Result<(), StoreError> {
-        records.put(record, &self.condition(Some(self.until))).await
+    pub async fn write_keeping(&self, record: &Record) -> Result<(), StoreError> {
+        self.records
+            .put(record, &self.condition(Some(self.until)))
+            .await
+    }
+
+    /// Ends the object with a final skipped or failed record, turned into its outcome.
+    pub async fn finish(&self, record: Record) -> Outcome {
+        let outcome = match record.state {
+            State::Failed => Outcome::Failed {
+                error: record.error.clone().unwrap_or_default(),
+                retryable: record.retryable.unwrap_or(false),
+            },
+            _ => Outcome::skipped(record.reason.clone().unwrap_or_default()),
+        };
+        match self.write(&record).await {
+            Ok(()) => outcome,
+            Err(err) => Outcome::failed(&err),
+        }
+    }
+
+    /// Ends the object skipped, the record saying why.
+    pub async fn skip(&self, record: Record, reason: impl Into<String>) -> Outcome {
+        self.finish(Record {
+            reason: Some(reason.into()),
+            ..record
+        })
+        .await
+    }
+
+    /// Ends the object failed after its tags or record could not be written; the record
+    /// keeps the captions, so that no retry pays for them again.
+    pub async fn write_failure(&self, record: Record, err: &StoreError) -> Outcome {
+        let record = Record {
+            state: State::Failed,
+            error: Some(format!("caption not written: {err}")),
+            retryable: Some(err.is_retryable()),
+            ..record
+        };
+        let _ = self.write(&record).await;
+        Outcome::failed(err)
     }
 
     /// The condition of the next write: the claim while it is held.

@@ -68,7 +68,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if event.key.ends_with('/') {
             return Err(Outcome::skipped("folder marker, not an object"));
         }
-        let attempt = Attempt::new(event, deadlines);
+        let attempt = Attempt::new(event, deadlines, &self.records);
         // From here on, every record written holds the claim, and writing it releases it.
         let (claimed, spend) = tokio::join!(self.claim_and_read(&attempt), self.spend_ahead());
         let (existing, read, object_tags) = claimed?;
@@ -107,7 +107,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// and writes the tags and the record, by the writes' deadline.
     async fn write_in_time(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         head: &ObjectHead,
         record: Record,
         answers: Vec<Answer>,
@@ -154,7 +154,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// was, which releases the claim.
     async fn read_or_finish<T>(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         existing: Option<&Record>,
         read: Result<T, StoreError>,
     ) -> Step<T> {
@@ -162,7 +162,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Ok(value) => return Ok(value),
             Err(StoreError::NotFound { .. }) => {
                 let reason = "the object no longer exists (deleted before it could be captioned)";
-                return Err(self.skip(attempt, attempt.record(None), reason).await);
+                return Err(attempt.skip(attempt.record(None), reason).await);
             }
             Err(err) => err,
         };
@@ -176,7 +176,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             },
         };
         // Best effort: the outcome is the failure to read.
-        let _ = attempt.write(&self.records, &record).await;
+        let _ = attempt.write(&record).await;
         Err(Outcome::failed(&err))
     }
 
@@ -184,7 +184,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// put back (releasing the claim) and its tags kept. Otherwise the tags go on.
     async fn reuse_if_captioned(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         existing: Option<&Record>,
         head: &ObjectHead,
         object_tags: Result<Vec<Tag>, StoreError>,
@@ -203,7 +203,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             return Ok(object_tags);
         }
         let restored = person::confirmed(previous, object_tags.as_deref().ok(), &self.settings);
-        if let Err(err) = attempt.write(&self.records, &restored).await {
+        if let Err(err) = attempt.write(&restored).await {
             return Err(Outcome::failed(&err));
         }
         Err(self.keep(&attempt.id, previous, object_tags).await)
@@ -213,7 +213,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// already; an empty object or one that is not an image is skipped.
     async fn image_record(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         head: &ObjectHead,
         existing: Option<&Record>,
     ) -> Step<(Record, ImageFormat)> {
@@ -230,7 +230,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 };
                 Ok((record, format))
             }
-            Err(reason) => Err(self.skip(attempt, attempt.record(Some(head)), reason).await),
+            Err(reason) => Err(attempt.skip(attempt.record(Some(head)), reason).await),
         }
     }
 
@@ -240,7 +240,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Languages still missing are noted in the record.
     async fn settle(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         record: Record,
         chain: ChainResult,
     ) -> Step<(Record, Vec<Answer>)> {
@@ -257,7 +257,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
         if answers.is_empty() {
             if errors.is_empty() {
-                return Err(self.skip(attempt, record, declined.join("; ")).await);
+                return Err(attempt.skip(record, declined.join("; ")).await);
             }
             errors.extend(declined);
             let record = Record {
@@ -266,7 +266,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 retryable: Some(false),
                 ..record
             };
-            return Err(self.finish(attempt, record).await);
+            return Err(attempt.finish(record).await);
         }
         let missing = self.missing_langs(&answers);
         errors.extend(declined);
@@ -291,7 +291,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// again (not once `ALT_TEXT_MAX_ATTEMPTS` requests may have been billed).
     async fn retry_later(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         mut record: Record,
         mut errors: Vec<String>,
         stop: Stop,
@@ -316,7 +316,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             retryable: Some(!spent),
             ..record
         };
-        self.finish(attempt, record).await
+        attempt.finish(record).await
     }
 
     /// Stores the captions just paid for in the record, keeping the claim, before any tag is
@@ -326,7 +326,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// whether they are stored.
     async fn store_paid(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         record: &Record,
         answers: &[Answer],
     ) -> Step<bool> {
@@ -336,7 +336,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             retryable: Some(true),
             ..self.with_captions(record.clone(), answers, None)
         };
-        match attempt.write_keeping(&self.records, &stored).await {
+        match attempt.write_keeping(&stored).await {
             Ok(()) => Ok(true),
             Err(err @ StoreError::Conflict { .. }) => Err(Outcome::failed(&err)),
             Err(_) => Ok(false),
@@ -345,7 +345,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 
     /// The object's ETag (is it still the one captioned?) and its tags, read again now, not
     /// before the provider call, so that a tag the user set meanwhile is kept.
-    async fn read_again(&self, attempt: &Attempt<'_>, head: &ObjectHead) -> ReadAgain {
+    async fn read_again(&self, attempt: &Attempt<'_, R>, head: &ObjectHead) -> ReadAgain {
         tokio::join!(
             self.still_there(attempt, head),
             self.store.get_tags(&attempt.id)
@@ -356,7 +356,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// the record says why it is not captioned.
     async fn confirm_unchanged(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         (now, existing_tags): ReadAgain,
         record: &Record,
         answers: &[Answer],
@@ -374,17 +374,17 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(StoreError::NotFound { .. }) => "the object was deleted while it was captioned",
             Err(err) => {
                 let bare = self.with_captions(bare, answers, None);
-                return Err(self.write_failure(attempt, bare, &err).await);
+                return Err(attempt.write_failure(bare, &err).await);
             }
         };
-        Err(self.skip(attempt, bare, reason).await)
+        Err(attempt.skip(bare, reason).await)
     }
 
     /// Whether the object is still the one whose head was read. A version is immutable, so
     /// only an unversioned object needs a look.
     async fn still_there(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         head: &ObjectHead,
     ) -> Result<bool, StoreError> {
         if attempt.id.version_id.is_some() || head.etag.is_none() {

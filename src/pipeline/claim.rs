@@ -26,7 +26,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Claims the object and reads its head and tags (a person's caption among them is not
     /// paid for). `Err` is the outcome when the claim is refused (captioned already,
     /// superseded, busy) or cannot be made.
-    pub(super) async fn claim_and_read(&self, attempt: &Attempt<'_>) -> Result<Claimed, Outcome> {
+    pub(super) async fn claim_and_read(
+        &self,
+        attempt: &Attempt<'_, R>,
+    ) -> Result<Claimed, Outcome> {
         let event = attempt.event;
         let (claim, read, object_tags) = match event.etag.as_deref() {
             Some(etag) => tokio::join!(
@@ -74,7 +77,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
 
     async fn claim(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         etag: Option<&str>,
         version_id: Option<&str>,
     ) -> Result<Claim, StoreError> {

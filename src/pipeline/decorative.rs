@@ -33,7 +33,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// Writes the empty tag (the user's tags kept) and the record.
     pub(super) async fn decorative(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         record: Record,
         object_tags: &[Tag],
     ) -> Outcome {
@@ -57,9 +57,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if let Some(new_tags) = new_tags
             && let Err(err) = self.store.put_tags(&attempt.id, &new_tags).await
         {
-            return self.write_failure(attempt, record, &err).await;
+            return attempt.write_failure(record, &err).await;
         }
-        match attempt.write(&self.records, &record).await {
+        match attempt.write(&record).await {
             Ok(()) => Outcome::Captioned {
                 provider: DECORATIVE.into(),
                 tag,

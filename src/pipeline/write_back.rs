@@ -6,7 +6,6 @@ use super::attempt::Attempt;
 use super::tagging::{self, Placement, TagPlan};
 use super::{Outcome, Pipeline, person};
 use crate::caption::{LangCaption, Record, State, Tag, TagStatus, tags};
-use crate::retry::Retryable;
 use crate::store::{ObjectStore, RecordStore, StoreError};
 
 impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
@@ -18,7 +17,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// that the older tag still on the object is never taken for a person's newer words.
     pub(super) async fn write_back(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         record: Record,
         answers: Vec<Answer>,
         existing_tags: Result<Vec<Tag>, StoreError>,
@@ -45,7 +44,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 // Without the current tags a write could drop the user's: keep the captions
                 // in the record so the retry reuses them, and touch no tag.
                 let record = self.with_captions(record, answers, None);
-                return self.write_failure(attempt, record, &err).await;
+                return attempt.write_failure(record, &err).await;
             }
         };
         let plan = tagging::plan(&existing_tags, answers, &self.settings);
@@ -53,7 +52,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let record = self.tagged(record, answers, &plan);
         let tag = record.tag_status.unwrap_or(TagStatus::NoRoom);
         let Some(new_tags) = &plan.new_tags else {
-            return match attempt.write(&self.records, &record).await {
+            return match attempt.write(&record).await {
                 Ok(()) => Outcome::Captioned { provider, tag },
                 Err(err) => Outcome::failed(&err),
             };
@@ -73,7 +72,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Ok(()) => {
                 if confirm {
                     // Best effort: the tag in place confirms a pending caption anyway.
-                    let _ = attempt.write(&self.records, &record).await;
+                    let _ = attempt.write(&record).await;
                 }
                 Outcome::Captioned { provider, tag }
             }
@@ -95,7 +94,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// next delivery writes them.
     async fn record_and_tags(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         record: &Record,
         tags: &[Tag],
         together: bool,
@@ -103,8 +102,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     ) -> Result<Result<(), StoreError>, StoreError> {
         let put = async {
             match keep {
-                true => attempt.write_keeping(&self.records, record).await,
-                false => attempt.write(&self.records, record).await,
+                true => attempt.write_keeping(record).await,
+                false => attempt.write(record).await,
             }
         };
         if together {
@@ -149,7 +148,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// while nobody has claimed the object since.
     async fn retagged(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         base: Record,
         answers: &[Answer],
         plan: &TagPlan,
@@ -157,7 +156,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let provider = answers[0].author.name().to_string();
         let record = self.tagged(base, answers, plan);
         let tag = record.tag_status.unwrap_or(TagStatus::Refused);
-        match attempt.write(&self.records, &record).await {
+        match attempt.write(&record).await {
             Ok(()) => Outcome::Captioned { provider, tag },
             Err(err) => Outcome::failed(&err),
         }
@@ -168,7 +167,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     /// while nobody has claimed the object since.
     async fn tags_not_written(
         &self,
-        attempt: &Attempt<'_>,
+        attempt: &Attempt<'_, R>,
         record: Record,
         answers: &[Answer],
         err: StoreError,
@@ -180,17 +179,15 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         match err {
             StoreError::NotFound { .. } => {
                 let reason = "the object was deleted while it was captioned";
-                self.finish(
-                    attempt,
-                    Record {
+                attempt
+                    .finish(Record {
                         state: State::Skipped,
                         reason: Some(reason.into()),
                         ..record
-                    },
-                )
-                .await
+                    })
+                    .await
             }
-            err => self.write_failure(attempt, record, &err).await,
+            err => attempt.write_failure(record, &err).await,
         }
     }
 
@@ -235,55 +232,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             captions,
             ..record
         }
-    }
-
-    /// Records a failed write-back, keeping the caption so that no retry pays for it again.
-    pub(super) async fn write_failure(
-        &self,
-        attempt: &Attempt<'_>,
-        record: Record,
-        err: &StoreError,
-    ) -> Outcome {
-        let record = Record {
-            state: State::Failed,
-            error: Some(format!("caption not written: {err}")),
-            retryable: Some(err.is_retryable()),
-            ..record
-        };
-        let _ = attempt.write(&self.records, &record).await;
-        Outcome::failed(err)
-    }
-
-    /// Writes a final skipped or failed record and turns it into the outcome.
-    pub(super) async fn finish(&self, attempt: &Attempt<'_>, record: Record) -> Outcome {
-        let outcome = match record.state {
-            State::Failed => Outcome::Failed {
-                error: record.error.clone().unwrap_or_default(),
-                retryable: record.retryable.unwrap_or(false),
-            },
-            _ => Outcome::skipped(record.reason.clone().unwrap_or_default()),
-        };
-        match attempt.write(&self.records, &record).await {
-            Ok(()) => outcome,
-            Err(err) => Outcome::failed(&err),
-        }
-    }
-
-    /// A final skipped record, with its reason.
-    pub(super) async fn skip(
-        &self,
-        attempt: &Attempt<'_>,
-        record: Record,
-        reason: impl Into<String>,
-    ) -> Outcome {
-        self.finish(
-            attempt,
-            Record {
-                reason: Some(reason.into()),
-                ..record
-            },
-        )
-        .await
     }
 }
 
