@@ -77,6 +77,15 @@ impl Answer {
     }
 }
 
+/// The languages of `langs` none of `answers` is in, in order.
+pub(super) fn missing_langs<'a>(langs: &'a [String], answers: &[Answer]) -> Vec<&'a str> {
+    langs
+        .iter()
+        .filter(|l| !answers.iter().any(|a| &a.caption.lang == *l))
+        .map(String::as_str)
+        .collect()
+}
+
 /// The `provider` a record keeps for a person's caption.
 const PERSON: &str = "person";
 

@@ -5,16 +5,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::answer::Answer;
 use super::attempt::Attempt;
-use super::chain::{ChainResult, Fresh, Stop};
+use super::chain::Fresh;
+use super::outcome::Step;
 use super::source::examine;
-use super::{Outcome, Pipeline, decorative, person};
-use crate::caption::{PaidAttempt, Record, Source, State, Tag};
+use super::write_back::with_captions;
+use super::{Outcome, Pipeline, decorative, keep, person, settle};
+use crate::caption::{Record, Source, State, Tag};
 use crate::event::ObjectEvent;
 use crate::image::ImageFormat;
 use crate::image::context::ImageContext;
 use crate::retry::Retryable;
 use crate::store::{ObjectHead, ObjectStore, RecordStore, StoreError};
-use crate::time::{Deadlines, now_rfc3339};
+use crate::time::Deadlines;
 
 /// Whether `existing` holds a person's caption of these bytes (which a decorative mark
 /// does not replace).
@@ -27,9 +29,6 @@ fn has_person_caption(existing: Option<&Record>, head: &ObjectHead) -> bool {
                 .any(|c| c.source == Source::Person)
         })
 }
-
-/// A step's result: the next step's input, or the object's final outcome.
-type Step<T> = Result<T, Outcome>;
 
 /// Whether the record in the store holds the captions the tags are to carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +82,10 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         let people = person::answers(&object_tags, existing, head.etag.as_deref(), &self.settings);
         let context = ImageContext::from_metadata(head.metadata());
         if context.decorative && people.is_empty() && !has_person_caption(existing, &head) {
-            return Ok(self.decorative(&attempt, record, &object_tags).await);
+            let (store, settings) = (&self.store, &self.settings);
+            return Ok(
+                decorative::decorative(store, settings, &attempt, record, &object_tags).await,
+            );
         }
         let source = self.source(&attempt.id, &head);
         let deadline = deadlines.providers;
@@ -97,7 +99,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Fresh::Free => Stored::No,
             Fresh::Nothing => Stored::Yes,
         };
-        let (record, answers) = self.settle(&attempt, record, chain).await?;
+        let (record, answers) = settle::settle(&attempt, &self.settings, record, chain).await?;
         self.write_in_time(&attempt, &head, record, answers, existing, stored)
             .await
     }
@@ -206,7 +208,14 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if let Err(err) = attempt.write(&restored).await {
             return Err(Outcome::failed(&err));
         }
-        Err(self.keep(&attempt.id, previous, object_tags).await)
+        let kept = keep::keep(
+            &self.store,
+            &self.settings,
+            &attempt.id,
+            previous,
+            object_tags,
+        );
+        Err(kept.await)
     }
 
     /// The record of an image, with the requests for these bytes that may have been billed
@@ -234,91 +243,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
     }
 
-    /// What the chain gave, as the record to write and its captions. A stop before every
-    /// language is in keeps what was paid for (the retry reuses it and asks only for the
-    /// rest); no caption at all ends the object skipped (all declined) or failed.
-    /// Languages still missing are noted in the record.
-    async fn settle(
-        &self,
-        attempt: &Attempt<'_, R>,
-        record: Record,
-        chain: ChainResult,
-    ) -> Step<(Record, Vec<Answer>)> {
-        let ChainResult {
-            answers,
-            declined,
-            mut errors,
-            stop,
-            ..
-        } = chain;
-        if stop != Stop::Asked {
-            let record = self.with_captions(record, &answers, None);
-            return Err(self.retry_later(attempt, record, errors, stop).await);
-        }
-        if answers.is_empty() {
-            if errors.is_empty() {
-                return Err(attempt.skip(record, declined.join("; ")).await);
-            }
-            errors.extend(declined);
-            let record = Record {
-                state: State::Failed,
-                error: Some(errors.join("; ")),
-                retryable: Some(false),
-                ..record
-            };
-            return Err(attempt.finish(record).await);
-        }
-        let missing = self.missing_langs(&answers);
-        errors.extend(declined);
-        let note = (!missing.is_empty()).then(|| {
-            format!(
-                "no caption in {}: {}",
-                missing.join(", "),
-                errors.join("; ")
-            )
-        });
-        Ok((
-            Record {
-                reason: note,
-                ..record
-            },
-            answers,
-        ))
-    }
-
-    /// The chain stopped before every language is in: the record keeps the captions it
-    /// gave and the request that may have been billed, and says whether a retry may ask
-    /// again (not once `ALT_TEXT_MAX_ATTEMPTS` requests may have been billed).
-    async fn retry_later(
-        &self,
-        attempt: &Attempt<'_, R>,
-        mut record: Record,
-        mut errors: Vec<String>,
-        stop: Stop,
-    ) -> Outcome {
-        if let Stop::Uncertain { provider } = &stop {
-            record.attempts.push(PaidAttempt {
-                at: now_rfc3339(),
-                provider: provider.clone(),
-            });
-        }
-        let exhausted = stop == Stop::Exhausted;
-        let spent = exhausted || record.attempts.len() >= self.settings.max_attempts;
-        if spent && !exhausted {
-            errors.push(format!(
-                "no further request is sent for these bytes: {} may have been billed (ALT_TEXT_MAX_ATTEMPTS)",
-                record.attempts.len()
-            ));
-        }
-        let record = Record {
-            state: State::Failed,
-            error: Some(errors.join("; ")),
-            retryable: Some(!spent),
-            ..record
-        };
-        attempt.finish(record).await
-    }
-
     /// Stores the captions just paid for in the record, keeping the claim, before any tag is
     /// touched: if the invocation ends before its tags are written, the next delivery finds
     /// the captions and writes them without paying again. A failed write is no reason to
@@ -334,7 +258,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             state: State::Failed,
             error: Some(UNWRITTEN.into()),
             retryable: Some(true),
-            ..self.with_captions(record.clone(), answers, None)
+            ..with_captions(&self.settings, record.clone(), answers, None)
         };
         match attempt.write_keeping(&stored).await {
             Ok(()) => Ok(true),
@@ -373,7 +297,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             }
             Err(StoreError::NotFound { .. }) => "the object was deleted while it was captioned",
             Err(err) => {
-                let bare = self.with_captions(bare, answers, None);
+                let bare = with_captions(&self.settings, bare, answers, None);
                 return Err(attempt.write_failure(bare, &err).await);
             }
         };

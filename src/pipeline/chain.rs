@@ -209,16 +209,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         chain
     }
 
-    /// The configured languages none of `answers` is in, in order.
-    pub(super) fn missing_langs(&self, answers: &[Answer]) -> Vec<&str> {
-        self.settings
-            .langs
-            .iter()
-            .filter(|l| !answers.iter().any(|a| &a.caption.lang == *l))
-            .map(String::as_str)
-            .collect()
-    }
-
     /// The captions of `existing` for the object of `head` (same ETag), in language order.
     pub(super) fn reusable_answers(
         &self,

@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use super::attempt::Attempt;
-use super::{HEAD_BYTES, Outcome, Pipeline, decorative, person};
+use super::{HEAD_BYTES, Outcome, Pipeline, decorative, keep, person};
 use crate::caption::{Record, Tag};
 use crate::store::{
     Claim, ClaimRequest, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError,
@@ -66,9 +66,12 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         };
         match claim {
             Ok(Claim::Claimed { previous }) => Ok((previous, read, object_tags)),
-            Ok(Claim::AlreadyCaptioned { record }) => Err(self
-                .already_captioned(&attempt.id, &record, &read, object_tags)
-                .await),
+            Ok(Claim::AlreadyCaptioned { record }) => {
+                let (id, settings) = (&attempt.id, &self.settings);
+                let kept =
+                    keep::already_captioned(&self.store, settings, id, &record, &read, object_tags);
+                Err(kept.await)
+            }
             Ok(Claim::Superseded) => Err(Outcome::skipped(SUPERSEDED)),
             Ok(Claim::Taken { until }) => Err(Outcome::Busy { until }),
             Err(err) => Err(Outcome::failed(&err)),

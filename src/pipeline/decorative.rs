@@ -4,7 +4,7 @@
 
 use super::answer::{Author, DECORATIVE};
 use super::attempt::Attempt;
-use super::{Outcome, Pipeline};
+use super::{Outcome, Settings};
 use crate::caption::{Record, State, Tag, TagStatus, tags};
 use crate::image::context::ImageContext;
 use crate::store::{ObjectHead, ObjectStore, RecordStore};
@@ -29,42 +29,41 @@ pub(super) fn marks_differ(record: &Record, head: &ObjectHead) -> bool {
     }
 }
 
-impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
-    /// Writes the empty tag (the user's tags kept) and the record.
-    pub(super) async fn decorative(
-        &self,
-        attempt: &Attempt<'_, R>,
-        record: Record,
-        object_tags: &[Tag],
-    ) -> Outcome {
-        let (new_tags, placed) =
-            tags::merge_all(object_tags, &[Tag::new(self.settings.tag_key.clone(), "")]);
-        let tag = if placed[0] {
-            TagStatus::Written
-        } else {
-            TagStatus::NoRoom
-        };
-        let record = Record {
-            state: State::Captioned,
-            alt_text: Some(String::new()),
-            tag_value: Some(String::new()),
-            tag_status: Some(tag),
-            provider: Some(DECORATIVE.into()),
-            lang: Some(self.settings.main_lang().to_string()),
-            reason: Some(REASON.into()),
-            ..record
-        };
-        if let Some(new_tags) = new_tags
-            && let Err(err) = self.store.put_tags(&attempt.id, &new_tags).await
-        {
-            return attempt.write_failure(record, &err).await;
-        }
-        match attempt.write(&record).await {
-            Ok(()) => Outcome::Captioned {
-                provider: DECORATIVE.into(),
-                tag,
-            },
-            Err(err) => Outcome::failed(&err),
-        }
+/// Writes the empty tag (the user's tags kept) and the record.
+pub(super) async fn decorative<R: RecordStore>(
+    store: &impl ObjectStore,
+    settings: &Settings,
+    attempt: &Attempt<'_, R>,
+    record: Record,
+    object_tags: &[Tag],
+) -> Outcome {
+    let (new_tags, placed) =
+        tags::merge_all(object_tags, &[Tag::new(settings.tag_key.clone(), "")]);
+    let tag = if placed[0] {
+        TagStatus::Written
+    } else {
+        TagStatus::NoRoom
+    };
+    let record = Record {
+        state: State::Captioned,
+        alt_text: Some(String::new()),
+        tag_value: Some(String::new()),
+        tag_status: Some(tag),
+        provider: Some(DECORATIVE.into()),
+        lang: Some(settings.main_lang().to_string()),
+        reason: Some(REASON.into()),
+        ..record
+    };
+    if let Some(new_tags) = new_tags
+        && let Err(err) = store.put_tags(&attempt.id, &new_tags).await
+    {
+        return attempt.write_failure(record, &err).await;
+    }
+    match attempt.write(&record).await {
+        Ok(()) => Outcome::Captioned {
+            provider: DECORATIVE.into(),
+            tag,
+        },
+        Err(err) => Outcome::failed(&err),
     }
 }

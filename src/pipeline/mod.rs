@@ -24,6 +24,7 @@ mod outcome;
 mod person;
 mod plan;
 mod settings;
+mod settle;
 mod source;
 mod spend;
 pub use spend::Allowance;
@@ -93,7 +94,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     pub async fn process(&self, event: &ObjectEvent, deadlines: Deadlines) -> Outcome {
         match event.action {
             Action::Created => self.caption(event, deadlines).await,
-            Action::Removed => self.forget(event).await,
+            Action::Removed => forget::forget(&self.records, event).await,
         }
     }
 

@@ -5,6 +5,9 @@ use crate::report::OutcomeKind;
 use crate::retry::Retryable;
 use crate::store::StoreError;
 
+/// A step's result: the next step's input, or the object's final outcome.
+pub(super) type Step<T> = Result<T, Outcome>;
+
 /// Where one object ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

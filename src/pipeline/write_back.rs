@@ -4,7 +4,7 @@
 use super::answer::Answer;
 use super::attempt::Attempt;
 use super::tagging::{self, Placement, TagPlan};
-use super::{Outcome, Pipeline, person};
+use super::{Outcome, Pipeline, Settings, person};
 use crate::caption::{LangCaption, Record, State, Tag, TagStatus, tags};
 use crate::store::{ObjectStore, RecordStore, StoreError};
 
@@ -43,13 +43,13 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(err) => {
                 // Without the current tags a write could drop the user's: keep the captions
                 // in the record so the retry reuses them, and touch no tag.
-                let record = self.with_captions(record, answers, None);
+                let record = with_captions(&self.settings, record, answers, None);
                 return attempt.write_failure(record, &err).await;
             }
         };
         let plan = tagging::plan(&existing_tags, answers, &self.settings);
         let base = record.clone();
-        let record = self.tagged(record, answers, &plan);
+        let record = tagged(&self.settings, record, answers, &plan);
         let tag = record.tag_status.unwrap_or(TagStatus::NoRoom);
         let Some(new_tags) = &plan.new_tags else {
             return match attempt.write(&record).await {
@@ -114,35 +114,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         Ok(self.store.put_tags(&attempt.id, tags).await)
     }
 
-    /// The record with its captions and where their tags went. A caption without a tag is
-    /// noted in the record, with the reason.
-    pub(super) fn tagged(&self, record: Record, answers: &[Answer], plan: &TagPlan) -> Record {
-        let mut record = Record {
-            tag_status: plan.placements.first().map(|p| p.status),
-            ..self.with_captions(record, answers, Some(&plan.placements))
-        };
-        let untagged: Vec<String> = answers
-            .iter()
-            .zip(&plan.placements)
-            .filter(|(_, p)| p.status != TagStatus::Written)
-            .map(|(a, p)| {
-                let key = self.settings.tag_key_for(&a.caption.lang);
-                format!(
-                    "not tagged {key}: {}",
-                    p.reason.as_deref().unwrap_or_default()
-                )
-            })
-            .collect();
-        if !untagged.is_empty() {
-            let untagged = untagged.join("; ");
-            record.reason = Some(match record.reason.take() {
-                Some(note) => format!("{untagged}; {note}"),
-                None => untagged,
-            });
-        }
-        record
-    }
-
     /// The record again (from `base`, before any tag), after the tags were written without
     /// those S3 refused. If the first record released the claim, this one is written only
     /// while nobody has claimed the object since.
@@ -154,7 +125,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         plan: &TagPlan,
     ) -> Outcome {
         let provider = answers[0].author.name().to_string();
-        let record = self.tagged(base, answers, plan);
+        let record = tagged(&self.settings, base, answers, plan);
         let tag = record.tag_status.unwrap_or(TagStatus::Refused);
         match attempt.write(&record).await {
             Ok(()) => Outcome::Captioned { provider, tag },
@@ -174,7 +145,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     ) -> Outcome {
         let record = Record {
             tag_status: None,
-            ..self.with_captions(record, answers, None)
+            ..with_captions(&self.settings, record, answers, None)
         };
         match err {
             StoreError::NotFound { .. } => {
@@ -188,49 +159,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                     .await
             }
             err => attempt.write_failure(record, &err).await,
-        }
-    }
-
-    /// `record` holding `answers`: the main caption at the top level, every language in
-    /// `captions`. `placements` says, per answer, where its tag stands (`None`: not written).
-    pub(super) fn with_captions(
-        &self,
-        record: Record,
-        answers: &[Answer],
-        placements: Option<&[Placement]>,
-    ) -> Record {
-        let Some(main) = answers.first() else {
-            return record;
-        };
-        let captions = answers
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let placement = placements.and_then(|p| p.get(i));
-                let written = placement
-                    .is_some_and(|p| matches!(p.status, TagStatus::Written | TagStatus::Pending));
-                (
-                    a.caption.lang.clone(),
-                    LangCaption {
-                        text: a.caption.text.clone(),
-                        provider: a.author.name().to_string(),
-                        source: a.author.source(),
-                        request_id: a.caption.request_id.clone(),
-                        tag_key: written.then(|| self.settings.tag_key_for(&a.caption.lang)),
-                        tag_status: placement.map(|p| p.status),
-                        tag_reason: placement.and_then(|p| p.reason.clone()),
-                    },
-                )
-            })
-            .collect();
-        Record {
-            alt_text: Some(main.caption.text.clone()),
-            tag_value: tags::tag_value(&main.caption.text).ok(),
-            provider: Some(main.author.name().to_string()),
-            provider_request_id: main.caption.request_id.clone(),
-            lang: Some(main.caption.lang.clone()),
-            captions,
-            ..record
         }
     }
 }
@@ -247,4 +175,81 @@ fn with_people(answers: Vec<Answer>, people: Vec<Answer>) -> Vec<Answer> {
                 .unwrap_or(answer)
         })
         .collect()
+}
+
+/// The record with its captions and where their tags went. A caption without a tag is
+/// noted in the record, with the reason.
+pub(super) fn tagged(
+    settings: &Settings,
+    record: Record,
+    answers: &[Answer],
+    plan: &TagPlan,
+) -> Record {
+    let mut record = Record {
+        tag_status: plan.placements.first().map(|p| p.status),
+        ..with_captions(settings, record, answers, Some(&plan.placements))
+    };
+    let untagged: Vec<String> = answers
+        .iter()
+        .zip(&plan.placements)
+        .filter(|(_, p)| p.status != TagStatus::Written)
+        .map(|(a, p)| {
+            let key = settings.tag_key_for(&a.caption.lang);
+            format!(
+                "not tagged {key}: {}",
+                p.reason.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    if !untagged.is_empty() {
+        let untagged = untagged.join("; ");
+        record.reason = Some(match record.reason.take() {
+            Some(note) => format!("{untagged}; {note}"),
+            None => untagged,
+        });
+    }
+    record
+}
+
+/// `record` holding `answers`: the main caption at the top level, every language in
+/// `captions`. `placements` says, per answer, where its tag stands (`None`: not written).
+pub(super) fn with_captions(
+    settings: &Settings,
+    record: Record,
+    answers: &[Answer],
+    placements: Option<&[Placement]>,
+) -> Record {
+    let Some(main) = answers.first() else {
+        return record;
+    };
+    let captions = answers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let placement = placements.and_then(|p| p.get(i));
+            let written = placement
+                .is_some_and(|p| matches!(p.status, TagStatus::Written | TagStatus::Pending));
+            (
+                a.caption.lang.clone(),
+                LangCaption {
+                    text: a.caption.text.clone(),
+                    provider: a.author.name().to_string(),
+                    source: a.author.source(),
+                    request_id: a.caption.request_id.clone(),
+                    tag_key: written.then(|| settings.tag_key_for(&a.caption.lang)),
+                    tag_status: placement.map(|p| p.status),
+                    tag_reason: placement.and_then(|p| p.reason.clone()),
+                },
+            )
+        })
+        .collect();
+    Record {
+        alt_text: Some(main.caption.text.clone()),
+        tag_value: tags::tag_value(&main.caption.text).ok(),
+        provider: Some(main.author.name().to_string()),
+        provider_request_id: main.caption.request_id.clone(),
+        lang: Some(main.caption.lang.clone()),
+        captions,
+        ..record
+    }
 }

@@ -17,9 +17,10 @@ pub use rules::MAX_PERSON_CHARS;
 use rules::{as_ours, is_set_already, person_text};
 pub use shown::Shown;
 
-use super::answer::Answer;
+use super::answer::{Answer, missing_langs};
 use super::source::examine;
 use super::tagging::{self, TagPlan};
+use super::write_back::tagged;
 use super::{HEAD_BYTES, Pipeline, person};
 use crate::caption::{Record, State, Tag};
 use crate::image::ImageFormat;
@@ -105,7 +106,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             .record
             .as_ref()
             .is_some_and(|r| r.state == State::Captioned);
-        let missing = self.missing_langs(answers);
+        let missing = missing_langs(&self.settings.langs, answers);
         if missing.is_empty() || captioned {
             return Record {
                 state: State::Captioned,
@@ -311,7 +312,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         existing: &[Tag],
         plan: TagPlan,
     ) -> Result<Edited, EditError> {
-        let record = self.tagged(base.clone(), answers, &plan);
+        let record = tagged(&self.settings, base.clone(), answers, &plan);
         let Some(new_tags) = &plan.new_tags else {
             self.put_edited(&record, seen).await?;
             return Ok(Edited::Done);
@@ -328,7 +329,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             Err(StoreError::InvalidTag { .. }) => {
                 match self.without_refused_tags(id, existing, plan).await {
                     Ok(plan) => {
-                        let again = self.tagged(restamped(base), answers, &plan);
+                        let again = tagged(&self.settings, restamped(base), answers, &plan);
                         self.put_edited(&again, written).await?;
                         Ok(Edited::Done)
                     }
