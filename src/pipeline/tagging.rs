@@ -3,11 +3,10 @@
 //! refuses the set, the write again without our tags one at a time, so that one language's
 //! value never costs another language's tag or the user's tags.
 
-use super::Pipeline;
 use super::Settings;
 use super::answer::{Answer, Author};
 use crate::caption::{Tag, TagStatus, tags};
-use crate::store::{ObjectId, ObjectStore, RecordStore, StoreError};
+use crate::store::{ObjectId, ObjectStore, StoreError};
 
 /// Where one caption's tag stands, and why it is not on the object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,45 +87,43 @@ pub(super) fn plan(existing: &[Tag], answers: &[Answer], settings: &Settings) ->
     }
 }
 
-impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
-    /// S3 refused the tag set (`InvalidTag`) although every value follows its pattern: our
-    /// tags are left out one at a time, the last language first, until S3 takes the rest.
-    /// Those left out are marked refused. The user's tags are always in the set.
-    pub(super) async fn without_refused_tags(
-        &self,
-        id: &ObjectId,
-        existing: &[Tag],
-        mut plan: TagPlan,
-    ) -> Result<TagPlan, StoreError> {
-        let written: Vec<usize> = (0..plan.ours.len())
-            .filter(|&i| plan.ours[i].is_some() && plan.placements[i].status == TagStatus::Written)
-            .collect();
-        for keep in (0..written.len()).rev() {
-            for &i in &written[keep..] {
-                plan.placements[i] = Placement {
-                    status: TagStatus::Refused,
-                    reason: Some("S3 refused the tag value".into()),
-                };
-            }
-            let kept: Vec<Tag> = written[..keep]
-                .iter()
-                .filter_map(|&i| plan.ours[i].clone())
-                .collect();
-            let (new_tags, _) = tags::merge_all(existing, &kept);
-            let Some(new_tags) = new_tags else {
-                plan.new_tags = None;
-                return Ok(plan);
+/// S3 refused the tag set (`InvalidTag`) although every value follows its pattern: our
+/// tags are left out one at a time, the last language first, until S3 takes the rest.
+/// Those left out are marked refused. The user's tags are always in the set.
+pub(super) async fn without_refused_tags(
+    store: &impl ObjectStore,
+    id: &ObjectId,
+    existing: &[Tag],
+    mut plan: TagPlan,
+) -> Result<TagPlan, StoreError> {
+    let written: Vec<usize> = (0..plan.ours.len())
+        .filter(|&i| plan.ours[i].is_some() && plan.placements[i].status == TagStatus::Written)
+        .collect();
+    for keep in (0..written.len()).rev() {
+        for &i in &written[keep..] {
+            plan.placements[i] = Placement {
+                status: TagStatus::Refused,
+                reason: Some("S3 refused the tag value".into()),
             };
-            match self.store.put_tags(id, &new_tags).await {
-                Ok(()) => {
-                    plan.new_tags = Some(new_tags);
-                    return Ok(plan);
-                }
-                Err(StoreError::InvalidTag { .. }) => continue,
-                Err(err) => return Err(err),
-            }
         }
-        plan.new_tags = None;
-        Ok(plan)
+        let kept: Vec<Tag> = written[..keep]
+            .iter()
+            .filter_map(|&i| plan.ours[i].clone())
+            .collect();
+        let (new_tags, _) = tags::merge_all(existing, &kept);
+        let Some(new_tags) = new_tags else {
+            plan.new_tags = None;
+            return Ok(plan);
+        };
+        match store.put_tags(id, &new_tags).await {
+            Ok(()) => {
+                plan.new_tags = Some(new_tags);
+                return Ok(plan);
+            }
+            Err(StoreError::InvalidTag { .. }) => continue,
+            Err(err) => return Err(err),
+        }
     }
+    plan.new_tags = None;
+    Ok(plan)
 }

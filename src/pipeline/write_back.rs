@@ -77,7 +77,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 Outcome::Captioned { provider, tag }
             }
             Err(StoreError::InvalidTag { .. }) => {
-                let refused = self.without_refused_tags(&attempt.id, &existing_tags, plan);
+                let refused =
+                    tagging::without_refused_tags(&self.store, &attempt.id, &existing_tags, plan);
                 match refused.await {
                     Ok(plan) => self.retagged(attempt, base, answers, &plan).await,
                     Err(err) => self.tags_not_written(attempt, record, answers, err).await,

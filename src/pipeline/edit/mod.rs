@@ -327,7 +327,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 Ok(Edited::Done)
             }
             Err(StoreError::InvalidTag { .. }) => {
-                match self.without_refused_tags(id, existing, plan).await {
+                match tagging::without_refused_tags(&self.store, id, existing, plan).await {
                     Ok(plan) => {
                         let again = tagged(&self.settings, restamped(base), answers, &plan);
                         self.put_edited(&again, written).await?;
