@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks the shape of src/: dependencies between the top-level modules point one way (down
 the layers below, never up, no cycle), the files of one folder use each other without a
-cycle, no file is over 400 lines and no function over 80 lines (tests excepted). Reads the
-`crate::` and `super::` paths of every file.
+cycle, no file is over 400 lines and no function over 80 lines (tests excepted), and no type
+has `impl` blocks of its own in more than 3 files (so that a method is found beside its
+type). Reads the `crate::` and `super::` paths of every file.
 
 Usage: scripts/check_structure.py [--graph]   (--graph prints the module graph)
 """
@@ -27,6 +28,9 @@ LAYERS = [
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 MAX_FILE_LINES = 400
 MAX_FN_LINES = 80
+MAX_IMPL_FILES = 3
+# Types still over MAX_IMPL_FILES, each at most at its count now: the count may only fall.
+IMPL_FILES_NOW = {"Pipeline": 11}
 
 
 def module_of(path: Path) -> str:
@@ -114,6 +118,34 @@ def sibling_uses(path: Path, text: str) -> set[Path]:
     return found
 
 
+TYPE_DEF = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:struct|enum|trait)\s+([A-Z]\w*)", re.M)
+INHERENT_IMPL = re.compile(r"^impl(?:<[^{]*?>)?\s+([A-Z]\w*)\b[^{]*\{", re.M)
+
+
+def impl_files(codes: dict[Path, str]) -> list[str]:
+    """Types whose inherent `impl` blocks are spread over more files than allowed. A name
+    defined in more than one file (each provider's `Settings`) is not counted."""
+    defined: dict[str, set[Path]] = {}
+    spread: dict[str, set[Path]] = {}
+    for path, code in codes.items():
+        for name in TYPE_DEF.findall(code):
+            defined.setdefault(name, set()).add(path)
+        for m in INHERENT_IMPL.finditer(code):
+            if " for " not in m.group(0):
+                spread.setdefault(m.group(1), set()).add(path)
+    problems = []
+    for name, paths in sorted(spread.items()):
+        if len(defined.get(name, ())) != 1:
+            continue
+        allowed = IMPL_FILES_NOW.get(name, MAX_IMPL_FILES)
+        if len(paths) > allowed:
+            where = ", ".join(str(p.relative_to(SRC)) for p in sorted(paths))
+            problems.append(f"{name} has impl blocks in {len(paths)} files (at most {allowed}): {where}")
+        elif name in IMPL_FILES_NOW and len(paths) < allowed:
+            problems.append(f"{name} has impl blocks in {len(paths)} files now: lower IMPL_FILES_NOW to {len(paths)}")
+    return problems
+
+
 def cycles(graph: dict, name=str) -> list[str]:
     """Every cycle of `graph` (a node to the nodes it uses), each named by `name`."""
     problems, state = [], {}
@@ -136,6 +168,7 @@ def cycles(graph: dict, name=str) -> list[str]:
 def main() -> int:
     graph: dict[str, set[str]] = {}
     files: dict[Path, set[Path]] = {}
+    codes: dict[Path, str] = {}
     problems = []
     for path in sorted(SRC.rglob("*.rs")):
         text = path.read_text()
@@ -152,6 +185,7 @@ def main() -> int:
         if path.name == "tests.rs":
             continue
         code = code_without_tests(text)
+        codes[path] = code
         n = code.count("\n")
         if n > MAX_FILE_LINES:
             problems.append(f"{path.relative_to(SRC)}: {n} lines (at most {MAX_FILE_LINES})")
@@ -168,6 +202,7 @@ def main() -> int:
     # Layering alone rules out cycles between modules; check them directly as well.
     problems += cycles(graph)
     problems += cycles(files, lambda f: str(f.relative_to(SRC)))
+    problems += impl_files(codes)
     if "--graph" in sys.argv:
         for module in sorted(graph, key=lambda m: RANK.get(m, 99)):
             print(f"{module} -> {', '.join(sorted(graph[module], key=lambda m: RANK.get(m, 99)))}")
