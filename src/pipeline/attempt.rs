@@ -8,7 +8,7 @@ use super::{Outcome, object_id};
 use crate::caption::{Record, State};
 use crate::event::ObjectEvent;
 use crate::retry::Retryable;
-use crate::store::{Condition, ObjectHead, ObjectId, RecordStore, StoreError};
+use crate::store::{Claim, ClaimRequest, Condition, ObjectHead, ObjectId, RecordStore, StoreError};
 use crate::time::{Deadlines, epoch_secs};
 
 /// A claim outlives the invocation's deadline by this much, so that it never lapses while
@@ -46,8 +46,25 @@ impl<'e, R: RecordStore> Attempt<'e, R> {
         }
     }
 
-    pub fn token(&self) -> &str {
-        &self.token
+    /// Claims the object for this attempt: the bytes of `etag` (and `version_id`, where the
+    /// event names none), unless the record holds a caption of them already.
+    pub async fn claim(
+        &self,
+        etag: Option<&str>,
+        version_id: Option<&str>,
+    ) -> Result<Claim, StoreError> {
+        let event = self.event;
+        let request = ClaimRequest {
+            bucket: &event.bucket,
+            key: &event.key,
+            token: &self.token,
+            now: epoch_secs(SystemTime::now()),
+            until: self.until,
+            etag,
+            version_id: event.version_id.as_deref().or(version_id),
+            sequencer: event.sequencer.as_deref(),
+        };
+        self.records.claim(&request).await
     }
 
     /// Writes `record` under the claim, which the write releases.

@@ -9,7 +9,7 @@ use super::chain::Fresh;
 use super::outcome::Step;
 use super::source::examine;
 use super::write_back::with_captions;
-use super::{Outcome, Pipeline, decorative, keep, person, settle};
+use super::{Outcome, Pipeline, claim, decorative, keep, person, settle};
 use crate::caption::{Record, Source, State, Tag};
 use crate::event::ObjectEvent;
 use crate::image::ImageFormat;
@@ -69,7 +69,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
         let attempt = Attempt::new(event, deadlines, &self.records);
         // From here on, every record written holds the claim, and writing it releases it.
-        let (claimed, spend) = tokio::join!(self.claim_and_read(&attempt), self.spend_ahead());
+        let claimed = claim::claim_and_read(&self.store, &self.settings, &self.usage, &attempt);
+        let (claimed, spend) = tokio::join!(claimed, self.spend_ahead());
         let (existing, read, object_tags) = claimed?;
         let existing = existing.as_deref();
         let head = self.read_or_finish(&attempt, existing, read).await?;

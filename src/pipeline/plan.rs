@@ -141,7 +141,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if captioned_for(event.etag.as_deref()) {
             return Inspection::Captioned;
         }
-        let head = match self.read_head(id).await {
+        let head = match super::claim::read_head(&self.store, &self.usage, id).await {
             Ok(head) => head,
             Err(StoreError::NotFound { .. }) => return Inspection::Gone,
             Err(err) => return Inspection::Unreadable(err),
