@@ -7,7 +7,7 @@ use super::answer::Answer;
 use super::attempt::Attempt;
 use super::chain::Fresh;
 use super::outcome::Step;
-use super::source::examine;
+use super::source::{self, examine};
 use super::write_back::with_captions;
 use super::{Outcome, Pipeline, claim, decorative, keep, person, settle};
 use crate::caption::{Record, Source, State, Tag};
@@ -88,9 +88,18 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 decorative::decorative(store, settings, &attempt, record, &object_tags).await,
             );
         }
-        let source = self.source(&attempt.id, &head);
+        let source = source::source(&self.store, &self.settings, &self.usage, &attempt.id, &head);
         let deadline = deadlines.providers;
-        let request = self.request(&attempt.id, &head, format, deadline, &source, &context);
+        let settings = &self.settings;
+        let request = source::request(
+            settings,
+            &attempt.id,
+            &head,
+            format,
+            deadline,
+            &source,
+            &context,
+        );
         let tried = record.attempts.len();
         let chain = self
             .collect_answers(existing, &head, people, &request, tried, spend)

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::source::examine;
+use super::source::{self, examine};
 use super::{Pipeline, object_id};
 use crate::caption::Record;
 use crate::event::ObjectEvent;
@@ -68,9 +68,17 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         if context.decorative {
             return Ok(Plan::Free(super::answer::DECORATIVE.into()));
         }
-        let source = self.source(&id, &head);
+        let source = source::source(&self.store, &self.settings, &self.usage, &id, &head);
         let deadline = Instant::now() + Duration::from_secs(60);
-        let request = self.request(&id, &head, format, deadline, &source, &context);
+        let request = source::request(
+            &self.settings,
+            &id,
+            &head,
+            format,
+            deadline,
+            &source,
+            &context,
+        );
         let tally = self.tally(&request).await;
         Ok(match (tally.paid.first(), tally.free) {
             (Some((provider, _)), _) => Plan::Paid {

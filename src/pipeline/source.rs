@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-use super::Pipeline;
+use super::Settings;
 use crate::image::context::ImageContext;
 use crate::image::{self, ImageFormat};
 use crate::metrics::UsageMeter;
 use crate::provider::{Calls, ImageRequest, ImageSource};
 use crate::secret::PresignedUrl;
-use crate::store::{ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
+use crate::store::{ObjectHead, ObjectId, ObjectStore, StoreError};
 
 /// The image format of an object by its first bytes, or why it is not captioned.
 pub(super) fn examine(head: &ObjectHead) -> Result<ImageFormat, String> {
@@ -64,44 +64,48 @@ impl<S: ObjectStore> ImageSource for ObjectSource<'_, S> {
     }
 }
 
-impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
-    /// The object as providers read it: pinned to the ETag of its head.
-    pub(super) fn source<'a>(&'a self, id: &'a ObjectId, head: &ObjectHead) -> ObjectSource<'a, S> {
-        ObjectSource {
-            store: &self.store,
-            id,
-            etag: head.etag.clone(),
-            ttl: self.settings.presign_ttl,
-            usage: &self.usage,
-        }
+/// The object as providers read it: pinned to the ETag of its head.
+pub(super) fn source<'a, S: ObjectStore>(
+    store: &'a S,
+    settings: &Settings,
+    usage: &'a UsageMeter,
+    id: &'a ObjectId,
+    head: &ObjectHead,
+) -> ObjectSource<'a, S> {
+    ObjectSource {
+        store,
+        id,
+        etag: head.etag.clone(),
+        ttl: settings.presign_ttl,
+        usage,
     }
+}
 
-    /// The request the providers get for an image.
-    pub(super) fn request<'a>(
-        &'a self,
-        id: &'a ObjectId,
-        head: &ObjectHead,
-        format: ImageFormat,
-        deadline: Instant,
-        source: &'a ObjectSource<'a, S>,
-        context: &'a ImageContext,
-    ) -> ImageRequest<'a> {
-        ImageRequest {
-            bucket: &id.bucket,
-            key: &id.key,
-            etag: source.etag.as_deref(),
-            format,
-            size: head.size,
-            dimensions: image::dimensions(&head.bytes, format),
-            head: head.bytes.clone(),
-            langs: &self.settings.langs,
-            main_lang: self.settings.main_lang(),
-            max_chars: self.settings.max_chars,
-            deadline,
-            source,
-            calls: source,
-            context,
-            preparation: self.settings.preparation(),
-        }
+/// The request the providers get for an image.
+pub(super) fn request<'a, S: ObjectStore>(
+    settings: &'a Settings,
+    id: &'a ObjectId,
+    head: &ObjectHead,
+    format: ImageFormat,
+    deadline: Instant,
+    source: &'a ObjectSource<'a, S>,
+    context: &'a ImageContext,
+) -> ImageRequest<'a> {
+    ImageRequest {
+        bucket: &id.bucket,
+        key: &id.key,
+        etag: source.etag.as_deref(),
+        format,
+        size: head.size,
+        dimensions: image::dimensions(&head.bytes, format),
+        head: head.bytes.clone(),
+        langs: &settings.langs,
+        main_lang: settings.main_lang(),
+        max_chars: settings.max_chars,
+        deadline,
+        source,
+        calls: source,
+        context,
+        preparation: settings.preparation(),
     }
 }
