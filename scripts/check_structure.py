@@ -30,7 +30,7 @@ MAX_FILE_LINES = 400
 MAX_FN_LINES = 80
 MAX_IMPL_FILES = 3
 # Types still over MAX_IMPL_FILES, each at most at its count now: the count may only fall.
-IMPL_FILES_NOW = {"Pipeline": 9}
+IMPL_FILES_NOW = {"Pipeline": 7}
 
 
 def module_of(path: Path) -> str:

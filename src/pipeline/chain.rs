@@ -4,9 +4,9 @@
 
 use std::time::Instant;
 
-use super::Pipeline;
 use super::answer::{Answer, Author};
 use super::spend::{CountedCalls, Hold, Spend};
+use super::{Pipeline, Settings};
 use crate::caption::{Record, quality};
 use crate::provider::{Caption, ImageRequest, Provider, ProviderError};
 use crate::store::{ObjectHead, ObjectStore, RecordStore};
@@ -159,7 +159,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
     ) -> ChainResult {
         let decorative = request.context.decorative;
         let mut reused = people;
-        for answer in self.reusable_answers(existing, head) {
+        for answer in reusable_answers(&self.settings, existing, head) {
             // The empty alt text of a decorative mark holds only while the mark does; a
             // marked image keeps only a person's words.
             let fits = match decorative {
@@ -207,33 +207,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         answers.sort_by_key(|a| langs.iter().position(|l| *l == a.caption.lang));
         chain.answers = answers;
         chain
-    }
-
-    /// The captions of `existing` for the object of `head` (same ETag), in language order.
-    pub(super) fn reusable_answers(
-        &self,
-        existing: Option<&Record>,
-        head: &ObjectHead,
-    ) -> Vec<Answer> {
-        let Some(record) = existing.filter(|r| r.etag.is_some() && r.etag == head.etag) else {
-            return Vec::new();
-        };
-        let mut captions = record.all_captions();
-        self.settings
-            .langs
-            .iter()
-            .filter_map(|lang| {
-                let c = captions.remove(lang)?;
-                Some(Answer {
-                    author: Author::of(&c),
-                    on_object: false,
-                    caption: Caption {
-                        request_id: c.request_id,
-                        ..Caption::new(c.text, lang.clone())
-                    },
-                })
-            })
-            .collect()
     }
 
     /// Asks each provider in turn for the languages still missing.
@@ -341,4 +314,31 @@ fn languages_for(
             .push(format!("{name}: does not write {}", unsupported.join(", ")));
     }
     Some(langs)
+}
+
+/// The captions of `existing` for the object of `head` (same ETag), in language order.
+pub(super) fn reusable_answers(
+    settings: &Settings,
+    existing: Option<&Record>,
+    head: &ObjectHead,
+) -> Vec<Answer> {
+    let Some(record) = existing.filter(|r| r.etag.is_some() && r.etag == head.etag) else {
+        return Vec::new();
+    };
+    let mut captions = record.all_captions();
+    settings
+        .langs
+        .iter()
+        .filter_map(|lang| {
+            let c = captions.remove(lang)?;
+            Some(Answer {
+                author: Author::of(&c),
+                on_object: false,
+                caption: Caption {
+                    request_id: c.request_id,
+                    ..Caption::new(c.text, lang.clone())
+                },
+            })
+        })
+        .collect()
 }

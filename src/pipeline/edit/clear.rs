@@ -1,11 +1,12 @@
 //! A person's caption cleared: the record forgets it and its tag goes.
 
+use super::Editor;
 use super::{EditError, Edited, Shown};
 use crate::caption::{Record, Source, State, Tag};
-use crate::pipeline::{Pipeline, person};
+use crate::pipeline::person;
 use crate::store::{ObjectId, ObjectStore, RecordStore};
 
-impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+impl<S: ObjectStore, R: RecordStore> Editor<'_, S, R> {
     /// Clears the caption of `lang` set by a person: the record forgets it and its tag goes,
     /// so that the next event or backfill captions that language again.
     pub async fn clear_caption(
@@ -20,7 +21,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             &current.tags,
             current.record.as_ref(),
             current.head.etag.as_deref(),
-            &self.settings,
+            self.settings,
         );
         let recorded = current.record.as_ref().is_some_and(|r| {
             r.all_captions()

@@ -2,11 +2,10 @@
 //! says already (an export imported back with a few cells edited changes only those).
 
 use super::rules::person_text;
-use super::{EditError, Edited, Shown};
-use crate::pipeline::Pipeline;
+use super::{EditError, Edited, Editor, Shown};
 use crate::store::{ObjectId, ObjectStore, RecordStore};
 
-impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
+impl<S: ObjectStore, R: RecordStore> Editor<'_, S, R> {
     /// A caption imported from a file (`import`): set as [`Pipeline::set_shown`] does,
     /// except that a text equal to the recorded caption, whoever wrote it, and an empty
     /// text where there is none, leave the object unchanged. With `write` false, only

@@ -7,6 +7,7 @@
 //! object's other tags.
 
 mod clear;
+mod commands;
 mod import;
 mod outcome;
 mod rules;
@@ -18,15 +19,23 @@ use rules::{as_ours, is_set_already, person_text};
 pub use shown::Shown;
 
 use super::answer::{Answer, missing_langs};
+use super::chain::reusable_answers;
 use super::source::examine;
 use super::tagging::{self, TagPlan};
 use super::write_back::tagged;
-use super::{HEAD_BYTES, Pipeline, person};
+use super::{HEAD_BYTES, Settings, person};
 use crate::caption::{Record, State, Tag};
 use crate::image::ImageFormat;
 use crate::image::context::ImageContext;
 use crate::store::{Condition, ObjectHead, ObjectId, ObjectStore, RecordStore, StoreError};
 use crate::time::now_rfc3339;
+
+/// A person's edits, over the pipeline's stores and settings (no provider is asked).
+pub(super) struct Editor<'a, S, R> {
+    store: &'a S,
+    records: &'a R,
+    settings: &'a Settings,
+}
 
 /// What an edit reads first: the object's head, its record (if it describes these bytes)
 /// and its tags.
@@ -40,19 +49,7 @@ struct Current {
     tags: Vec<Tag>,
 }
 
-impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
-    /// Sets a person's caption for `lang` (the main language by default): the record says
-    /// `source: person`, the tag holds it (if it can be a faithful tag value), and no
-    /// provider is asked for that language of this object version again.
-    pub async fn set_caption(
-        &self,
-        id: &ObjectId,
-        lang: Option<&str>,
-        text: &str,
-    ) -> Result<Edited, EditError> {
-        self.set_shown(id, lang, text, &Shown::default()).await
-    }
-
+impl<S: ObjectStore, R: RecordStore> Editor<'_, S, R> {
     /// [`Pipeline::set_caption`], refused when the object or its record is no longer what
     /// the person was `shown` (the review page).
     pub async fn set_shown(
@@ -77,7 +74,13 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         write: bool,
     ) -> Result<Edited, EditError> {
         let (lang, text) = (lang.to_string(), text.to_string());
-        if is_set_already(current.record.as_ref(), &current.tags, &lang, &text, self) {
+        if is_set_already(
+            current.record.as_ref(),
+            &current.tags,
+            &lang,
+            &text,
+            self.settings,
+        ) {
             return Ok(Edited::Unchanged);
         }
         if !write {
@@ -85,7 +88,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         }
         let answers = self.answers_with(&current, &lang, &text);
         let base_tags = self.without_stale_tag(&current.tags, &lang);
-        let mut plan = tagging::plan(&base_tags, &as_ours(&answers, &lang), &self.settings);
+        let mut plan = tagging::plan(&base_tags, &as_ours(&answers, &lang), self.settings);
         if plan.new_tags.is_none() && base_tags.len() != current.tags.len() {
             plan.new_tags = Some(base_tags.clone());
         }
@@ -122,11 +125,6 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             )),
             ..record
         }
-    }
-
-    /// Approves the object's captions as they are: the record says when.
-    pub async fn approve(&self, id: &ObjectId) -> Result<Edited, EditError> {
-        self.approve_shown(id, &Shown::default()).await
     }
 
     /// [`Pipeline::approve`], refused when the object or its record is no longer what the
@@ -230,20 +228,20 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             &current.tags,
             current.record.as_ref(),
             current.head.etag.as_deref(),
-            &self.settings,
+            self.settings,
         );
-        let mut answers: Vec<Answer> = self
-            .reusable_answers(current.record.as_ref(), &current.head)
-            .into_iter()
-            .filter(|a| a.caption.lang != lang)
-            .map(|a| {
-                people
-                    .iter()
-                    .find(|p| p.caption.lang == a.caption.lang)
-                    .cloned()
-                    .unwrap_or(a)
-            })
-            .collect();
+        let mut answers: Vec<Answer> =
+            reusable_answers(self.settings, current.record.as_ref(), &current.head)
+                .into_iter()
+                .filter(|a| a.caption.lang != lang)
+                .map(|a| {
+                    people
+                        .iter()
+                        .find(|p| p.caption.lang == a.caption.lang)
+                        .cloned()
+                        .unwrap_or(a)
+                })
+                .collect();
         for p in people {
             if p.caption.lang != lang && !answers.iter().any(|a| a.caption.lang == p.caption.lang) {
                 answers.push(p);
@@ -312,7 +310,7 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
         existing: &[Tag],
         plan: TagPlan,
     ) -> Result<Edited, EditError> {
-        let record = tagged(&self.settings, base.clone(), answers, &plan);
+        let record = tagged(self.settings, base.clone(), answers, &plan);
         let Some(new_tags) = &plan.new_tags else {
             self.put_edited(&record, seen).await?;
             return Ok(Edited::Done);
@@ -327,9 +325,9 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
                 Ok(Edited::Done)
             }
             Err(StoreError::InvalidTag { .. }) => {
-                match tagging::without_refused_tags(&self.store, id, existing, plan).await {
+                match tagging::without_refused_tags(self.store, id, existing, plan).await {
                     Ok(plan) => {
-                        let again = tagged(&self.settings, restamped(base), answers, &plan);
+                        let again = tagged(self.settings, restamped(base), answers, &plan);
                         self.put_edited(&again, written).await?;
                         Ok(Edited::Done)
                     }

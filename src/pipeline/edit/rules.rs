@@ -2,9 +2,8 @@
 
 use super::EditError;
 use crate::caption::{Record, Source, Tag, TagStatus, tags};
-use crate::pipeline::Pipeline;
+use crate::pipeline::Settings;
 use crate::pipeline::answer::Answer;
-use crate::store::{ObjectStore, RecordStore};
 
 /// Longest caption a person may set, in characters.
 pub const MAX_PERSON_CHARS: usize = 2000;
@@ -30,17 +29,17 @@ pub(super) fn person_text(text: &str) -> Result<String, EditError> {
 }
 
 /// Whether the person's caption for `lang` is `text` already, with its tag in place.
-pub(super) fn is_set_already<S: ObjectStore, R: RecordStore>(
+pub(super) fn is_set_already(
     record: Option<&Record>,
     object_tags: &[Tag],
     lang: &str,
     text: &str,
-    pipeline: &Pipeline<S, R>,
+    settings: &Settings,
 ) -> bool {
     let Some(caption) = record.and_then(|r| r.captions.get(lang)) else {
         return false;
     };
-    let key = pipeline.settings.tag_key_for(lang);
+    let key = settings.tag_key_for(lang);
     let tag = object_tags.iter().find(|t| t.key == key);
     let tag_in_place = match caption.tag_status {
         Some(TagStatus::Written) => {
