@@ -205,6 +205,9 @@ class TracingProxy:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 answer = conn.getresponse()
                 data = answer.read()
+                # The call ends when the store has answered: the function may act on the
+                # answer (call the provider) before this thread is done writing it.
+                ended = time.monotonic()
                 self.send_response(answer.status)
                 for k, v in answer.getheaders():
                     if k.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
@@ -214,7 +217,7 @@ class TracingProxy:
                 if self.command != "HEAD":
                     self.wfile.write(data)
                 conn.close()
-                proxy.calls.append((operation(self.command, self.path, self.headers), started, time.monotonic()))
+                proxy.calls.append((operation(self.command, self.path, self.headers), started, ended))
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = forward
 

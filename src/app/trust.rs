@@ -5,8 +5,14 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use aws_sdk_s3::config::{RuntimeComponents, SharedHttpClient};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpConnector,
+};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rustls_pki_types::CertificateDer;
@@ -73,8 +79,14 @@ impl TrustRoots {
     }
 
     /// The HTTP client of the AWS SDK: its default (rustls with aws-lc), with these roots
-    /// instead of the system store.
-    pub fn sdk_http_client(&self) -> aws_sdk_s3::config::SharedHttpClient {
+    /// instead of the system store, built on the first request (see [`LazySdkClient`]).
+    pub fn sdk_http_client(&self) -> SharedHttpClient {
+        let roots = self.clone();
+        LazySdkClient::shared(move || roots.sdk_client())
+    }
+
+    /// The SDK's default HTTPS client over these roots.
+    fn sdk_client(&self) -> SharedHttpClient {
         let store = TrustStore::empty()
             .with_native_roots(false)
             .with_pem_certificate(self.pem());
@@ -106,6 +118,49 @@ impl TrustRoots {
     }
 }
 
+/// The SDK's HTTPS client, built when the first request needs a connection. The SDK's own
+/// client builds a TLS connector at each client's construction to check it (and throws it
+/// away), then again on the first request: with every root decoded from PEM each time, that
+/// was most of the function's start. This one builds it once, on first use, and the
+/// connectors it makes are the SDK's own, cached per connector settings as before.
+struct LazySdkClient {
+    build: Box<dyn Fn() -> SharedHttpClient + Send + Sync>,
+    client: OnceLock<SharedHttpClient>,
+}
+
+impl LazySdkClient {
+    fn shared(build: impl Fn() -> SharedHttpClient + Send + Sync + 'static) -> SharedHttpClient {
+        SharedHttpClient::new(LazySdkClient {
+            build: Box::new(build),
+            client: OnceLock::new(),
+        })
+    }
+}
+
+impl std::fmt::Debug for LazySdkClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazySdkClient")
+            .field("built", &self.client.get().is_some())
+            .finish()
+    }
+}
+
+impl HttpClient for LazySdkClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.client
+            .get_or_init(|| (self.build)())
+            .http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        Some(ConnectorMetadata::new("hyper", Some(Cow::Borrowed("1.x"))))
+    }
+}
+
 /// The DER bytes of every `CERTIFICATE` block of a PEM file (other blocks, such as a
 /// key, are ignored), each checked to be a certificate a TLS client can trust: a block
 /// that is not would otherwise fail later, inside the SDK, on the first connection.
@@ -123,6 +178,50 @@ fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_sdk_builds_its_tls_client_on_the_first_request_only() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let built = Arc::new(AtomicUsize::new(0));
+        let roots = TrustRoots::load(None).unwrap();
+        let counted = Arc::clone(&built);
+        let http = LazySdkClient::shared(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            roots.sdk_client()
+        });
+        // A port nobody answers on: the request fails, after its connector is made.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::for_tests())
+            .endpoint_url(endpoint)
+            .force_path_style(true)
+            .http_client(http)
+            .build();
+        let clients = [
+            aws_sdk_s3::Client::from_conf(config.clone()),
+            aws_sdk_s3::Client::from_conf(config),
+        ];
+        assert_eq!(
+            built.load(Ordering::SeqCst),
+            0,
+            "nothing built with the clients"
+        );
+        for client in &clients {
+            let sent = client.head_bucket().bucket("photos").send().await;
+            assert!(sent.is_err());
+        }
+        assert_eq!(
+            built.load(Ordering::SeqCst),
+            1,
+            "built once, for both clients"
+        );
+    }
 
     #[test]
     fn mozillas_roots_are_compiled_in() {
