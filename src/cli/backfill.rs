@@ -82,7 +82,10 @@ pub async fn run<S: ObjectStore, R: RecordStore>(
             None => break,
         }
     }
-    report.provider_calls = pipeline.usage().provider_calls() - calls_before;
+    report.provider_calls = pipeline
+        .usage()
+        .provider_calls()
+        .saturating_sub(calls_before);
     Ok(report)
 }
 

@@ -75,7 +75,8 @@ impl<'e, R: RecordStore> Attempt<'e, R> {
     }
 
     /// Writes `record` under the claim and keeps holding it until its lapse: for a write
-    /// still on the way.
+    /// still on the way. A claim already released is not taken again: the write then goes
+    /// only while nobody holds one, as any other after the release.
     pub async fn write_keeping(&self, record: &Record) -> Result<(), StoreError> {
         self.records
             .put(record, &self.condition(Some(self.until)))

@@ -68,7 +68,8 @@ impl<S: ObjectStore, R: RecordStore> Pipeline<S, R> {
             return Err(Outcome::skipped("folder marker, not an object"));
         }
         let attempt = Attempt::new(event, deadlines, &self.records);
-        // From here on, every record written holds the claim, and writing it releases it.
+        // From here on, every record goes through the attempt: under its claim, until a
+        // write releases it.
         let claimed = claim::claim_and_read(&self.store, &self.settings, &self.usage, &attempt);
         let (claimed, spend) = tokio::join!(claimed, self.spend_ahead());
         let (existing, read, object_tags) = claimed?;
